@@ -1,0 +1,49 @@
+// `weft`: one program, one subcommand per use. Flag parsing and wiring only;
+// the work lives in the libraries.
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int argc, char** argv);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"demo", weft::demo::RunRingbufDemo, "show weft at work (for now: the ringbuf event pipeline)"},
+    {"ringbuf-demo", weft::demo::RunRingbufDemo,
+     "a producer fanning pooled events out to two readers"},
+#ifdef WEFT_HAVE_ENGINE
+    {"replay", weft::demo::RunReplay, "replay an editing trace and check the result"},
+#endif
+};
+
+void PrintUsage(std::FILE* out) {
+  std::fprintf(out, "usage: weft COMMAND [ARGS]\n\ncommands:\n");
+  for (const Command& c : kCommands) std::fprintf(out, "  %-14s %s\n", c.name, c.summary);
+  std::fprintf(out, "\n'weft COMMAND --help' describes one command.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    PrintUsage(stderr);
+    return 2;
+  }
+  std::string_view name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    PrintUsage(stdout);
+    return 0;
+  }
+  for (const Command& c : kCommands) {
+    if (name == c.name) return c.run(argc - 2, argv + 2);
+  }
+  std::fprintf(stderr, "weft: unknown command '%s' (try 'weft --help')\n", argv[1]);
+  return 2;
+}

@@ -1,0 +1,139 @@
+// WaitStrategy: how a ring's producer waits for room and its readers wait
+// for entries. A policy type with two members:
+//   template <class Ready> void WaitUntil(Ready ready);  // returns once ready()
+//   void Notify();     // called after every publish and every reader commit
+//   void NotifyAll();  // called once on close: wake everyone, unconditionally
+// ready() re-reads the ring's cursors with acquire loads.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+
+#include "weft/ringbuf/pooled_event.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace weft::ringbuf {
+
+// A hint to the core that we are spinning: on x86 `pause` eases the memory
+// pipeline and yields the core's other hyperthread.
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Spins on the cursor. The lowest latency when each thread has a core to
+// itself; collapses when threads outnumber cores (a spinner can starve the
+// thread it waits for). Notify costs nothing.
+struct BusySpinWait {
+  template <typename Ready>
+  void WaitUntil(Ready&& ready) {
+    while (!ready()) CpuRelax();
+  }
+  void Notify() {}
+  void NotifyAll() {}
+};
+
+// Spins briefly, then yields the core on every retry. Good throughput when
+// threads outnumber cores; an idle thread still burns its timeslices.
+struct YieldingWait {
+  static constexpr int kSpins = 64;
+
+  template <typename Ready>
+  void WaitUntil(Ready&& ready) {
+    for (int i = 0; i < kSpins; ++i) {
+      if (ready()) return;
+      CpuRelax();
+    }
+    while (!ready()) std::this_thread::yield();
+  }
+  void Notify() {}
+  void NotifyAll() {}
+};
+
+// The default: spin, then yield, then sleep on a futex (C++20 atomic::wait)
+// so an idle thread costs nothing. Notify pays one fence and a load when no
+// thread sleeps, and a wake-up only when one does.
+//
+// Lost-wake-up argument (Dekker): a sleeper increments sleepers_, fences, and
+// re-checks ready() before sleeping; a notifier publishes its cursor, fences,
+// and reads sleepers_. With both fences seq_cst, either the notifier sees the
+// sleeper (and bumps epoch_, which makes the sleeper's wait return), or the
+// sleeper's re-check sees the cursor (and it does not sleep).
+class BackoffWait {
+ public:
+  static constexpr int kSpins = 64;
+  static constexpr int kYields = 64;
+
+  template <typename Ready>
+  void WaitUntil(Ready&& ready) {
+    for (int i = 0; i < kSpins; ++i) {
+      if (ready()) return;
+      CpuRelax();
+    }
+    for (int i = 0; i < kYields; ++i) {
+      if (ready()) return;
+      std::this_thread::yield();
+    }
+    while (true) {
+      // seq_cst: this increment and the fence below are the sleeper's half of
+      // the Dekker pair with Notify()'s fence and sleepers_ load.
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      // Acquire pairs with the seq_cst bump in Wake(): a changed epoch means a
+      // notifier ran after this load, so wait() below returns at once.
+      uint32_t epoch = epoch_.load(std::memory_order_acquire);
+      if (ready()) {
+        // Relaxed: the count only steers notifiers; no data hangs on it.
+        sleepers_.fetch_sub(1, std::memory_order_relaxed);
+        return;
+      }
+      epoch_.wait(epoch, std::memory_order_acquire);
+      // Relaxed: as above.
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
+      if (ready()) return;
+    }
+  }
+
+  void Notify() {
+    // Notifier's half of the Dekker pair: orders the cursor store the caller
+    // just made before the sleepers_ load.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // Relaxed: the fence above gives the ordering.
+    if (sleepers_.load(std::memory_order_relaxed) != 0) Wake();
+  }
+
+  void NotifyAll() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    Wake();
+  }
+
+  // Threads asleep (or about to sleep) right now; for tests and statistics.
+  uint32_t sleepers() const {
+    // Acquire pairs with the seq_cst increment in WaitUntil.
+    return sleepers_.load(std::memory_order_acquire);
+  }
+
+ private:
+  void Wake() {
+    // seq_cst, paired with the acquire epoch load in WaitUntil().
+    epoch_.fetch_add(1, std::memory_order_seq_cst);
+    epoch_.notify_all();
+  }
+
+  // Sleepers write these; on their own line, away from the ring's cursors.
+  alignas(kCacheLine) std::atomic<uint32_t> sleepers_{0};
+  std::atomic<uint32_t> epoch_{0};
+};
+
+// The blocking strategy is the backoff one: it blocks once spinning and
+// yielding have not paid off.
+using BlockingWait = BackoffWait;
+
+}  // namespace weft::ringbuf

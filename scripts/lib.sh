@@ -1,0 +1,43 @@
+# Shared by scripts/demo and scripts/test: install what is missing, then
+# configure and build a preset incrementally. Sourced, not run.
+set -euo pipefail
+
+WEFT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export WEFT_ROOT
+
+# Debian packages the build needs. Keep this list and README.md in step.
+WEFT_PACKAGES=(
+  cmake ninja-build g++ clang pkg-config
+  libprotobuf-dev protobuf-compiler libuv1-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
+  zlib1g-dev libzstd-dev libssl-dev nlohmann-json3-dev
+)
+
+weft_ensure_packages() {
+  local missing=()
+  local p
+  for p in "${WEFT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "weft: installing missing packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# weft_build PRESET [TARGET...]: configure once, then build incrementally.
+weft_build() {
+  local preset=$1
+  shift
+  cd "$WEFT_ROOT"
+  if [ ! -f "build/$preset/build.ninja" ]; then
+    cmake --preset "$preset" >/dev/null
+  fi
+  if [ $# -gt 0 ]; then
+    cmake --build --preset "$preset" --target "$@"
+  else
+    cmake --build --preset "$preset"
+  fi
+}
