@@ -1,0 +1,251 @@
+// `weft replay [--json] [--repeat N] TRACE`: replays an editing trace through
+// weft::engine::Doc and checks it against the trace's endContent. Flag
+// parsing, timing and reporting only; the replay itself is in
+// weft/engine/trace.h.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "commands.h"
+#include "weft/engine/doc.h"
+#include "weft/engine/trace.h"
+
+namespace weft::demo {
+namespace {
+
+using engine::Doc;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kExitOk = 0;
+constexpr int kExitDiverged = 1;
+constexpr int kExitBadInput = 2;
+constexpr int kExitTieBreak = 3;
+
+struct Flags {
+  bool json = false;
+  int repeat = 1;
+  std::string trace;
+};
+
+struct Run {
+  double local_ms = 0, merge_ms = 0, load_ms = 0;
+};
+
+double Ms(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+void Usage(std::FILE* out) {
+  std::fprintf(out,
+               "usage: weft replay [--json] [--repeat N] TRACE\n"
+               "  Replays TRACE (.json or .json.gz, sequential or concurrent) and checks the\n"
+               "  result against its endContent, then merges the full history into a fresh\n"
+               "  replica and loads a snapshot into another.\n"
+               "  exit 0: all match endContent; 1: replicas, merge or load disagree (a bug);\n"
+               "  3: all agree but differ from endContent (concurrent tie-break); 2: bad input.\n");
+}
+
+int ParseFlags(int argc, char** argv, Flags* f) {
+  for (int i = 0; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--json") {
+      f->json = true;
+    } else if (a == "--repeat") {
+      if (i + 1 >= argc) return kExitBadInput;
+      char* end = nullptr;
+      long n = std::strtol(argv[++i], &end, 10);
+      if (*end != '\0' || n < 1 || n > 1000) return kExitBadInput;
+      f->repeat = static_cast<int>(n);
+    } else if (a == "--help" || a == "-h") {
+      Usage(stdout);
+      std::exit(kExitOk);
+    } else if (!a.empty() && a[0] == '-') {
+      return kExitBadInput;
+    } else if (f->trace.empty()) {
+      f->trace = std::string(a);
+    } else {
+      return kExitBadInput;
+    }
+  }
+  return f->trace.empty() ? kExitBadInput : kExitOk;
+}
+
+// "code point N (byte B): "…left…" vs "…right…"" for the first difference.
+std::string FirstDifference(const std::string& a, const std::string& b) {
+  size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+  while (i > 0 && (static_cast<unsigned char>(a[i < a.size() ? i : a.size() - 1]) & 0xC0) == 0x80) --i;
+  size_t cp = 0;
+  for (size_t k = 0; k < i; ++k) cp += (static_cast<unsigned char>(a[k]) & 0xC0) != 0x80;
+  auto snippet = [&](const std::string& s) {
+    std::string out = s.substr(i, 24);
+    for (char& c : out) {
+      if (c == '\n' || c == '"') c = ' ';
+    }
+    return out;
+  };
+  return "code point " + std::to_string(cp) + " (byte " + std::to_string(i) + "): \"" +
+         snippet(a) + "\" vs \"" + snippet(b) + "\" (lengths " + std::to_string(a.size()) +
+         " and " + std::to_string(b.size()) + " bytes)";
+}
+
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+long PeakRssKb() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+int Fail(int code, const std::string& msg) {
+  std::fprintf(stderr, "weft replay: %s\n", msg.c_str());
+  return code;
+}
+
+int ExitForStatus(const Status& st) {
+  StatusCode c = st.code();
+  bool input = c == StatusCode::kCorruption || c == StatusCode::kOutOfRange ||
+               c == StatusCode::kInvalidArgument || c == StatusCode::kIoError;
+  return Fail(input ? kExitBadInput : kExitDiverged, "replay failed: " + st.ToString());
+}
+
+}  // namespace
+
+int RunReplay(int argc, char** argv) {
+  Flags flags;
+  if (ParseFlags(argc, argv, &flags) != kExitOk) {
+    Usage(stderr);
+    return kExitBadInput;
+  }
+  Result<engine::Trace> trace = engine::LoadTrace(flags.trace);
+  if (!trace.ok()) return Fail(kExitBadInput, flags.trace + ": " + trace.status().ToString());
+
+  const bool show_progress = !flags.json && isatty(STDERR_FILENO);
+  auto progress = [&](uint64_t done) {
+    if (show_progress) {
+      std::fprintf(stderr, "\rreplaying: %llu / %llu patches", static_cast<unsigned long long>(done),
+                   static_cast<unsigned long long>(trace->patches));
+    }
+  };
+
+  std::vector<Run> runs;
+  std::vector<Doc> replicas;
+  std::string update, snapshot;
+  std::string merged_text, loaded_text;
+  size_t heap_bytes = 0;
+  for (int r = 0; r < flags.repeat; ++r) {
+    Run run;
+    replicas.clear();
+    auto t0 = Clock::now();
+    Status st;
+    if (trace->concurrent) {
+      st = engine::ReplayConcurrent(*trace, replicas, progress);
+    } else {
+      replicas.emplace_back(engine::TraceAgentId(0));
+      st = engine::ReplaySequential(*trace, replicas[0], progress);
+    }
+    auto t1 = Clock::now();
+    if (show_progress) std::fprintf(stderr, "\r\033[K");
+    if (!st.ok()) return ExitForStatus(st);
+    run.local_ms = Ms(t0, t1);
+
+    update = replicas[0].EncodeOpsSince(engine::VersionVector());
+    auto t2 = Clock::now();
+    Doc merged(UINT64_MAX);
+    st = merged.ApplyUpdate(update);
+    merged_text = merged.Text();
+    auto t3 = Clock::now();
+    if (!st.ok()) return Fail(kExitDiverged, "merge failed: " + st.ToString());
+    run.merge_ms = Ms(t2, t3);
+
+    snapshot = replicas[0].EncodeSnapshot();
+    auto t4 = Clock::now();
+    Result<Doc> loaded = Doc::LoadSnapshot(snapshot, UINT64_MAX - 1);
+    if (loaded.ok()) loaded_text = loaded->Text();
+    auto t5 = Clock::now();
+    if (!loaded.ok()) return Fail(kExitDiverged, "snapshot load failed: " + loaded.status().ToString());
+    run.load_ms = Ms(t4, t5);
+    heap_bytes = replicas[0].HeapBytes();
+    runs.push_back(run);
+  }
+
+  const std::string text = replicas[0].Text();
+  std::string divergence;
+  for (size_t k = 1; k < replicas.size() && divergence.empty(); ++k) {
+    std::string other = replicas[k].Text();
+    if (other != text) divergence = "replica 0 and replica " + std::to_string(k) + " differ at " +
+                                    FirstDifference(text, other);
+  }
+  if (divergence.empty() && merged_text != text) {
+    divergence = "merge differs from the replicas at " + FirstDifference(text, merged_text);
+  }
+  if (divergence.empty() && loaded_text != text) {
+    divergence = "snapshot load differs from the replicas at " + FirstDifference(text, loaded_text);
+  }
+  const bool converged = divergence.empty();
+  const bool ok = converged && text == trace->end_content;
+
+  std::vector<double> local, merge, load;
+  for (const Run& r : runs) {
+    local.push_back(r.local_ms);
+    merge.push_back(r.merge_ms);
+    load.push_back(r.load_ms);
+  }
+  if (flags.json) {
+    std::printf(
+        "{\"trace\": %s, \"kind\": \"%s\", \"patches\": %llu, \"agents\": %u, \"converged\": %s, "
+        "\"ok\": %s, \"local_ms\": %.3f, \"merge_ms\": %.3f, \"load_ms\": %.3f, "
+        "\"update_bytes\": %zu, \"snapshot_bytes\": %zu, \"doc_heap_bytes\": %zu, "
+        "\"peak_rss_kb\": %ld}\n",
+        JsonString(flags.trace).c_str(), trace->concurrent ? "concurrent" : "sequential",
+        static_cast<unsigned long long>(trace->patches), trace->num_agents,
+        converged ? "true" : "false", ok ? "true" : "false", Median(local), Median(merge),
+        Median(load), update.size(), snapshot.size(), heap_bytes, PeakRssKb());
+  } else {
+    std::printf("%s: %s, %llu patches, %u agent(s)\n", flags.trace.c_str(),
+                trace->concurrent ? "concurrent" : "sequential",
+                static_cast<unsigned long long>(trace->patches), trace->num_agents);
+    std::printf("  local %.2f ms, merge %.2f ms, load %.2f ms (median of %d)\n", Median(local),
+                Median(merge), Median(load), flags.repeat);
+    std::printf("  update %zu bytes, snapshot %zu bytes, doc heap %zu bytes, peak RSS %ld KiB\n",
+                update.size(), snapshot.size(), heap_bytes, PeakRssKb());
+  }
+  if (!converged) return Fail(kExitDiverged, "diverged: " + divergence);
+  if (!ok) {
+    return Fail(kExitTieBreak, "replicas, merge and load agree but differ from endContent at " +
+                                   FirstDifference(trace->end_content, text));
+  }
+  if (!flags.json) std::printf("  ok: matches endContent\n");
+  return kExitOk;
+}
+
+}  // namespace weft::demo

@@ -1,0 +1,151 @@
+// Doc: one replica of a text document, a FugueMax sequence CRDT.
+//
+// Vocabulary (engine/README.md defines it): every character has an OpId
+// (agent, seq); an Item is a run of characters with consecutive ids; an
+// insert Op carries a run plus its Origins (the characters it was typed
+// between); a delete Op names id ranges. Integrate places a remote insert
+// among concurrent ones so that runs typed concurrently at one place never
+// interleave. Ops whose dependencies have not arrived wait in Pending.
+//
+// Positions and lengths are Unicode code points over UTF-8 text.
+//
+// Threading: a Doc is a plain value-like object; use it from one thread at a
+// time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "weft/engine/anchor.h"
+#include "weft/engine/change.h"
+#include "weft/engine/op.h"
+#include "weft/engine/version_vector.h"
+#include "weft/status.h"
+
+namespace weft::engine {
+
+namespace detail {
+class DocState;
+}
+
+struct DocOptions {
+  // Most ops (runs) that may wait in Pending for missing dependencies. An
+  // Apply that would exceed it fails with kResourceExhausted and changes
+  // nothing.
+  size_t max_pending_ops = 100'000;
+  // Largest Update or Snapshot payload accepted once decompressed.
+  size_t max_decoded_bytes = size_t{1} << 30;
+  // Compress encoded Updates and Snapshots with zstd when that is smaller.
+  bool compress = true;
+  // Most local edits remembered for Undo (oldest dropped first); 0 turns
+  // undo history off. Each costs 12 bytes.
+  size_t undo_limit = 1000;
+};
+
+class Doc {
+ public:
+  // An empty replica whose local edits are made by `agent` (a 64-bit id,
+  // unique among all replicas that ever edit this document).
+  explicit Doc(uint64_t agent, DocOptions options = {});
+  ~Doc();
+  Doc(Doc&&) noexcept;
+  Doc& operator=(Doc&&) noexcept;
+  Doc(const Doc&) = delete;
+  Doc& operator=(const Doc&) = delete;
+
+  uint64_t agent() const;
+
+  // ---- Local edits -------------------------------------------------------
+  // Inserts `utf8` before the character at `pos` (pos == size() appends).
+  // Returns the ops made (one insert op; none for empty text). Errors, with
+  // the Doc unchanged: kInvalidArgument for invalid UTF-8, kOutOfRange for
+  // pos > size().
+  Result<Ops> Insert(uint64_t pos, std::string_view utf8);
+  // Deletes `len` characters starting at `pos`. Returns one delete op per run
+  // of consecutive ids removed. kOutOfRange (Doc unchanged) if
+  // pos + len > size().
+  Result<Ops> Remove(uint64_t pos, uint64_t len);
+  // The same, appending the ops made to `*out` (if not null) instead of
+  // returning them: no allocation per edit when the caller keeps no ops.
+  Status Insert(uint64_t pos, std::string_view utf8, Ops* out);
+  Status Remove(uint64_t pos, uint64_t len, Ops* out);
+
+  // ---- Reading -----------------------------------------------------------
+  std::string Text() const;
+  uint64_t size() const;  // visible code points
+  VersionVector version() const;
+  size_t pending_ops() const;  // ops waiting for dependencies
+
+  // ---- Remote ops ----------------------------------------------------------
+  // Applies ops made by other replicas (or this one: duplicates are
+  // ignored). Idempotent and order-independent: ops whose dependencies are
+  // missing wait in Pending and are applied when they arrive. Validates the
+  // whole batch first: on any error nothing changes.
+  Status Apply(std::span<const Op> ops);
+  // The ops this replica has that a replica at `since` lacks, encoded
+  // (Envelope + Update, see proto/README.md). Pending ops are not included.
+  // With `until`, only ops inside that version (REQUIRES: a version some
+  // replica had, i.e. causally closed) are included.
+  std::string EncodeOpsSince(const VersionVector& since,
+                             const VersionVector* until = nullptr) const;
+  // Decodes and applies bytes from EncodeOpsSince. Malformed, truncated or
+  // hostile bytes give kCorruption (or kResourceExhausted for Pending
+  // overflow) and leave the Doc unchanged.
+  Status ApplyUpdate(std::span<const std::byte> bytes);
+  Status ApplyUpdate(std::string_view bytes);
+  // Decodes an Update into ops without applying it.
+  static Result<Ops> DecodeUpdate(std::span<const std::byte> bytes,
+                                  size_t max_decoded_bytes = size_t{1} << 30);
+
+  // ---- Snapshots -----------------------------------------------------------
+  // The whole replica: text, ids, tombstones and op log order, so the loaded
+  // replica can merge and serve EncodeOpsSince like this one. Pending ops
+  // are not included.
+  std::string EncodeSnapshot() const;
+  // A replica for `agent` loaded from EncodeSnapshot bytes; kCorruption for
+  // bad bytes.
+  static Result<Doc> LoadSnapshot(std::span<const std::byte> bytes, uint64_t agent,
+                                  DocOptions options = {});
+  static Result<Doc> LoadSnapshot(std::string_view bytes, uint64_t agent,
+                                  DocOptions options = {});
+
+  // ---- Editor support ------------------------------------------------------
+  // Called once per visible change made by Apply/ApplyUpdate (remote ops and
+  // ops released from Pending), in order, during the call. Local edits do
+  // not call it. Pass an empty function to stop.
+  void SetChangeListener(std::function<void(const Delta&)> listener);
+
+  // An anchor at `pos` (0..size()), REQUIRES pos <= size() (clamped).
+  Anchor AnchorAt(uint64_t pos, Bias bias) const;
+  // The anchor's current position in 0..size(). An anchor naming a character
+  // this replica does not have resolves to 0 (kLeft) or size() (kRight).
+  uint64_t Resolve(const Anchor& anchor) const;
+
+  // Undo/redo of this replica's own local edits (made by agent()), newest
+  // first. Undo of an insert deletes what is still visible of it; undo of a
+  // delete inserts the deleted text again where it was. Both produce new
+  // ops (returned, to send like any local edit), so they compose with
+  // concurrent remote edits. Empty Ops when there is nothing to undo/redo.
+  // A new local edit clears the redo stack.
+  Result<Ops> Undo();
+  Result<Ops> Redo();
+  bool CanUndo() const;
+  bool CanRedo() const;
+
+  // ---- Diagnostics ---------------------------------------------------------
+  // Bytes of heap held by the replica (engine accounting of its containers).
+  size_t HeapBytes() const;
+  // Checks every Invariant of the item tree and indexes; OK or kInternal.
+  Status CheckInvariants() const;
+
+ private:
+  explicit Doc(std::unique_ptr<detail::DocState> state);
+  std::unique_ptr<detail::DocState> state_;
+};
+
+}  // namespace weft::engine

@@ -1,0 +1,60 @@
+// Editing traces (../shared/traces/README.md): loading and replaying them
+// through Docs. Used by `weft replay`, the trace tests and the benchmarks.
+// Target weft::engine_trace (reads gzip and JSON); the Doc itself does not
+// depend on it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "weft/engine/doc.h"
+#include "weft/status.h"
+
+namespace weft::engine {
+
+struct TracePatch {
+  uint64_t pos = 0;  // code points
+  uint64_t del = 0;  // code points deleted at pos, before inserting
+  std::string text;  // UTF-8 inserted at pos
+};
+
+struct TraceTxn {
+  std::vector<uint64_t> parents;  // indexes of earlier txns (concurrent traces)
+  uint32_t agent = 0;             // trace agent index (concurrent traces)
+  std::vector<TracePatch> patches;
+};
+
+struct Trace {
+  bool concurrent = false;  // `"kind": "concurrent"`
+  std::string start_content;
+  std::string end_content;
+  uint32_t num_agents = 1;
+  std::vector<TraceTxn> txns;
+  uint64_t patches = 0;  // total over txns
+};
+
+// Reads a `.json` or `.json.gz` trace. kIoError if unreadable, kCorruption if
+// it is not a well-formed trace (one-line message saying what is wrong).
+Result<Trace> LoadTrace(const std::string& path);
+
+// Applies every patch of a sequential trace as a local edit of `doc`, in
+// order. `progress(done_patches)` is called now and then if set.
+Status ReplaySequential(const Trace& trace, Doc& doc,
+                        const std::function<void(uint64_t)>& progress = {});
+
+// The agent id of trace agent `k` in replays (ids order concurrent inserts).
+inline uint64_t TraceAgentId(uint32_t k) { return uint64_t{k} + 1; }
+
+// Replays a concurrent trace with one replica per agent: before each txn the
+// agent's replica is brought to exactly the txn's parent version by syncing
+// the missing ops from the other replicas (EncodeOpsSince/ApplyUpdate), then
+// the patches are applied as local edits. At the end every replica is synced
+// with every other. `replicas` receives them (index = trace agent).
+// kCorruption for a malformed history (bad parent, a replica ahead of its
+// parent version, a patch out of range), other errors from the Doc.
+Status ReplayConcurrent(const Trace& trace, std::vector<Doc>& replicas,
+                        const std::function<void(uint64_t)>& progress = {});
+
+}  // namespace weft::engine

@@ -1,0 +1,248 @@
+#include "doc_state.h"
+
+#include <algorithm>
+#include <cassert>
+#include <string>
+
+#include "utf8.h"
+
+namespace weft::engine::detail {
+
+DocState::DocState(uint64_t agent, DocOptions options) : agent_(agent), options_(options) {
+  local_ = AgentIndex(agent);
+}
+
+uint32_t DocState::AgentIndex(uint64_t agent) {
+  auto [it, added] = agent_index_.try_emplace(agent, static_cast<uint32_t>(agent_ids_.size()));
+  if (added) {
+    agent_ids_.push_back(agent);
+    next_seq_.push_back(0);
+    runs_of_.emplace_back();
+    tree_.AddAgent();
+  }
+  return it->second;
+}
+
+std::optional<uint32_t> DocState::FindAgent(uint64_t agent) const {
+  auto it = agent_index_.find(agent);
+  if (it == agent_index_.end()) return std::nullopt;
+  return it->second;
+}
+
+uint64_t DocState::NextSeq(uint64_t agent) const {
+  std::optional<uint32_t> a = FindAgent(agent);
+  return a ? next_seq_[*a] : 0;
+}
+
+Ref DocState::ToRef(const OpId& id) const {
+  return Ref{agent_index_.at(id.agent), static_cast<uint32_t>(id.seq)};
+}
+
+void DocState::AppendLog(const LogRun& run) {
+  if (!log_.empty()) {
+    LogRun& last = log_.back();
+    if (last.agent == run.agent && last.seq + last.len == run.seq) {
+      if (last.kind == RunKind::kInsert && run.kind == RunKind::kInsert) {
+        last.len += run.len;
+        return;
+      }
+      bool last_del = last.kind != RunKind::kInsert;
+      bool run_del = run.kind != RunKind::kInsert;
+      if (last_del && run_del && last.target.agent == run.target.agent) {
+        // Delete key: targets go up. Backspace: each target is one below the last.
+        bool last_fwd = last.kind == RunKind::kDeleteForward || last.len == 1;
+        bool run_fwd = run.kind == RunKind::kDeleteForward || run.len == 1;
+        if (last_fwd && run_fwd && run.target.seq == uint64_t{last.target.seq} + last.len) {
+          last.len += run.len;
+          last.kind = RunKind::kDeleteForward;
+          return;
+        }
+        bool last_back = last.kind == RunKind::kDeleteBackward || last.len == 1;
+        bool run_back = run.kind == RunKind::kDeleteBackward || run.len == 1;
+        if (last_back && run_back && uint64_t{run.target.seq} + last.len == last.target.seq) {
+          last.len += run.len;
+          last.kind = RunKind::kDeleteBackward;
+          return;
+        }
+      }
+    }
+  }
+  runs_of_[run.agent].push_back(static_cast<uint32_t>(log_.size()));
+  log_.push_back(run);
+}
+
+size_t DocState::FirstRunFrom(uint32_t agent, uint32_t seq) const {
+  const std::vector<uint32_t>& runs = runs_of_[agent];
+  auto it = std::partition_point(runs.begin(), runs.end(), [&](uint32_t i) {
+    return uint64_t{log_[i].seq} + log_[i].len <= seq;
+  });
+  return static_cast<size_t>(it - runs.begin());
+}
+
+bool DocState::IsInsertRange(uint32_t agent, uint32_t lo, uint32_t hi) const {
+  if (hi >= next_seq_[agent]) return false;
+  const std::vector<uint32_t>& runs = runs_of_[agent];
+  for (size_t k = FirstRunFrom(agent, lo); k < runs.size(); ++k) {
+    const LogRun& r = log_[runs[k]];
+    if (r.kind != RunKind::kInsert) return false;
+    if (uint64_t{r.seq} + r.len > hi) return true;
+  }
+  return false;
+}
+
+void DocState::EmitInsert(uint64_t pos, std::string_view text, uint64_t len) {
+  Delta d;
+  if (pos > 0) d.push_back(DeltaStep{DeltaStep::Kind::kRetain, pos, {}});
+  d.push_back(DeltaStep{DeltaStep::Kind::kInsert, len, std::string(text)});
+  listener_(d);
+}
+
+void DocState::EmitDelete(uint64_t pos, uint64_t len) {
+  Delta d;
+  if (pos > 0) d.push_back(DeltaStep{DeltaStep::Kind::kRetain, pos, {}});
+  d.push_back(DeltaStep{DeltaStep::Kind::kDelete, len, {}});
+  listener_(d);
+}
+
+void DocState::PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len,
+                        std::string_view text, Ref left, Ref right) {
+  tree_.ReserveSeqs(agent, uint64_t{seq} + len);
+  Loc prev = tree_.Prev(at);
+  if (prev.leaf != kNone) {
+    const Item& p = tree_.at(prev);
+    // Typing on: the run continues the Item before it, so it joins that Item
+    // instead of adding one (the common case for sequential typing).
+    if (p.agent == agent && uint64_t{p.seq} + p.len == seq && !p.deleted && p.right == right &&
+        left == Ref{agent, seq - 1} && uint64_t{p.byte_off} + p.byte_len == tree_.arena().size()) {
+      tree_.Append(text);
+      tree_.Extend(prev, len, static_cast<uint32_t>(text.size()));
+      return;
+    }
+  }
+  Item item;
+  item.agent = agent;
+  item.seq = seq;
+  item.len = len;
+  item.byte_len = static_cast<uint32_t>(text.size());
+  item.byte_off = tree_.Append(text);
+  item.left = left;
+  item.right = right;
+  tree_.Insert(at, item);
+}
+
+Status DocState::LocalInsert(uint64_t pos, std::string_view utf8, Ops* out, bool record_undo) {
+  std::optional<uint64_t> n = CountUtf8(utf8);
+  if (!n) return Status::InvalidArgument("insert text is not valid UTF-8");
+  if (pos > tree_.visible()) return Status::OutOfRange("insert position past the end");
+  if (*n == 0) return Status::Ok();
+  uint32_t seq = next_seq_[local_];
+  if (seq + *n > kMaxSeq) return Status::ResourceExhausted("agent seq space exhausted");
+  if (tree_.arena().size() + utf8.size() > UINT32_MAX) {
+    return Status::ResourceExhausted("document text exceeds 4 GiB");
+  }
+  Ref left;
+  Loc at;
+  if (pos == 0) {
+    at = tree_.Begin();
+  } else {
+    ItemTree::Found f = tree_.FindVisible(pos - 1);
+    const Item& it = tree_.at(f.loc);
+    left = Ref{it.agent, it.seq + f.offset};
+    at = f.offset + 1 < it.len ? tree_.SplitItem(f.loc, f.offset + 1) : tree_.Next(f.loc);
+  }
+  Ref right;
+  if (at.leaf != kNone) right = Ref{tree_.at(at).agent, tree_.at(at).seq};
+  uint32_t len = static_cast<uint32_t>(*n);
+  PlaceRun(at, local_, seq, len, utf8, left, right);
+  next_seq_[local_] = seq + len;
+  AppendLog(LogRun{local_, seq, len, RunKind::kInsert, Ref{}});
+  if (out) {
+    Op op;
+    op.kind = Op::Kind::kInsert;
+    op.id = OpId{agent_, seq};
+    op.len = len;
+    op.origin_left = ToOptId(left);
+    op.origin_right = ToOptId(right);
+    op.text = std::string(utf8);
+    out->push_back(std::move(op));
+  }
+  if (record_undo) PushUndo(UndoStep{true, seq, len});
+  return Status::Ok();
+}
+
+Status DocState::LocalRemove(uint64_t pos, uint64_t len, Ops* out, bool record_undo) {
+  uint64_t size = tree_.visible();
+  if (pos > size || len > size - pos) return Status::OutOfRange("remove range past the end");
+  if (len == 0) return Status::Ok();
+  uint32_t first_seq = next_seq_[local_];
+  if (first_seq + len > kMaxSeq) return Status::ResourceExhausted("agent seq space exhausted");
+  uint64_t remaining = len;
+  while (remaining > 0) {
+    ItemTree::Found f = tree_.FindVisible(pos);
+    Loc loc = f.offset > 0 ? tree_.SplitItem(f.loc, f.offset) : f.loc;
+    if (tree_.at(loc).len > remaining) {
+      Loc second = tree_.SplitItem(loc, static_cast<uint32_t>(remaining));
+      loc = Loc{second.leaf, second.idx - 1};
+    }
+    uint32_t k = tree_.at(loc).len;
+    tree_.MarkDeleted(loc);
+    LogLocalDelete(loc, out);
+    remaining -= k;
+  }
+  if (record_undo) PushUndo(UndoStep{false, first_seq, static_cast<uint32_t>(len)});
+  return Status::Ok();
+}
+
+void DocState::LogLocalDelete(Loc loc, Ops* out) {
+  const Item& it = tree_.at(loc);
+  uint32_t seq = next_seq_[local_];
+  next_seq_[local_] = seq + it.len;
+  Ref target{it.agent, it.seq};
+  AppendLog(LogRun{local_, seq, it.len, RunKind::kDeleteForward, target});
+  if (out) {
+    Op op;
+    op.kind = Op::Kind::kDelete;
+    op.id = OpId{agent_, seq};
+    op.len = it.len;
+    op.target = ToId(target);
+    out->push_back(std::move(op));
+  }
+}
+
+void DocState::LocalDeleteIds(uint32_t agent, uint32_t seq, uint32_t len, Ops* out) {
+  DeleteIdRange(agent, seq, seq + len - 1, [&](Loc loc) { LogLocalDelete(loc, out); });
+}
+
+Status DocState::CheckInvariants() const {
+  WEFT_RETURN_IF_ERROR(tree_.CheckInvariants());
+  // Invariant: each agent's runs are contiguous from seq 0 to next_seq.
+  for (uint32_t a = 0; a < agent_ids_.size(); ++a) {
+    uint64_t expect = 0;
+    for (uint32_t i : runs_of_[a]) {
+      const LogRun& r = log_[i];
+      if (r.agent != a || r.seq != expect || r.len == 0) return Status::Internal("log run gap");
+      expect += r.len;
+    }
+    if (expect != next_seq_[a]) return Status::Internal("log does not reach next seq");
+  }
+  uint64_t inserted = 0;
+  for (const LogRun& r : log_) {
+    if (r.kind == RunKind::kInsert) inserted += r.len;
+  }
+  if (inserted != tree_.all()) return Status::Internal("inserted count differs from items");
+  return Status::Ok();
+}
+
+size_t DocState::HeapBytes() const {
+  size_t bytes = tree_.HeapBytes() + log_.capacity() * sizeof(LogRun) +
+                 agent_ids_.capacity() * sizeof(uint64_t) + next_seq_.capacity() * 4 +
+                 runs_of_.capacity() * sizeof(runs_of_[0]) +
+                 agent_index_.size() * (sizeof(uint64_t) * 2 + 16) +
+                 agent_index_.bucket_count() * sizeof(void*) + undo_.size() * sizeof(UndoStep) +
+                 redo_.size() * sizeof(UndoStep);
+  for (const auto& v : runs_of_) bytes += v.capacity() * sizeof(uint32_t);
+  for (const Op& op : pending_) bytes += sizeof(Op) + op.text.capacity();
+  return bytes;
+}
+
+}  // namespace weft::engine::detail

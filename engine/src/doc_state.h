@@ -1,0 +1,178 @@
+// DocState: everything a Doc holds, and the operations on it. doc.cc holds
+// the local edits and the public forwarding, integrate.cc remote ops,
+// update_codec.cc / snapshot_codec.cc the byte formats, undo.cc undo/redo.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "item_tree.h"
+#include "weft/engine/change.h"
+#include "weft/engine/doc.h"
+#include "weft/engine/op.h"
+#include "weft/engine/version_vector.h"
+#include "weft/status.h"
+
+namespace weft::engine::detail {
+
+// Internally seqs are 32-bit: a replica refuses ops past this seq.
+inline constexpr uint64_t kMaxSeq = UINT32_MAX - 1;
+
+enum class RunKind : uint8_t { kInsert = 0, kDeleteForward = 1, kDeleteBackward = 2 };
+
+// One run of the op log: `len` consecutive seqs of `agent`, all inserts or
+// all deletes. For deletes, `target` is the first id deleted; the run deletes
+// target.seq, target.seq + 1, ... (forward) or target.seq, target.seq - 1, ...
+// (backward). Insert runs keep no text or origins: the Items have them.
+struct LogRun {
+  uint32_t agent = 0;
+  uint32_t seq = 0;
+  uint32_t len = 0;
+  RunKind kind = RunKind::kInsert;
+  Ref target;
+
+  // Lowest target seq of a delete run.
+  uint32_t TargetLow() const { return kind == RunKind::kDeleteBackward ? target.seq - (len - 1) : target.seq; }
+};
+
+// An op as decoded or as borrowed from an Op: text is a view into the caller's
+// buffer, agents are global ids.
+struct RawOp {
+  Op::Kind kind = Op::Kind::kInsert;
+  uint64_t agent = 0;
+  uint64_t seq = 0;
+  uint64_t len = 0;
+  std::optional<OpId> left, right;
+  std::string_view text;
+  OpId target;
+  bool backward = false;
+};
+
+// An Op seen as a RawOp (viewing op.text) and back (copying the text).
+RawOp ViewOf(const Op& op);
+Op OwnedOp(const RawOp& raw);
+
+// One undo step: the local seqs [seq, seq + len) of one edit. An insert step
+// is undone by deleting those characters, a delete step by inserting the
+// text it deleted again.
+struct UndoStep {
+  bool insert = true;
+  uint32_t seq = 0;
+  uint32_t len = 0;
+};
+
+class DocState {
+ public:
+  DocState(uint64_t agent, DocOptions options);
+
+  // ---- agents ----
+  uint32_t AgentIndex(uint64_t agent);  // adds an unknown agent
+  std::optional<uint32_t> FindAgent(uint64_t agent) const;
+  uint64_t NextSeq(uint64_t agent) const;  // by global id
+
+  // ---- local edits (doc.cc) ----
+  Status LocalInsert(uint64_t pos, std::string_view utf8, Ops* out, bool record_undo);
+  Status LocalRemove(uint64_t pos, uint64_t len, Ops* out, bool record_undo);
+  // Deletes whatever is still visible of the local ids [seq, seq + len).
+  void LocalDeleteIds(uint32_t agent, uint32_t seq, uint32_t len, Ops* out);
+  // Logs a local delete of the Item at `loc` (just marked) and reports it.
+  void LogLocalDelete(Loc loc, Ops* out);
+
+  // ---- remote ops (integrate.cc) ----
+  Status ApplyBatch(std::span<const RawOp> batch);
+
+  // ---- the log ----
+  void AppendLog(const LogRun& run);
+  // True when every seq in [lo, hi] of `agent` is a known inserted character.
+  bool IsInsertRange(uint32_t agent, uint32_t lo, uint32_t hi) const;
+  // Index into log_ of the first run of `agent` containing a seq >= seq, or
+  // runs_of_[agent].size() if none.
+  size_t FirstRunFrom(uint32_t agent, uint32_t seq) const;
+
+  // ---- codecs ----
+  std::string EncodeOpsSince(const VersionVector& since, const VersionVector* until) const;
+  std::string EncodeSnapshot() const;
+  Status LoadSnapshot(std::string_view payload);
+
+  // ---- undo (undo.cc) ----
+  Result<Ops> UndoRedo(bool undo);
+  void PushUndo(UndoStep step);
+
+  Status CheckInvariants() const;
+  size_t HeapBytes() const;
+
+  Ref ToRef(const OpId& id) const;  // REQUIRES: agent known
+  OpId ToId(Ref ref) const { return OpId{agent_ids_[ref.agent], ref.seq}; }
+  std::optional<OpId> ToOptId(Ref ref) const {
+    if (ref.none()) return std::nullopt;
+    return ToId(ref);
+  }
+  // Emits a change event (if a listener is set).
+  void EmitInsert(uint64_t pos, std::string_view text, uint64_t len);
+  void EmitDelete(uint64_t pos, uint64_t len);
+
+  uint64_t agent_;
+  uint32_t local_;
+  DocOptions options_;
+  std::vector<uint64_t> agent_ids_;
+  std::unordered_map<uint64_t, uint32_t> agent_index_;
+  std::vector<uint32_t> next_seq_;              // per local agent
+  std::vector<LogRun> log_;                     // causal order
+  std::vector<std::vector<uint32_t>> runs_of_;  // per agent: indices into log_
+  ItemTree tree_;
+  std::vector<Op> pending_;
+  std::function<void(const Delta&)> listener_;
+  std::deque<UndoStep> undo_, redo_;
+
+ private:
+  // Places a remote insert run among concurrent ones (FugueMax) and inserts it.
+  void IntegrateInsert(uint32_t agent, uint32_t seq, uint32_t len, std::string_view text,
+                       Ref left, Ref right);
+  // Marks deleted the ids of a delete run.
+  void IntegrateDelete(uint32_t agent, uint32_t seq, uint32_t len, Ref target, bool backward);
+  void CommitOp(const RawOp& op);
+
+ public:
+  // Inserts an Item for a new run at insertion point `at`, extending the Item
+  // before it when the run continues it; returns nothing (the caller knows
+  // the position it computed).
+  void PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len, std::string_view text,
+                Ref left, Ref right);
+  // Deletes the characters [lo, hi] of `agent` that are still visible;
+  // calls `on_deleted(item)` for each Item newly marked (after the mark).
+  template <typename F>
+  void DeleteIdRange(uint32_t agent, uint32_t lo, uint32_t hi, F&& on_deleted);
+};
+
+template <typename F>
+void DocState::DeleteIdRange(uint32_t agent, uint32_t lo, uint32_t hi, F&& on_deleted) {
+  uint64_t s = lo;
+  while (s <= hi) {
+    ItemTree::Found f = tree_.FindId(agent, static_cast<uint32_t>(s));
+    Loc loc = f.loc;
+    const Item& it = tree_.at(loc);
+    uint64_t item_end = uint64_t{it.seq} + it.len - 1;
+    if (it.deleted) {
+      s = item_end + 1;
+      continue;
+    }
+    if (f.offset > 0) loc = tree_.SplitItem(loc, f.offset);
+    if (tree_.at(loc).seq + uint64_t{tree_.at(loc).len} - 1 > hi) {
+      Loc second = tree_.SplitItem(loc, static_cast<uint32_t>(hi - tree_.at(loc).seq + 1));
+      loc = Loc{second.leaf, second.idx - 1};
+    }
+    const Item& cut = tree_.at(loc);
+    s = uint64_t{cut.seq} + cut.len;
+    tree_.MarkDeleted(loc);
+    on_deleted(loc);
+  }
+}
+
+}  // namespace weft::engine::detail

@@ -1,0 +1,73 @@
+#include "envelope.h"
+
+#include <zstd.h>
+
+#include "weft.pb.h"
+
+namespace weft::engine::detail {
+
+namespace {
+constexpr uint32_t kFormatVersion = 1;
+// zstd level 3 (its default): most of the gain of higher levels on our
+// columns at a fraction of the encode time.
+constexpr int kZstdLevel = 3;
+}  // namespace
+
+std::string Seal(PayloadKind kind, const std::string& raw, bool compress) {
+  proto::Envelope env;
+  env.set_format_version(kFormatVersion);
+  env.set_kind(static_cast<proto::Envelope::Kind>(kind));
+  env.set_raw_size(raw.size());
+  bool compressed = false;
+  if (compress && raw.size() > 64) {
+    std::string out(ZSTD_compressBound(raw.size()), '\0');
+    size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), kZstdLevel);
+    if (!ZSTD_isError(n) && n < raw.size()) {
+      out.resize(n);
+      env.set_codec(proto::Envelope::CODEC_ZSTD);
+      env.set_payload(std::move(out));
+      compressed = true;
+    }
+  }
+  if (!compressed) {
+    env.set_codec(proto::Envelope::CODEC_NONE);
+    env.set_payload(raw);
+  }
+  return env.SerializeAsString();
+}
+
+Result<std::string> Unseal(std::string_view bytes, PayloadKind kind, size_t max_bytes) {
+  if (bytes.size() > static_cast<size_t>(INT32_MAX)) return Status::Corruption("message too large");
+  proto::Envelope env;
+  if (!env.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Status::Corruption("envelope does not parse");
+  }
+  if (env.format_version() != kFormatVersion) {
+    return Status::Corruption("unknown format version " + std::to_string(env.format_version()));
+  }
+  if (env.kind() != static_cast<proto::Envelope::Kind>(kind)) {
+    return Status::Corruption("envelope holds another kind of payload");
+  }
+  if (env.raw_size() > max_bytes) return Status::Corruption("payload larger than the limit");
+  switch (env.codec()) {
+    case proto::Envelope::CODEC_NONE:
+      if (env.payload().size() != env.raw_size()) return Status::Corruption("payload size mismatch");
+      return std::move(*env.mutable_payload());
+    case proto::Envelope::CODEC_ZSTD: {
+      const std::string& in = env.payload();
+      unsigned long long declared = ZSTD_getFrameContentSize(in.data(), in.size());
+      if (declared == ZSTD_CONTENTSIZE_ERROR || declared == ZSTD_CONTENTSIZE_UNKNOWN ||
+          declared != env.raw_size()) {
+        return Status::Corruption("zstd frame size mismatch");
+      }
+      std::string out(env.raw_size(), '\0');
+      size_t n = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());
+      if (ZSTD_isError(n) || n != out.size()) return Status::Corruption("zstd payload is corrupt");
+      return out;
+    }
+    default:
+      return Status::Corruption("unknown payload codec");
+  }
+}
+
+}  // namespace weft::engine::detail

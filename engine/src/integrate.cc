@@ -1,0 +1,306 @@
+// Remote ops: the readiness check (Pending), validation of a whole batch
+// before any change, and Integrate.
+#include <algorithm>
+#include <cassert>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "doc_state.h"
+#include "utf8.h"
+
+namespace weft::engine::detail {
+namespace {
+
+// The version a batch would reach, tracked without touching the Doc: which
+// seqs of each agent would be known, and which of the newly known ones are
+// inserted characters (origins and delete targets must be).
+class Simulation {
+ public:
+  explicit Simulation(const DocState& doc) : doc_(doc) {}
+
+  uint64_t Next(uint64_t agent) const {
+    auto it = agents_.find(agent);
+    return it != agents_.end() ? it->second.next : doc_.NextSeq(agent);
+  }
+
+  // True when seqs [lo, hi] of `agent` are known insert seqs. REQUIRES: known.
+  bool IsInsertRange(uint64_t agent, uint64_t lo, uint64_t hi) const {
+    uint64_t doc_next = doc_.NextSeq(agent);
+    if (lo < doc_next) {
+      uint64_t doc_hi = std::min(hi, doc_next - 1);
+      std::optional<uint32_t> a = doc_.FindAgent(agent);
+      if (!a || !doc_.IsInsertRange(*a, static_cast<uint32_t>(lo), static_cast<uint32_t>(doc_hi))) {
+        return false;
+      }
+      if (hi < doc_next) return true;
+      lo = doc_next;
+    }
+    auto it = agents_.find(agent);
+    if (it == agents_.end()) return false;
+    const std::vector<Span>& spans = it->second.spans;
+    auto s = std::partition_point(spans.begin(), spans.end(),
+                                  [&](const Span& sp) { return sp.end <= lo; });
+    for (; s != spans.end(); ++s) {
+      if (!s->insert || s->begin > lo) return false;
+      if (s->end > hi) return true;
+      lo = s->end;
+    }
+    return false;
+  }
+
+  void Accept(const RawOp& op) {
+    auto [it, added] = agents_.try_emplace(op.agent);
+    if (added) it->second.next = doc_.NextSeq(op.agent);
+    Agent& a = it->second;
+    uint64_t begin = std::max(a.next, op.seq);
+    uint64_t end = op.seq + op.len;
+    a.spans.push_back(Span{begin, end, op.kind == Op::Kind::kInsert});
+    a.next = end;
+  }
+
+ private:
+  struct Span {
+    uint64_t begin, end;
+    bool insert;
+  };
+  struct Agent {
+    uint64_t next = 0;
+    std::vector<Span> spans;  // in seq order
+  };
+  const DocState& doc_;
+  std::unordered_map<uint64_t, Agent> agents_;
+};
+
+enum class Readiness { kWait, kReady, kDuplicate, kBad };
+
+Readiness CheckReady(const Simulation& sim, const RawOp& op) {
+  uint64_t known = sim.Next(op.agent);
+  if (known >= op.seq + op.len) return Readiness::kDuplicate;
+  if (known < op.seq) return Readiness::kWait;
+  auto dep_ready = [&](uint64_t agent, uint64_t lo, uint64_t hi) {
+    if (hi >= sim.Next(agent)) return Readiness::kWait;
+    return sim.IsInsertRange(agent, lo, hi) ? Readiness::kReady : Readiness::kBad;
+  };
+  if (op.kind == Op::Kind::kInsert) {
+    // When a prefix is already known the rest's left origin is that prefix.
+    if (op.left && known == op.seq) {
+      Readiness r = dep_ready(op.left->agent, op.left->seq, op.left->seq);
+      if (r != Readiness::kReady) return r;
+    }
+    if (op.right) return dep_ready(op.right->agent, op.right->seq, op.right->seq);
+    return Readiness::kReady;
+  }
+  uint64_t lo = op.backward ? op.target.seq - (op.len - 1) : op.target.seq;
+  return dep_ready(op.target.agent, lo, lo + op.len - 1);
+}
+
+// Structural checks that need no Doc state.
+Status CheckShape(const RawOp& op) {
+  if (op.len == 0) return Status::Corruption("op of length 0");
+  if (op.seq > kMaxSeq || op.len > kMaxSeq - op.seq) return Status::Corruption("op seq out of range");
+  if (op.kind == Op::Kind::kInsert) {
+    std::optional<uint64_t> n = CountUtf8(op.text);
+    if (!n) return Status::Corruption("insert text is not valid UTF-8");
+    if (*n != op.len) return Status::Corruption("insert text length differs from op length");
+    if ((op.left && op.left->seq > kMaxSeq) || (op.right && op.right->seq > kMaxSeq)) {
+      return Status::Corruption("origin seq out of range");
+    }
+    return Status::Ok();
+  }
+  if (op.backward ? op.target.seq < op.len - 1 || op.target.seq > kMaxSeq
+                  : op.target.seq > kMaxSeq || op.len > kMaxSeq - op.target.seq) {
+    return Status::Corruption("delete target out of range");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+RawOp ViewOf(const Op& op) {
+  RawOp r;
+  r.kind = op.kind;
+  r.agent = op.id.agent;
+  r.seq = op.id.seq;
+  r.len = op.len;
+  r.left = op.origin_left;
+  r.right = op.origin_right;
+  r.text = op.text;
+  r.target = op.target;
+  r.backward = op.backward;
+  return r;
+}
+
+Op OwnedOp(const RawOp& r) {
+  Op op;
+  op.kind = r.kind;
+  op.id = OpId{r.agent, r.seq};
+  op.len = r.len;
+  op.origin_left = r.left;
+  op.origin_right = r.right;
+  op.text = std::string(r.text);
+  op.target = r.target;
+  op.backward = r.backward;
+  return op;
+}
+
+// Validate, then commit. Phase 1 runs the batch together with Pending
+// through a Simulation until no more op becomes ready, rejecting the whole
+// batch on any malformed or hostile op (an origin or target that names a
+// delete, bad UTF-8, ...) or when the ops left waiting would overflow
+// Pending. Phase 2 applies the ready ops in the order they became ready,
+// which is causal, and keeps the rest in Pending. Phase 2 cannot fail.
+Status DocState::ApplyBatch(std::span<const RawOp> batch) {
+  for (const RawOp& op : batch) WEFT_RETURN_IF_ERROR(CheckShape(op));
+  std::vector<RawOp> all;
+  all.reserve(pending_.size() + batch.size());
+  for (const Op& op : pending_) all.push_back(ViewOf(op));
+  all.insert(all.end(), batch.begin(), batch.end());
+
+  Simulation sim(*this);
+  std::vector<uint8_t> state(all.size(), 0);  // 0 waiting, 1 ready, 2 dropped
+  std::vector<size_t> order;
+  order.reserve(all.size());
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (state[i] != 0) continue;
+      switch (CheckReady(sim, all[i])) {
+        case Readiness::kWait:
+          break;
+        case Readiness::kDuplicate:
+          state[i] = 2;
+          break;
+        case Readiness::kBad:
+          return Status::Corruption("op depends on an id that is not an inserted character");
+        case Readiness::kReady:
+          state[i] = 1;
+          sim.Accept(all[i]);
+          order.push_back(i);
+          progress = true;
+          break;
+      }
+    }
+  }
+  size_t waiting = static_cast<size_t>(std::count(state.begin(), state.end(), 0));
+  if (waiting > options_.max_pending_ops) {
+    return Status::ResourceExhausted("pending buffer full: " + std::to_string(waiting) +
+                                     " ops wait for missing dependencies (limit " +
+                                     std::to_string(options_.max_pending_ops) + ")");
+  }
+  for (size_t i : order) CommitOp(all[i]);
+  std::vector<Op> still;
+  still.reserve(waiting);
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (state[i] == 0) still.push_back(OwnedOp(all[i]));
+  }
+  pending_ = std::move(still);
+  return Status::Ok();
+}
+
+void DocState::CommitOp(const RawOp& op) {
+  uint32_t agent = AgentIndex(op.agent);
+  uint32_t known = next_seq_[agent];
+  uint32_t skip = known - static_cast<uint32_t>(op.seq);
+  uint32_t seq = known;
+  uint32_t len = static_cast<uint32_t>(op.len) - skip;
+  if (op.kind == Op::Kind::kInsert) {
+    std::string_view text = op.text.substr(Utf8Offset(op.text, skip));
+    Ref left = skip > 0 ? Ref{agent, seq - 1} : (op.left ? ToRef(*op.left) : Ref{});
+    Ref right = op.right ? ToRef(*op.right) : Ref{};
+    IntegrateInsert(agent, seq, len, text, left, right);
+    next_seq_[agent] = seq + len;
+    AppendLog(LogRun{agent, seq, len, RunKind::kInsert, Ref{}});
+    return;
+  }
+  Ref target = ToRef(op.target);
+  target.seq = op.backward ? target.seq - skip : target.seq + skip;
+  IntegrateDelete(agent, seq, len, target, op.backward);
+}
+
+// Integrate (FugueMax, as in the Fugue paper; diamond-types orders the same
+// way). The new run goes somewhere after its origin left L and before its
+// origin right R. Every Item o met between them is concurrent with it (its
+// author saw L and R adjacent). For each o, with o.left / o.right its origins
+// and positions compared in document order:
+//   o.left before L      -> o belongs to an ancestor's subtree: stop, insert here.
+//   o.left after L       -> o is inside the subtree of an item we skip: go on.
+//   o.left == L, o.right == R
+//                        -> siblings: the lower (agent id, seq) goes first; if
+//                           ours is lower stop here, else go on past o.
+//   o.left == L, o.right before R
+//                        -> o's subtree may end before us: remember the first
+//                           such o (scanning) and go on.
+//   o.left == L, o.right after R (or equal to nothing we know)
+//                        -> we go after o: forget the remembered o.
+// At R (or the end) insert at the remembered o if any, else here.
+void DocState::IntegrateInsert(uint32_t agent, uint32_t seq, uint32_t len, std::string_view text,
+                               Ref left, Ref right) {
+  if (!right.none()) {
+    ItemTree::Found f = tree_.FindId(right.agent, right.seq);
+    if (f.offset > 0) tree_.SplitItem(f.loc, f.offset);
+  }
+  Loc cur;
+  if (left.none()) {
+    cur = tree_.Begin();
+  } else {
+    ItemTree::Found f = tree_.FindId(left.agent, left.seq);
+    const Item& it = tree_.at(f.loc);
+    cur = f.offset + 1 < it.len ? tree_.SplitItem(f.loc, f.offset + 1) : tree_.Next(f.loc);
+  }
+  auto pos_of = [&](Ref r, uint64_t if_none) -> uint64_t {
+    if (r.none()) return if_none;
+    ItemTree::Found f = tree_.FindId(r.agent, r.seq);
+    return tree_.AllBefore(f.loc) + f.offset;
+  };
+  bool have_bounds = false;
+  uint64_t left_pos = 0, right_pos = 0;
+  bool scanning = false;
+  Loc scan_start;
+  while (cur.leaf != kNone) {
+    const Item& o = tree_.at(cur);
+    if (o.agent == right.agent && o.seq == right.seq) break;
+    if (!have_bounds) {
+      left_pos = left.none() ? 0 : pos_of(left, 0) + 1;
+      right_pos = pos_of(right, tree_.all());
+      have_bounds = true;
+    }
+    uint64_t o_left = o.left.none() ? 0 : pos_of(o.left, 0) + 1;
+    if (o_left < left_pos) break;
+    if (o_left == left_pos) {
+      if (o.right == right) {
+        uint64_t mine = agent_ids_[agent], theirs = agent_ids_[o.agent];
+        if (mine < theirs || (mine == theirs && seq < o.seq)) break;
+        scanning = false;
+      } else if (pos_of(o.right, tree_.all()) < right_pos) {
+        if (!scanning) {
+          scanning = true;
+          scan_start = cur;
+        }
+      } else {
+        scanning = false;
+      }
+    }
+    cur = tree_.Next(cur);
+  }
+  if (scanning) cur = scan_start;
+  uint64_t pos = listener_ ? tree_.VisibleBefore(cur) : 0;
+  PlaceRun(cur, agent, seq, len, text, left, right);
+  if (listener_) EmitInsert(pos, text, len);
+}
+
+void DocState::IntegrateDelete(uint32_t agent, uint32_t seq, uint32_t len, Ref target,
+                               bool backward) {
+  uint32_t lo = backward ? target.seq - (len - 1) : target.seq;
+  // Deleted in increasing id order; for a backward run that is the reverse
+  // of the order it was made in, which changes nothing about the result.
+  DeleteIdRange(target.agent, lo, lo + len - 1, [&](Loc loc) {
+    if (listener_) EmitDelete(tree_.VisibleBefore(loc), tree_.at(loc).len);
+  });
+  next_seq_[agent] = seq + len;
+  AppendLog(LogRun{agent, seq, len,
+                   backward && len > 1 ? RunKind::kDeleteBackward : RunKind::kDeleteForward,
+                   target});
+}
+
+}  // namespace weft::engine::detail

@@ -1,0 +1,483 @@
+#include "item_tree.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <string>
+
+#include "utf8.h"
+
+namespace weft::engine::detail {
+
+ItemTree::ItemTree() {
+  leaves_.emplace_back();
+  nodes_.emplace_back();
+  nodes_[0].n = 1;
+  nodes_[0].child[0] = 0;
+  nodes_[0].vis[0] = 0;
+  nodes_[0].all[0] = 0;
+  leaves_[0].parent = 0;
+}
+
+uint64_t ItemTree::visible() const {
+  const Node& r = nodes_[root_];
+  uint64_t sum = 0;
+  for (uint32_t i = 0; i < r.n; ++i) sum += r.vis[i];
+  return sum;
+}
+
+uint64_t ItemTree::all() const {
+  const Node& r = nodes_[root_];
+  uint64_t sum = 0;
+  for (uint32_t i = 0; i < r.n; ++i) sum += r.all[i];
+  return sum;
+}
+
+Loc ItemTree::Normalize(Loc loc) const {
+  while (loc.leaf != kNone && loc.idx >= leaves_[loc.leaf].n) loc = Loc{leaves_[loc.leaf].next, 0};
+  return loc;
+}
+
+Loc ItemTree::Prev(Loc loc) const {
+  if (loc.leaf == kNone) {
+    // The end: the last Item of the last leaf. Leaves are only appended after
+    // their left neighbour, so the last leaf is found by walking from the root.
+    uint32_t node = root_;
+    while (!nodes_[node].leaf_children) node = nodes_[node].child[nodes_[node].n - 1];
+    uint32_t leaf = nodes_[node].child[nodes_[node].n - 1];
+    if (leaves_[leaf].n == 0) return Loc{kNone, 0};
+    return Loc{leaf, leaves_[leaf].n - 1};
+  }
+  if (loc.idx > 0) return Loc{loc.leaf, loc.idx - 1};
+  uint32_t p = leaves_[loc.leaf].prev;
+  if (p == kNone) return Loc{kNone, 0};
+  return Loc{p, leaves_[p].n - 1};
+}
+
+ItemTree::Found ItemTree::FindVisible(uint64_t pos) const {
+  assert(pos < visible());
+  uint32_t leaf;
+  uint64_t rel;
+  if (cache_valid_ && pos >= cache_start_ && pos - cache_start_ < leaves_[cache_leaf_].vis) {
+    leaf = cache_leaf_;
+    rel = pos - cache_start_;
+  } else {
+    uint32_t node = root_;
+    rel = pos;
+    for (;;) {
+      const Node& nd = nodes_[node];
+      uint32_t i = 0;
+      while (i + 1 < nd.n && rel >= nd.vis[i]) rel -= nd.vis[i++];
+      if (nd.leaf_children) {
+        leaf = nd.child[i];
+        break;
+      }
+      node = nd.child[i];
+    }
+    cache_valid_ = true;
+    cache_leaf_ = leaf;
+    cache_start_ = pos - rel;
+  }
+  const Leaf& l = leaves_[leaf];
+  for (uint32_t i = 0; i < l.n; ++i) {
+    uint32_t v = l.items[i].visible();
+    if (rel < v) return Found{Loc{leaf, i}, static_cast<uint32_t>(rel)};
+    rel -= v;
+  }
+  assert(false && "visible counts out of step with items");
+  return Found{Loc{kNone, 0}, 0};
+}
+
+ItemTree::Found ItemTree::FindId(uint32_t agent, uint32_t seq) const {
+  uint32_t leaf = leaf_of_[agent][seq];
+  const Leaf& l = leaves_[leaf];
+  for (uint32_t i = 0; i < l.n; ++i) {
+    const Item& it = l.items[i];
+    if (it.Contains(agent, seq)) return Found{Loc{leaf, i}, seq - it.seq};
+  }
+  assert(false && "id index out of step with items");
+  return Found{Loc{kNone, 0}, 0};
+}
+
+uint32_t ItemTree::SlotOf(uint32_t node, uint32_t child) const {
+  const Node& nd = nodes_[node];
+  for (uint32_t i = 0; i < nd.n; ++i) {
+    if (nd.child[i] == child) return i;
+  }
+  assert(false && "child missing from its parent");
+  return 0;
+}
+
+uint64_t ItemTree::VisibleBefore(Loc loc) const { return CountBefore(loc, true); }
+
+uint64_t ItemTree::AllBefore(Loc loc) const { return CountBefore(loc, false); }
+
+uint64_t ItemTree::CountBefore(Loc loc, bool visible_only) const {
+  if (loc.leaf == kNone) return visible_only ? visible() : all();
+  const Leaf& l = leaves_[loc.leaf];
+  uint64_t sum = 0;
+  for (uint32_t i = 0; i < loc.idx; ++i) sum += visible_only ? l.items[i].visible() : l.items[i].len;
+  if (visible_only && cache_valid_ && loc.leaf == cache_leaf_) return sum + cache_start_;
+  uint32_t child = loc.leaf;
+  for (uint32_t node = l.parent; node != kNone; node = nodes_[node].parent) {
+    uint32_t slot = SlotOf(node, child);
+    const uint64_t* counts = visible_only ? nodes_[node].vis : nodes_[node].all;
+    for (uint32_t i = 0; i < slot; ++i) sum += counts[i];
+    child = node;
+  }
+  return sum;
+}
+
+void ItemTree::Adjust(uint32_t leaf, int64_t dvis, int64_t dall) {
+  if (leaf != cache_leaf_) cache_valid_ = false;
+  leaves_[leaf].vis += dvis;
+  leaves_[leaf].all += dall;
+  uint32_t child = leaf;
+  for (uint32_t node = leaves_[leaf].parent; node != kNone; node = nodes_[node].parent) {
+    uint32_t slot = SlotOf(node, child);
+    nodes_[node].vis[slot] += dvis;
+    nodes_[node].all[slot] += dall;
+    child = node;
+  }
+}
+
+void ItemTree::SetParent(uint32_t child, bool is_leaf, uint32_t parent) {
+  if (is_leaf) {
+    leaves_[child].parent = parent;
+  } else {
+    nodes_[child].parent = parent;
+  }
+}
+
+void ItemTree::IndexRange(const Item& item, uint32_t leaf) {
+  std::fill_n(leaf_of_[item.agent].begin() + item.seq, item.len, leaf);
+}
+
+void ItemTree::AddAgent() { leaf_of_.emplace_back(); }
+
+void ItemTree::ReserveSeqs(uint32_t agent, uint64_t next_seq) {
+  std::vector<uint32_t>& v = leaf_of_[agent];
+  if (v.size() < next_seq) {
+    if (v.capacity() < next_seq) v.reserve(std::max<uint64_t>(next_seq, v.capacity() * 3 / 2));
+    v.resize(next_seq, kNone);
+  }
+}
+
+uint32_t ItemTree::Append(std::string_view utf8) {
+  uint32_t off = static_cast<uint32_t>(arena_.size());
+  arena_.append(utf8);
+  return off;
+}
+
+void ItemTree::InsertChild(uint32_t node, uint32_t slot, uint32_t child, uint64_t vis,
+                           uint64_t all) {
+  uint32_t left = kNone, right = kNone;
+  if (nodes_[node].n == kFanout) {
+    left = node;
+    right = SplitNode(node);
+    uint32_t half = nodes_[node].n;
+    if (slot > half) {
+      node = right;
+      slot -= half;
+    }
+  }
+  InsertSlot(node, slot, child, vis, all);
+  if (left != kNone) {
+    // The split counted the halves before the new child was in either; count
+    // both again now (their ancestors above already include the child).
+    RecountInParent(left);
+    RecountInParent(right);
+  }
+}
+
+void ItemTree::RecountInParent(uint32_t node) {
+  const Node& nd = nodes_[node];
+  uint64_t v = 0, a = 0;
+  for (uint32_t i = 0; i < nd.n; ++i) {
+    v += nd.vis[i];
+    a += nd.all[i];
+  }
+  uint32_t slot = SlotOf(nd.parent, node);
+  nodes_[nd.parent].vis[slot] = v;
+  nodes_[nd.parent].all[slot] = a;
+}
+
+void ItemTree::InsertSlot(uint32_t node, uint32_t slot, uint32_t child, uint64_t vis,
+                          uint64_t all) {
+  Node& nd = nodes_[node];
+  for (uint32_t i = nd.n; i > slot; --i) {
+    nd.child[i] = nd.child[i - 1];
+    nd.vis[i] = nd.vis[i - 1];
+    nd.all[i] = nd.all[i - 1];
+  }
+  nd.child[slot] = child;
+  nd.vis[slot] = vis;
+  nd.all[slot] = all;
+  ++nd.n;
+  SetParent(child, nd.leaf_children, node);
+}
+
+uint32_t ItemTree::SplitNode(uint32_t node) {
+  uint32_t right = static_cast<uint32_t>(nodes_.size());
+  nodes_.emplace_back();
+  Node& l = nodes_[node];
+  Node& r = nodes_[right];
+  uint32_t half = l.n / 2;
+  r.leaf_children = l.leaf_children;
+  r.n = l.n - half;
+  uint64_t svis = 0, sall = 0;
+  for (uint32_t i = 0; i < r.n; ++i) {
+    r.child[i] = l.child[half + i];
+    r.vis[i] = l.vis[half + i];
+    r.all[i] = l.all[half + i];
+    svis += r.vis[i];
+    sall += r.all[i];
+  }
+  l.n = half;
+  for (uint32_t i = 0; i < r.n; ++i) SetParent(nodes_[right].child[i], r.leaf_children, right);
+  uint32_t parent = nodes_[node].parent;
+  if (parent == kNone) {
+    uint32_t root = static_cast<uint32_t>(nodes_.size());
+    nodes_.emplace_back();
+    Node& nr = nodes_[root];
+    nr.leaf_children = false;
+    nr.n = 2;
+    nr.child[0] = node;
+    nr.child[1] = right;
+    uint64_t lvis = 0, lall = 0;
+    for (uint32_t i = 0; i < nodes_[node].n; ++i) {
+      lvis += nodes_[node].vis[i];
+      lall += nodes_[node].all[i];
+    }
+    nr.vis[0] = lvis;
+    nr.all[0] = lall;
+    nr.vis[1] = svis;
+    nr.all[1] = sall;
+    nodes_[node].parent = root;
+    nodes_[right].parent = root;
+    root_ = root;
+  } else {
+    uint32_t slot = SlotOf(parent, node);
+    nodes_[parent].vis[slot] -= svis;
+    nodes_[parent].all[slot] -= sall;
+    InsertChild(parent, slot + 1, right, svis, sall);
+  }
+  return right;
+}
+
+Loc ItemTree::SplitLeaf(Loc loc) {
+  cache_valid_ = false;
+  uint32_t right = static_cast<uint32_t>(leaves_.size());
+  leaves_.emplace_back();
+  Leaf& l = leaves_[loc.leaf];
+  Leaf& r = leaves_[right];
+  uint32_t half = l.n / 2;
+  r.n = l.n - half;
+  std::copy_n(l.items + half, r.n, r.items);
+  l.n = half;
+  r.prev = loc.leaf;
+  r.next = l.next;
+  if (l.next != kNone) leaves_[l.next].prev = right;
+  l.next = right;
+  for (uint32_t i = 0; i < r.n; ++i) {
+    r.vis += r.items[i].visible();
+    r.all += r.items[i].len;
+    IndexRange(r.items[i], right);
+  }
+  l.vis -= r.vis;
+  l.all -= r.all;
+  uint32_t parent = l.parent;
+  uint32_t slot = SlotOf(parent, loc.leaf);
+  nodes_[parent].vis[slot] -= r.vis;
+  nodes_[parent].all[slot] -= r.all;
+  InsertChild(parent, slot + 1, right, r.vis, r.all);
+  if (loc.idx >= half) return Loc{right, loc.idx - half};
+  return loc;
+}
+
+Loc ItemTree::SplitItem(Loc loc, uint32_t offset) {
+  if (leaves_[loc.leaf].n == kLeafCap) loc = SplitLeaf(loc);
+  Leaf& l = leaves_[loc.leaf];
+  Item& it = l.items[loc.idx];
+  assert(offset > 0 && offset < it.len);
+  uint32_t bytes = it.byte_len == it.len
+                       ? offset
+                       : static_cast<uint32_t>(Utf8Offset(Bytes(it), offset));
+  Item right = it;
+  right.seq += offset;
+  right.len -= offset;
+  right.byte_off += bytes;
+  right.byte_len -= bytes;
+  right.left = Ref{it.agent, it.seq + offset - 1};
+  it.len = offset;
+  it.byte_len = bytes;
+  for (uint32_t i = l.n; i > loc.idx + 1; --i) l.items[i] = l.items[i - 1];
+  l.items[loc.idx + 1] = right;
+  ++l.n;
+  return Loc{loc.leaf, loc.idx + 1};
+}
+
+Loc ItemTree::Insert(Loc loc, const Item& item) {
+  if (loc.leaf == kNone) {
+    // The document end: after the last Item of the last leaf.
+    Loc last = Prev(loc);
+    loc = last.leaf == kNone ? Loc{0, 0} : Loc{last.leaf, last.idx + 1};
+  }
+  if (leaves_[loc.leaf].n == kLeafCap) loc = SplitLeaf(loc);
+  Leaf& l = leaves_[loc.leaf];
+  for (uint32_t i = l.n; i > loc.idx; --i) l.items[i] = l.items[i - 1];
+  l.items[loc.idx] = item;
+  ++l.n;
+  IndexRange(item, loc.leaf);
+  Adjust(loc.leaf, item.visible(), item.len);
+  return loc;
+}
+
+void ItemTree::Extend(Loc loc, uint32_t len, uint32_t byte_len) {
+  Item& it = at(loc);
+  uint32_t old_len = it.len;
+  it.len += len;
+  it.byte_len += byte_len;
+  std::fill_n(leaf_of_[it.agent].begin() + it.seq + old_len, len, loc.leaf);
+  Adjust(loc.leaf, it.deleted ? 0 : len, len);
+}
+
+void ItemTree::MarkDeleted(Loc loc) {
+  Item& it = at(loc);
+  if (it.deleted) return;
+  it.deleted = true;
+  Adjust(loc.leaf, -static_cast<int64_t>(it.len), 0);
+}
+
+void ItemTree::Build(const std::vector<Item>& items, std::string arena, size_t agents,
+                     const std::vector<uint64_t>& next_seqs) {
+  // Leaves are filled to 3/4 and nodes to 3/4 so the first edits after a
+  // load do not split everything at once.
+  constexpr uint32_t kLeafFill = kLeafCap * 3 / 4;
+  constexpr uint32_t kNodeFill = kFanout * 3 / 4;
+  arena_ = std::move(arena);
+  leaf_of_.assign(agents, {});
+  for (size_t a = 0; a < agents; ++a) leaf_of_[a].assign(next_seqs[a], kNone);
+  leaves_.clear();
+  nodes_.clear();
+  cache_valid_ = false;
+  size_t nleaves = std::max<size_t>(1, (items.size() + kLeafFill - 1) / kLeafFill);
+  leaves_.resize(nleaves);
+  for (size_t k = 0; k < nleaves; ++k) {
+    Leaf& l = leaves_[k];
+    l.prev = k == 0 ? kNone : static_cast<uint32_t>(k - 1);
+    l.next = k + 1 == nleaves ? kNone : static_cast<uint32_t>(k + 1);
+    size_t begin = k * kLeafFill;
+    size_t end = std::min(items.size(), begin + kLeafFill);
+    for (size_t i = begin; i < end; ++i) {
+      const Item& it = items[i];
+      l.items[l.n++] = it;
+      l.vis += it.visible();
+      l.all += it.len;
+      IndexRange(it, static_cast<uint32_t>(k));
+    }
+  }
+  // Level by level: children [0, count) of the level below, leaves first.
+  size_t count = nleaves;
+  size_t first = 0;  // first node index of the level below (nodes only)
+  bool leaf_level = true;
+  for (;;) {
+    size_t parents = (count + kNodeFill - 1) / kNodeFill;
+    size_t base = nodes_.size();
+    nodes_.resize(base + parents);
+    for (size_t p = 0; p < parents; ++p) {
+      Node& nd = nodes_[base + p];
+      nd.leaf_children = leaf_level;
+      size_t begin = p * kNodeFill;
+      size_t end = std::min(count, begin + kNodeFill);
+      for (size_t c = begin; c < end; ++c) {
+        uint32_t child = static_cast<uint32_t>(leaf_level ? c : first + c);
+        nd.child[nd.n] = child;
+        if (leaf_level) {
+          nd.vis[nd.n] = leaves_[child].vis;
+          nd.all[nd.n] = leaves_[child].all;
+          leaves_[child].parent = static_cast<uint32_t>(base + p);
+        } else {
+          uint64_t v = 0, a = 0;
+          for (uint32_t i = 0; i < nodes_[child].n; ++i) {
+            v += nodes_[child].vis[i];
+            a += nodes_[child].all[i];
+          }
+          nd.vis[nd.n] = v;
+          nd.all[nd.n] = a;
+          nodes_[child].parent = static_cast<uint32_t>(base + p);
+        }
+        ++nd.n;
+      }
+    }
+    if (parents == 1) {
+      root_ = static_cast<uint32_t>(base);
+      nodes_[root_].parent = kNone;
+      break;
+    }
+    first = base;
+    count = parents;
+    leaf_level = false;
+  }
+}
+
+Status ItemTree::CheckInvariants() const {
+  // Walk the leaves in order and check links, counts and the id index.
+  uint64_t vis_total = 0, all_total = 0;
+  uint32_t prev = kNone;
+  size_t leaves_seen = 0;
+  for (uint32_t leaf = 0; leaf != kNone; leaf = leaves_[leaf].next) {
+    const Leaf& l = leaves_[leaf];
+    if (l.prev != prev) return Status::Internal("leaf prev link broken");
+    if (l.n == 0 && leaves_.size() > 1) return Status::Internal("empty leaf");
+    uint64_t v = 0, a = 0;
+    for (uint32_t i = 0; i < l.n; ++i) {
+      const Item& it = l.items[i];
+      if (it.len == 0) return Status::Internal("empty item");
+      if (CountUtf8(Bytes(it)) != it.len) return Status::Internal("item text length mismatch");
+      v += it.visible();
+      a += it.len;
+      for (uint32_t k = 0; k < it.len; ++k) {
+        if (leaf_of_[it.agent][it.seq + k] != leaf) return Status::Internal("id index stale");
+      }
+    }
+    if (v != l.vis || a != l.all) return Status::Internal("leaf counts stale");
+    vis_total += v;
+    all_total += a;
+    prev = leaf;
+    ++leaves_seen;
+  }
+  if (leaves_seen != leaves_.size()) return Status::Internal("leaf unreachable");
+  for (uint32_t node = 0; node < nodes_.size(); ++node) {
+    const Node& nd = nodes_[node];
+    bool reachable = node == root_ || nd.parent != kNone;
+    if (!reachable) continue;
+    for (uint32_t i = 0; i < nd.n; ++i) {
+      uint64_t v = 0, a = 0;
+      uint32_t c = nd.child[i];
+      if (nd.leaf_children) {
+        if (leaves_[c].parent != node) return Status::Internal("leaf parent link broken");
+        v = leaves_[c].vis;
+        a = leaves_[c].all;
+      } else {
+        if (nodes_[c].parent != node) return Status::Internal("node parent link broken");
+        for (uint32_t j = 0; j < nodes_[c].n; ++j) {
+          v += nodes_[c].vis[j];
+          a += nodes_[c].all[j];
+        }
+      }
+      if (v != nd.vis[i] || a != nd.all[i]) return Status::Internal("node counts stale");
+    }
+  }
+  if (vis_total != visible() || all_total != all()) return Status::Internal("root counts stale");
+  return Status::Ok();
+}
+
+size_t ItemTree::HeapBytes() const {
+  size_t bytes = leaves_.capacity() * sizeof(Leaf) + nodes_.capacity() * sizeof(Node) +
+                 arena_.capacity() + leaf_of_.capacity() * sizeof(leaf_of_[0]);
+  for (const auto& v : leaf_of_) bytes += v.capacity() * sizeof(uint32_t);
+  return bytes;
+}
+
+}  // namespace weft::engine::detail

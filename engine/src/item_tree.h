@@ -1,0 +1,175 @@
+// ItemTree: the document's Items in document order, in an order-statistic
+// B+tree, plus the id index (OpId -> leaf).
+//
+// Leaves hold up to kLeafCap Items in an array and are linked in document
+// order; internal Nodes hold up to kFanout children with, per child, the
+// number of visible characters and of all characters (tombstones included)
+// below it. That gives O(log n) lookup by visible position (Insert/Remove),
+// O(log n) position of a known Item (change events, anchors, the order
+// comparisons of Integrate) and, with the id index, O(1) leaf lookup by
+// OpId. Items are never removed: a delete only marks them.
+//
+// Invariant: every Node's per-child counts equal the sums over that child;
+// every Leaf's vis/all equal the sums over its Items.
+// Invariant: leaf_of(agent)[seq] is the leaf holding the Item that contains
+// (agent, seq), for every inserted character.
+// Invariant: only the root may have fewer than 2 children / the single leaf
+// of an empty document may be empty; no other leaf is empty.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "weft/status.h"
+
+namespace weft::engine::detail {
+
+inline constexpr uint32_t kNone = UINT32_MAX;
+
+// A character id inside a Doc: local agent index and seq. agent == kNone
+// means "no character" (document start for a left origin, end for a right).
+struct Ref {
+  uint32_t agent = kNone;
+  uint32_t seq = 0;
+  bool none() const { return agent == kNone; }
+  friend bool operator==(const Ref&, const Ref&) = default;
+};
+
+// A run of characters with consecutive ids (agent, seq .. seq+len-1), typed
+// one after the other: character i > 0 has origin left (agent, seq+i-1), and
+// all share origin right `right`. Its UTF-8 lives in the tree's arena.
+struct Item {
+  uint32_t agent = kNone;
+  uint32_t seq = 0;
+  uint32_t len = 0;       // code points, >= 1
+  uint32_t byte_off = 0;  // UTF-8 in the arena
+  uint32_t byte_len = 0;
+  Ref left;   // origin left of the first character
+  Ref right;  // origin right of every character
+  bool deleted = false;
+
+  uint32_t visible() const { return deleted ? 0 : len; }
+  bool Contains(uint32_t a, uint32_t s) const { return a == agent && s >= seq && s - seq < len; }
+};
+
+// Where an Item sits: leaf and index in it. idx == leaf size means "after the
+// leaf's last Item"; leaf == kNone means the document end.
+struct Loc {
+  uint32_t leaf = kNone;
+  uint32_t idx = 0;
+};
+
+class ItemTree {
+ public:
+  static constexpr uint32_t kLeafCap = 32;
+  static constexpr uint32_t kFanout = 16;
+
+  ItemTree();
+
+  uint64_t visible() const;  // visible characters
+  uint64_t all() const;      // characters including tombstones
+
+  Item& at(Loc loc) { return leaves_[loc.leaf].items[loc.idx]; }
+  const Item& at(Loc loc) const { return leaves_[loc.leaf].items[loc.idx]; }
+  Loc Begin() const { return Normalize(Loc{0, 0}); }
+  // The Item after `loc`, or the end.
+  Loc Next(Loc loc) const { return Normalize(Loc{loc.leaf, loc.idx + 1}); }
+  // The Item before `loc` (which may be an insertion point), or leaf kNone.
+  Loc Prev(Loc loc) const;
+  // Moves an insertion point at the end of a leaf to the start of the next.
+  Loc Normalize(Loc loc) const;
+
+  struct Found {
+    Loc loc;
+    uint32_t offset;  // code points into the Item
+  };
+  // The visible character at `pos`. REQUIRES: pos < visible().
+  Found FindVisible(uint64_t pos) const;
+  // The Item containing character (agent, seq). REQUIRES: it was inserted.
+  Found FindId(uint32_t agent, uint32_t seq) const;
+  // Visible characters / all characters before the Item at `loc`.
+  uint64_t VisibleBefore(Loc loc) const;
+  uint64_t AllBefore(Loc loc) const;
+
+  // Splits the Item at `loc` after `offset` code points (0 < offset < len);
+  // returns the Loc of the second part. Counts are unchanged.
+  Loc SplitItem(Loc loc, uint32_t offset);
+  // Inserts `item` at insertion point `loc`; returns where it went.
+  Loc Insert(Loc loc, const Item& item);
+  // Grows the Item at `loc` (the last of its run) by `len` code points whose
+  // UTF-8 (byte_len bytes) was appended to the arena right after it.
+  void Extend(Loc loc, uint32_t len, uint32_t byte_len);
+  // Marks the Item at `loc` deleted.
+  void MarkDeleted(Loc loc);
+
+  // Makes room in the id index for `agent` (a local index).
+  void AddAgent();
+  void ReserveSeqs(uint32_t agent, uint64_t next_seq);
+
+  // The UTF-8 of an Item.
+  std::string_view Bytes(const Item& item) const {
+    return std::string_view(arena_).substr(item.byte_off, item.byte_len);
+  }
+  // Appends UTF-8 to the arena; returns its offset.
+  uint32_t Append(std::string_view utf8);
+  const std::string& arena() const { return arena_; }
+
+  // Replaces the whole content with `items` (document order) over `arena`.
+  // REQUIRES: the items' byte ranges lie in `arena`; leaf_of sized per agent.
+  void Build(const std::vector<Item>& items, std::string arena, size_t agents,
+             const std::vector<uint64_t>& next_seqs);
+
+  Status CheckInvariants() const;
+  size_t HeapBytes() const;
+
+ private:
+  struct Leaf {
+    uint32_t parent = kNone;
+    uint32_t prev = kNone;
+    uint32_t next = kNone;
+    uint32_t n = 0;
+    uint64_t vis = 0;
+    uint64_t all = 0;
+    Item items[kLeafCap];
+  };
+  struct Node {
+    uint32_t parent = kNone;
+    uint32_t n = 0;
+    bool leaf_children = true;
+    uint32_t child[kFanout];
+    uint64_t vis[kFanout];
+    uint64_t all[kFanout];
+  };
+
+  void Adjust(uint32_t leaf, int64_t dvis, int64_t dall);
+  uint64_t CountBefore(Loc loc, bool visible_only) const;
+  Loc SplitLeaf(Loc loc);
+  uint32_t SplitNode(uint32_t node);
+  // Inserts `child` with its counts at `slot` of `node`, splitting full
+  // nodes upwards. The counts of every ancestor above `node` must already
+  // include the child's (callers move them out of a sibling's slot).
+  void InsertChild(uint32_t node, uint32_t slot, uint32_t child, uint64_t vis, uint64_t all);
+  void InsertSlot(uint32_t node, uint32_t slot, uint32_t child, uint64_t vis, uint64_t all);
+  void RecountInParent(uint32_t node);
+  uint32_t SlotOf(uint32_t node, uint32_t child) const;
+  void SetParent(uint32_t child, bool is_leaf, uint32_t parent);
+  void IndexRange(const Item& item, uint32_t leaf);
+
+  std::vector<Leaf> leaves_;
+  std::vector<Node> nodes_;
+  uint32_t root_ = 0;
+  std::string arena_;
+  std::vector<std::vector<uint32_t>> leaf_of_;  // per agent, per seq
+
+  // Cursor cache for runs of nearby local edits: the leaf last found by
+  // FindVisible and the visible characters before it. Valid until a count
+  // changes outside that leaf or a leaf splits.
+  mutable bool cache_valid_ = false;
+  mutable uint32_t cache_leaf_ = 0;
+  mutable uint64_t cache_start_ = 0;
+};
+
+}  // namespace weft::engine::detail

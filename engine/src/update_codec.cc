@@ -1,0 +1,244 @@
+// Update: encoding of ops_since and decoding of untrusted Update bytes.
+// Grammar and worked example: proto/README.md.
+#include <algorithm>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "doc_state.h"
+#include "envelope.h"
+#include "utf8.h"
+#include "weft.pb.h"
+
+namespace weft::engine::detail {
+namespace {
+
+// Builds the agent table of an Update as agents are first referenced.
+class AgentTable {
+ public:
+  AgentTable(const DocState& doc, proto::Update* u) : doc_(doc), u_(u) {}
+  uint32_t Index(uint32_t local) {
+    auto [it, added] = map_.try_emplace(local, static_cast<uint32_t>(u_->agents_size()));
+    if (added) {
+      u_->add_agents(doc_.agent_ids_[local]);
+      u_->add_start_seqs(0);
+    }
+    return it->second;
+  }
+
+ private:
+  const DocState& doc_;
+  proto::Update* u_;
+  std::unordered_map<uint32_t, uint32_t> map_;
+};
+
+struct PendingRun {
+  bool open = false;
+  uint32_t agent = 0, seq = 0, len = 0;
+  Ref left, right;
+  size_t text_begin = 0;
+};
+
+}  // namespace
+
+// Walks the log from the first run the other replica lacks, in log (causal)
+// order. Insert runs are cut into the Items that hold them now (origins and
+// text come from the Items) and glued back together where an Item boundary
+// was only a split.
+std::string DocState::EncodeOpsSince(const VersionVector& since,
+                                     const VersionVector* until) const {
+  std::vector<uint64_t> limit(next_seq_.begin(), next_seq_.end());
+  if (until) {
+    for (uint32_t a = 0; a < agent_ids_.size(); ++a) {
+      limit[a] = std::min(limit[a], until->Get(agent_ids_[a]));
+    }
+  }
+  size_t start = log_.size();
+  for (uint32_t a = 0; a < agent_ids_.size(); ++a) {
+    uint64_t from = since.Get(agent_ids_[a]);
+    if (from >= limit[a]) continue;
+    size_t k = FirstRunFrom(a, static_cast<uint32_t>(from));
+    start = std::min<size_t>(start, runs_of_[a][k]);
+  }
+  proto::Update u;
+  AgentTable table(*this, &u);
+  std::vector<bool> started(agent_ids_.size(), false);
+  std::string text;
+  PendingRun open;
+  auto add_ref = [&](Ref ref, uint32_t base) {
+    if (ref.none()) {
+      u.add_ref_agent(0);
+      u.add_ref_seq(0);
+    } else {
+      u.add_ref_agent(table.Index(ref.agent) + 1);
+      u.add_ref_seq(SeqDelta(base, ref.seq));
+    }
+  };
+  auto begin_run = [&](uint32_t agent, uint32_t seq) {
+    uint32_t idx = table.Index(agent);
+    if (!started[agent]) {
+      started[agent] = true;
+      u.set_start_seqs(static_cast<int>(idx), seq);
+    }
+    u.add_run_agent(idx);
+  };
+  auto flush = [&]() {
+    if (!open.open) return;
+    begin_run(open.agent, open.seq);
+    u.add_run_head(uint64_t{open.len} << 2 | 0);
+    add_ref(open.left, open.seq);
+    add_ref(open.right, open.seq);
+    open.open = false;
+  };
+  for (size_t i = start; i < log_.size(); ++i) {
+    const LogRun& r = log_[i];
+    uint64_t from = since.Get(agent_ids_[r.agent]);
+    uint32_t end = static_cast<uint32_t>(std::min<uint64_t>(r.seq + r.len, limit[r.agent]));
+    if (end <= from || end <= r.seq) continue;
+    uint32_t s0 = static_cast<uint32_t>(std::max<uint64_t>(r.seq, from));
+    if (r.kind == RunKind::kInsert) {
+      for (uint32_t s = s0; s < end;) {
+        ItemTree::Found f = tree_.FindId(r.agent, s);
+        const Item& it = tree_.at(f.loc);
+        uint32_t take = std::min(end, it.seq + it.len) - s;
+        Ref left = f.offset > 0 ? Ref{r.agent, s - 1} : it.left;
+        std::string_view bytes = tree_.Bytes(it);
+        size_t b0 = it.byte_len == it.len ? f.offset : Utf8Offset(bytes, f.offset);
+        size_t b1 = it.byte_len == it.len ? f.offset + take : Utf8Offset(bytes, f.offset + take);
+        bool glue = open.open && open.agent == r.agent && open.seq + open.len == s &&
+                    open.right == it.right && left == Ref{r.agent, s - 1};
+        if (!glue) {
+          flush();
+          open = PendingRun{true, r.agent, s, 0, left, it.right, text.size()};
+        }
+        open.len += take;
+        text.append(bytes.substr(b0, b1 - b0));
+        s += take;
+      }
+      continue;
+    }
+    flush();
+    uint32_t skip = s0 - r.seq;
+    Ref target = r.target;
+    target.seq = r.kind == RunKind::kDeleteBackward ? target.seq - skip : target.seq + skip;
+    begin_run(r.agent, s0);
+    uint32_t len = end - s0;
+    RunKind kind = len == 1 ? RunKind::kDeleteForward : r.kind;
+    u.add_run_head(uint64_t{len} << 2 | static_cast<uint64_t>(kind));
+    add_ref(target, s0);
+  }
+  flush();
+  u.set_text(std::move(text));
+  return Seal(PayloadKind::kUpdate, u.SerializeAsString(), options_.compress);
+}
+
+namespace {
+
+// Decoded ops viewing the text of `update` (which must outlive them).
+Result<std::vector<RawOp>> ToRawOps(const proto::Update& u) {
+  const int nagents = u.agents_size();
+  if (u.start_seqs_size() != nagents) return Status::Corruption("agent columns differ in length");
+  {
+    std::vector<uint64_t> ids(u.agents().begin(), u.agents().end());
+    std::sort(ids.begin(), ids.end());
+    if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) {
+      return Status::Corruption("agent listed twice");
+    }
+  }
+  const int nruns = u.run_agent_size();
+  if (u.run_head_size() != nruns) return Status::Corruption("run columns differ in length");
+  if (u.ref_agent_size() != u.ref_seq_size()) return Status::Corruption("ref columns differ");
+  std::vector<uint64_t> cur(u.start_seqs().begin(), u.start_seqs().end());
+  std::string_view text = u.text();
+  std::optional<uint64_t> text_len = CountUtf8(text);
+  if (!text_len) return Status::Corruption("update text is not valid UTF-8");
+  const bool ascii = *text_len == text.size();
+  std::vector<RawOp> ops;
+  ops.reserve(nruns);
+  int ref = 0;
+  uint64_t text_used = 0;
+  size_t byte_pos = 0;
+  auto read_ref = [&](uint64_t base, std::optional<OpId>* out) -> Status {
+    if (ref >= u.ref_agent_size()) return Status::Corruption("ref columns too short");
+    uint32_t a = u.ref_agent(ref);
+    int64_t delta = u.ref_seq(ref);
+    ++ref;
+    if (a == 0) {
+      if (delta != 0) return Status::Corruption("empty ref with a seq");
+      out->reset();
+      return Status::Ok();
+    }
+    if (a > static_cast<uint32_t>(nagents)) return Status::Corruption("ref agent out of range");
+    uint64_t seq;
+    if (!SeqFromDelta(base, delta, kMaxSeq + 1, &seq)) return Status::Corruption("ref seq out of range");
+    *out = OpId{u.agents(static_cast<int>(a - 1)), seq};
+    return Status::Ok();
+  };
+  for (int i = 0; i < nruns; ++i) {
+    uint32_t a = u.run_agent(i);
+    if (a >= static_cast<uint32_t>(nagents)) return Status::Corruption("run agent out of range");
+    uint64_t head = u.run_head(i);
+    uint64_t len = head >> 2;
+    uint64_t kind = head & 3;
+    if (len == 0 || kind == 3) return Status::Corruption("bad run head");
+    uint64_t seq = cur[a];
+    if (seq > kMaxSeq || len > kMaxSeq - seq) return Status::Corruption("run seq out of range");
+    cur[a] = seq + len;
+    RawOp op;
+    op.agent = u.agents(static_cast<int>(a));
+    op.seq = seq;
+    op.len = len;
+    if (kind == 0) {
+      op.kind = Op::Kind::kInsert;
+      WEFT_RETURN_IF_ERROR(read_ref(seq, &op.left));
+      WEFT_RETURN_IF_ERROR(read_ref(seq, &op.right));
+      if (len > *text_len - text_used) return Status::Corruption("update text too short");
+      size_t bytes = ascii ? len : Utf8Offset(text.substr(byte_pos), len);
+      op.text = text.substr(byte_pos, bytes);
+      byte_pos += bytes;
+      text_used += len;
+    } else {
+      op.kind = Op::Kind::kDelete;
+      op.backward = kind == 2;
+      std::optional<OpId> target;
+      WEFT_RETURN_IF_ERROR(read_ref(seq, &target));
+      if (!target) return Status::Corruption("delete without a target");
+      op.target = *target;
+    }
+    ops.push_back(op);
+  }
+  if (ref != u.ref_agent_size()) return Status::Corruption("ref columns too long");
+  if (text_used != *text_len) return Status::Corruption("update text too long");
+  return ops;
+}
+
+Result<proto::Update> ParseUpdate(std::string_view bytes, size_t max_bytes) {
+  Result<std::string> raw = Unseal(bytes, PayloadKind::kUpdate, max_bytes);
+  if (!raw.ok()) return raw.status();
+  proto::Update u;
+  if (!u.ParseFromString(*raw)) return Status::Corruption("update does not parse");
+  return u;
+}
+
+}  // namespace
+
+Status ApplyUpdateBytes(DocState& doc, std::string_view bytes) {
+  Result<proto::Update> u = ParseUpdate(bytes, doc.options_.max_decoded_bytes);
+  if (!u.ok()) return u.status();
+  Result<std::vector<RawOp>> ops = ToRawOps(*u);
+  if (!ops.ok()) return ops.status();
+  return doc.ApplyBatch(*ops);
+}
+
+Result<Ops> DecodeUpdateBytes(std::string_view bytes, size_t max_bytes) {
+  Result<proto::Update> u = ParseUpdate(bytes, max_bytes);
+  if (!u.ok()) return u.status();
+  Result<std::vector<RawOp>> raw = ToRawOps(*u);
+  if (!raw.ok()) return raw.status();
+  Ops ops;
+  ops.reserve(raw->size());
+  for (const RawOp& r : *raw) ops.push_back(OwnedOp(r));
+  return ops;
+}
+
+}  // namespace weft::engine::detail

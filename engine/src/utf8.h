@@ -1,0 +1,69 @@
+// UTF-8 helpers: validation and code point <-> byte offsets.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace weft::engine::detail {
+
+// Number of code points in `s`, or no value if `s` is not valid UTF-8
+// (overlong forms, surrogates, code points above U+10FFFF and truncated
+// sequences are all invalid).
+inline std::optional<uint64_t> CountUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  uint64_t count = 0;
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      ++count;
+      continue;
+    }
+    size_t extra;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3;
+      cp = c & 0x07;
+    } else {
+      return std::nullopt;
+    }
+    if (n - i <= extra) return std::nullopt;
+    for (size_t k = 1; k <= extra; ++k) {
+      unsigned char cc = p[i + k];
+      if ((cc & 0xC0) != 0x80) return std::nullopt;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
+      return std::nullopt;
+    }
+    i += extra + 1;
+    ++count;
+  }
+  return count;
+}
+
+// Byte offset of code point `k` in valid UTF-8 `s` (s.size() if k is the
+// number of code points). REQUIRES: s is valid and has at least k code points.
+inline size_t Utf8Offset(std::string_view s, uint64_t k) {
+  size_t i = 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  while (k > 0) {
+    unsigned char c = p[i];
+    i += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    --k;
+  }
+  return i;
+}
+
+}  // namespace weft::engine::detail

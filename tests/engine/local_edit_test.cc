@@ -1,0 +1,72 @@
+// Local edits by position: text, errors, Unicode, and a random model check
+// against a plain string.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+#include "weft/engine/doc.h"
+
+namespace weft::engine {
+namespace {
+
+// Code point helpers for the model: a vector of UTF-8 characters.
+std::vector<std::string> Split(const std::string& s) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = s[i];
+    size_t w = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    out.push_back(s.substr(i, w));
+    i += w;
+  }
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += s;
+  return out;
+}
+
+TEST(LocalEdit, InsertAndRemoveByCodePoint) {
+  Doc doc(1);
+  ASSERT_TRUE(doc.Insert(0, "hello", nullptr).ok());
+  ASSERT_TRUE(doc.Insert(5, " world", nullptr).ok());
+  ASSERT_TRUE(doc.Insert(0, ">", nullptr).ok());
+  EXPECT_EQ(doc.Text(), ">hello world");
+  ASSERT_TRUE(doc.Remove(1, 6, nullptr).ok());
+  EXPECT_EQ(doc.Text(), ">world");
+  EXPECT_EQ(doc.size(), 6u);
+  EXPECT_TRUE(doc.CheckInvariants().ok());
+}
+
+TEST(LocalEdit, RandomEditsMatchPlainString) {
+  const char* alphabet[] = {"a", "b", "c", "é", "€", "𝄞", "\n"};
+  for (uint32_t seed = 1; seed <= 40; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 rng(seed);
+    Doc doc(seed);
+    std::vector<std::string> model;
+    for (int step = 0; step < 400; ++step) {
+      if (model.empty() || rng() % 3 != 0) {
+        size_t pos = rng() % (model.size() + 1);
+        std::string ins;
+        int n = 1 + rng() % (rng() % 4 == 0 ? 20 : 3);
+        for (int k = 0; k < n; ++k) ins += alphabet[rng() % 7];
+        ASSERT_TRUE(doc.Insert(pos, ins, nullptr).ok());
+        auto chars = Split(ins);
+        model.insert(model.begin() + pos, chars.begin(), chars.end());
+      } else {
+        size_t pos = rng() % model.size();
+        size_t len = 1 + rng() % std::min<size_t>(model.size() - pos, 8);
+        ASSERT_TRUE(doc.Remove(pos, len, nullptr).ok());
+        model.erase(model.begin() + pos, model.begin() + pos + len);
+      }
+      ASSERT_EQ(doc.Text(), Join(model));
+      ASSERT_TRUE(doc.CheckInvariants().ok()) << doc.CheckInvariants().ToString();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace weft::engine
