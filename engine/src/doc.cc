@@ -95,6 +95,10 @@ Result<Ops> Doc::DecodeUpdate(std::span<const std::byte> bytes, size_t max_decod
   return detail::DecodeUpdateBytes(AsChars(bytes), max_decoded_bytes);
 }
 
+Result<Ops> Doc::DecodeUpdate(std::string_view bytes, size_t max_decoded_bytes) {
+  return detail::DecodeUpdateBytes(bytes, max_decoded_bytes);
+}
+
 std::string Doc::EncodeSnapshot() const { return state_->EncodeSnapshot(); }
 
 Result<Doc> Doc::LoadSnapshot(std::string_view bytes, uint64_t agent, DocOptions options) {

@@ -150,9 +150,15 @@ Status DocState::LocalInsert(uint64_t pos, std::string_view utf8, Ops* out, bool
     left = Ref{it.agent, it.seq + f.offset};
     at = f.offset + 1 < it.len ? tree_.SplitItem(f.loc, f.offset + 1) : tree_.Next(f.loc);
   }
+  InsertAt(at, left, utf8, static_cast<uint32_t>(*n), out);
+  if (record_undo) PushUndo(UndoStep{true, seq, static_cast<uint32_t>(*n)});
+  return Status::Ok();
+}
+
+void DocState::InsertAt(Loc at, Ref left, std::string_view utf8, uint32_t len, Ops* out) {
+  uint32_t seq = next_seq_[local_];
   Ref right;
   if (at.leaf != kNone) right = Ref{tree_.at(at).agent, tree_.at(at).seq};
-  uint32_t len = static_cast<uint32_t>(*n);
   PlaceRun(at, local_, seq, len, utf8, left, right);
   next_seq_[local_] = seq + len;
   AppendLog(LogRun{local_, seq, len, RunKind::kInsert, Ref{}});
@@ -166,8 +172,6 @@ Status DocState::LocalInsert(uint64_t pos, std::string_view utf8, Ops* out, bool
     op.text = std::string(utf8);
     out->push_back(std::move(op));
   }
-  if (record_undo) PushUndo(UndoStep{true, seq, len});
-  return Status::Ok();
 }
 
 Status DocState::LocalRemove(uint64_t pos, uint64_t len, Ops* out, bool record_undo) {

@@ -80,6 +80,9 @@ class DocState {
   // ---- local edits (doc.cc) ----
   Status LocalInsert(uint64_t pos, std::string_view utf8, Ops* out, bool record_undo);
   Status LocalRemove(uint64_t pos, uint64_t len, Ops* out, bool record_undo);
+  // Inserts a local run at insertion point `at`, whose preceding character
+  // (tombstones included) is `left`. REQUIRES: checks done by the caller.
+  void InsertAt(Loc at, Ref left, std::string_view utf8, uint32_t len, Ops* out);
   // Deletes whatever is still visible of the local ids [seq, seq + len).
   void LocalDeleteIds(uint32_t agent, uint32_t seq, uint32_t len, Ops* out);
   // Logs a local delete of the Item at `loc` (just marked) and reports it.

@@ -1,5 +1,6 @@
 #include "envelope.h"
 
+#include <zlib.h>
 #include <zstd.h>
 
 #include "weft.pb.h"
@@ -11,6 +12,14 @@ constexpr uint32_t kFormatVersion = 1;
 // zstd level 3 (its default): most of the gain of higher levels on our
 // columns at a fraction of the encode time.
 constexpr int kZstdLevel = 3;
+
+// CRC-32 of "weft" followed by the payload: seeded so that an empty payload
+// does not check out against an absent (zero) field.
+uint32_t Crc(const std::string& bytes) {
+  uLong seed = crc32(0, reinterpret_cast<const Bytef*>("weft"), 4);
+  return static_cast<uint32_t>(
+      crc32(seed, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
+}
 }  // namespace
 
 std::string Seal(PayloadKind kind, const std::string& raw, bool compress) {
@@ -33,6 +42,7 @@ std::string Seal(PayloadKind kind, const std::string& raw, bool compress) {
     env.set_codec(proto::Envelope::CODEC_NONE);
     env.set_payload(raw);
   }
+  env.set_crc32(Crc(env.payload()));
   return env.SerializeAsString();
 }
 
@@ -49,6 +59,9 @@ Result<std::string> Unseal(std::string_view bytes, PayloadKind kind, size_t max_
     return Status::Corruption("envelope holds another kind of payload");
   }
   if (env.raw_size() > max_bytes) return Status::Corruption("payload larger than the limit");
+  if (env.payload().size() > UINT32_MAX || Crc(env.payload()) != env.crc32()) {
+    return Status::Corruption("payload checksum mismatch");
+  }
   switch (env.codec()) {
     case proto::Envelope::CODEC_NONE:
       if (env.payload().size() != env.raw_size()) return Status::Corruption("payload size mismatch");

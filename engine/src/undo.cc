@@ -69,13 +69,22 @@ Result<Ops> DocState::UndoRedo(bool undo) {
       s += take;
     }
   }
-  uint64_t pos = 0;
   if (!ranges.empty()) {
+    // Right before the first deleted character, tombstones included, so the
+    // text comes back exactly where it was even if nearby text moved.
+    if (next_seq_[local_] + uint64_t{step.len} > kMaxSeq) {
+      return Status::ResourceExhausted("agent seq space exhausted");
+    }
     ItemTree::Found f = tree_.FindId(ranges.front().first.agent, ranges.front().first.seq);
-    pos = tree_.VisibleBefore(f.loc);
+    Loc at = f.offset > 0 ? tree_.SplitItem(f.loc, f.offset) : f.loc;
+    Loc prev = tree_.Prev(at);
+    Ref left;
+    if (prev.leaf != kNone) {
+      const Item& p = tree_.at(prev);
+      left = Ref{p.agent, p.seq + p.len - 1};
+    }
+    InsertAt(at, left, text, step.len, &out);
   }
-  Status st = LocalInsert(pos, text, &out, /*record_undo=*/false);
-  if (!st.ok()) return st;
   from.pop_back();
   to.push_back(UndoStep{true, before, next_seq_[local_] - before});
   return out;

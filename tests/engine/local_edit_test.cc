@@ -5,22 +5,13 @@
 #include <random>
 #include <string>
 
+#include "engine_test_util.h"
 #include "weft/engine/doc.h"
 
 namespace weft::engine {
 namespace {
 
-// Code point helpers for the model: a vector of UTF-8 characters.
-std::vector<std::string> Split(const std::string& s) {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = s[i];
-    size_t w = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    out.push_back(s.substr(i, w));
-    i += w;
-  }
-  return out;
-}
+using testing::CodePoints;
 
 std::string Join(const std::vector<std::string>& v) {
   std::string out;
@@ -54,7 +45,7 @@ TEST(LocalEdit, RandomEditsMatchPlainString) {
         int n = 1 + rng() % (rng() % 4 == 0 ? 20 : 3);
         for (int k = 0; k < n; ++k) ins += alphabet[rng() % 7];
         ASSERT_TRUE(doc.Insert(pos, ins, nullptr).ok());
-        auto chars = Split(ins);
+        auto chars = CodePoints(ins);
         model.insert(model.begin() + pos, chars.begin(), chars.end());
       } else {
         size_t pos = rng() % model.size();

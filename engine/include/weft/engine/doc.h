@@ -101,6 +101,8 @@ class Doc {
   // Decodes an Update into ops without applying it.
   static Result<Ops> DecodeUpdate(std::span<const std::byte> bytes,
                                   size_t max_decoded_bytes = size_t{1} << 30);
+  static Result<Ops> DecodeUpdate(std::string_view bytes,
+                                  size_t max_decoded_bytes = size_t{1} << 30);
 
   // ---- Snapshots -----------------------------------------------------------
   // The whole replica: text, ids, tombstones and op log order, so the loaded

@@ -1,0 +1,121 @@
+// Editor support under concurrency: anchors and per-agent undo/redo.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "engine_test_util.h"
+#include "weft/engine/doc.h"
+
+namespace weft::engine {
+namespace {
+
+void Sync(Doc& a, Doc& b) {
+  ASSERT_TRUE(a.ApplyUpdate(b.EncodeOpsSince(a.version())).ok());
+  ASSERT_TRUE(b.ApplyUpdate(a.EncodeOpsSince(b.version())).ok());
+}
+
+TEST(Anchor, FollowsItsCharacterAcrossRemoteEdits) {
+  Doc a(1), b(2);
+  ASSERT_TRUE(a.Insert(0, "hello world", nullptr).ok());
+  Sync(a, b);
+  Anchor caret = a.AnchorAt(6, Bias::kRight);  // before "world"
+  Anchor mark = a.AnchorAt(5, Bias::kLeft);    // after "hello"
+  ASSERT_TRUE(b.Insert(0, ">> ", nullptr).ok());
+  ASSERT_TRUE(b.Remove(3 + 1, 2, nullptr).ok());  // "hello" -> "hlo"
+  Sync(a, b);
+  EXPECT_EQ(a.Text(), ">> hlo world");
+  EXPECT_EQ(a.Resolve(caret), 7u);
+  EXPECT_EQ(a.Resolve(mark), 6u);
+}
+
+TEST(Anchor, BiasDecidesWhereInsertedTextGoes) {
+  Doc a(1), b(2);
+  ASSERT_TRUE(a.Insert(0, "ab", nullptr).ok());
+  Sync(a, b);
+  Anchor left = a.AnchorAt(1, Bias::kLeft);
+  Anchor right = a.AnchorAt(1, Bias::kRight);
+  ASSERT_TRUE(b.Insert(1, "XYZ", nullptr).ok());
+  Sync(a, b);
+  EXPECT_EQ(a.Resolve(left), 1u);
+  EXPECT_EQ(a.Resolve(right), 4u);
+}
+
+TEST(Anchor, DeletedCharacterResolvesToWhereItWas) {
+  Doc a(1);
+  ASSERT_TRUE(a.Insert(0, "abcdef", nullptr).ok());
+  Anchor at_d = a.AnchorAt(3, Bias::kRight);
+  ASSERT_TRUE(a.Remove(2, 3, nullptr).ok());  // "abf"
+  EXPECT_EQ(a.Resolve(at_d), 2u);
+  Anchor end = a.AnchorAt(a.size(), Bias::kRight);
+  ASSERT_TRUE(a.Insert(3, "gh", nullptr).ok());
+  EXPECT_EQ(a.Resolve(end), a.size());
+}
+
+TEST(Undo, UndoAndRedoOwnEditsOnly) {
+  Doc a(1), b(2);
+  ASSERT_TRUE(a.Insert(0, "one ", nullptr).ok());
+  Sync(a, b);
+  ASSERT_TRUE(b.Insert(4, "two", nullptr).ok());
+  Sync(a, b);
+  ASSERT_TRUE(a.Insert(0, "zero ", nullptr).ok());
+  EXPECT_EQ(a.Text(), "zero one two");
+  Result<Ops> u = a.Undo();
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(a.Text(), "one two");
+  ASSERT_TRUE(a.Undo().ok());
+  EXPECT_EQ(a.Text(), "two") << "b's insert is not a's to undo";
+  EXPECT_FALSE(a.CanUndo());
+  ASSERT_TRUE(a.Redo().ok());
+  ASSERT_TRUE(a.Redo().ok());
+  EXPECT_EQ(a.Text(), "zero one two");
+  EXPECT_FALSE(a.CanRedo());
+  Sync(a, b);
+  EXPECT_EQ(b.Text(), "zero one two");
+}
+
+TEST(Undo, UndoOfADeleteComposesWithConcurrentEdits) {
+  Doc a(1), b(2);
+  ASSERT_TRUE(a.Insert(0, "the quick fox", nullptr).ok());
+  Sync(a, b);
+  ASSERT_TRUE(a.Remove(4, 6, nullptr).ok());  // "the fox"
+  ASSERT_TRUE(b.Insert(13, "!", nullptr).ok());
+  ASSERT_TRUE(b.Insert(0, "See ", nullptr).ok());
+  Sync(a, b);
+  EXPECT_EQ(a.Text(), "See the fox!");
+  Result<Ops> undo = a.Undo();  // made while b keeps typing
+  ASSERT_TRUE(undo.ok());
+  ASSERT_TRUE(b.Insert(b.size(), "?", nullptr).ok());
+  Sync(a, b);
+  EXPECT_EQ(a.Text(), "See the quick fox!?");
+  EXPECT_EQ(b.Text(), a.Text());
+  ASSERT_TRUE(a.Redo().ok());
+  Sync(a, b);
+  EXPECT_EQ(b.Text(), "See the fox!?");
+}
+
+TEST(Undo, UndoOfAnInsertLeavesConcurrentTextAlone) {
+  Doc a(1), b(2);
+  ASSERT_TRUE(a.Insert(0, "abc", nullptr).ok());
+  Sync(a, b);
+  ASSERT_TRUE(b.Insert(1, "123", nullptr).ok());  // inside a's run
+  Sync(a, b);
+  ASSERT_TRUE(a.Undo().ok());
+  Sync(a, b);
+  EXPECT_EQ(a.Text(), "123");
+  EXPECT_EQ(b.Text(), "123");
+}
+
+TEST(Undo, NewEditClearsRedo) {
+  Doc a(1);
+  ASSERT_TRUE(a.Insert(0, "x", nullptr).ok());
+  ASSERT_TRUE(a.Undo().ok());
+  EXPECT_TRUE(a.CanRedo());
+  ASSERT_TRUE(a.Insert(0, "y", nullptr).ok());
+  EXPECT_FALSE(a.CanRedo());
+  Result<Ops> none = a.Redo();
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+}  // namespace
+}  // namespace weft::engine

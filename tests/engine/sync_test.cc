@@ -1,0 +1,134 @@
+// Remote ops: idempotence, order independence, Pending, change events.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "engine_test_util.h"
+#include "weft/engine/doc.h"
+
+namespace weft::engine {
+namespace {
+
+using testing::StateOf;
+
+Ops Edit(Doc& doc, uint64_t pos, std::string_view text) {
+  Result<Ops> ops = doc.Insert(pos, text);
+  EXPECT_TRUE(ops.ok());
+  return ops.ok() ? *ops : Ops{};
+}
+
+TEST(Sync, UpdateRoundTripsBetweenReplicas) {
+  Doc a(1), b(2);
+  Edit(a, 0, "hello");
+  ASSERT_TRUE(b.ApplyUpdate(a.EncodeOpsSince(b.version())).ok());
+  Edit(b, 5, " world");
+  ASSERT_TRUE(a.ApplyUpdate(b.EncodeOpsSince(a.version())).ok());
+  EXPECT_EQ(a.Text(), "hello world");
+  EXPECT_EQ(b.Text(), "hello world");
+  EXPECT_EQ(a.version(), b.version());
+}
+
+TEST(Sync, ApplyTwiceEqualsApplyOnce) {
+  Doc a(1), b(2);
+  Edit(a, 0, "abc");
+  ASSERT_TRUE(a.Remove(1, 1).ok());
+  std::string update = a.EncodeOpsSince(VersionVector());
+  ASSERT_TRUE(b.ApplyUpdate(update).ok());
+  auto once = StateOf(b);
+  ASSERT_TRUE(b.ApplyUpdate(update).ok());
+  EXPECT_EQ(StateOf(b), once);
+  EXPECT_EQ(b.Text(), "ac");
+}
+
+TEST(Sync, OwnOpsComingBackAreIgnored) {
+  Doc a(1);
+  Ops ops = Edit(a, 0, "xyz");
+  ASSERT_TRUE(a.Apply(ops).ok());
+  EXPECT_EQ(a.Text(), "xyz");
+}
+
+TEST(Sync, OpsBeforeTheirDependenciesWaitInPending) {
+  Doc a(1), b(2);
+  Ops first = Edit(a, 0, "ab");
+  Ops second = Edit(a, 1, "X");
+  ASSERT_TRUE(b.Apply(second).ok());
+  EXPECT_EQ(b.pending_ops(), 1u);
+  EXPECT_EQ(b.Text(), "");
+  ASSERT_TRUE(b.Apply(first).ok());
+  EXPECT_EQ(b.pending_ops(), 0u);
+  EXPECT_EQ(b.Text(), "aXb");
+}
+
+TEST(Sync, PendingOverflowIsAnErrorAndChangesNothing) {
+  Doc a(1);
+  Ops all;
+  for (int i = 0; i < 4; ++i) {
+    Ops ops = Edit(a, 0, "x");
+    all.insert(all.end(), ops.begin(), ops.end());
+  }
+  DocOptions small;
+  small.max_pending_ops = 2;
+  Doc b(2, small);
+  Ops late(all.begin() + 1, all.end());  // all wait for the first
+  auto before = StateOf(b);
+  Status st = b.Apply(late);
+  EXPECT_EQ(st.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(StateOf(b), before);
+  ASSERT_TRUE(b.Apply(Ops(all.begin(), all.begin() + 1)).ok());
+  ASSERT_TRUE(b.Apply(late).ok());
+  EXPECT_EQ(b.Text(), a.Text());
+}
+
+TEST(Sync, OpsSinceIsExactlyWhatIsMissing) {
+  Doc a(1), b(2);
+  Edit(a, 0, "one ");
+  ASSERT_TRUE(b.ApplyUpdate(a.EncodeOpsSince(b.version())).ok());
+  VersionVector mid = b.version();
+  Edit(a, 4, "two");
+  Result<Ops> missing = Doc::DecodeUpdate(a.EncodeOpsSince(mid));
+  ASSERT_TRUE(missing.ok());
+  ASSERT_EQ(missing->size(), 1u);
+  EXPECT_EQ((*missing)[0].text, "two");
+  EXPECT_EQ((*missing)[0].id, (OpId{1, 4}));
+}
+
+TEST(Sync, DeleteOfAnIdThatIsADeleteIsRejected) {
+  Doc a(1);
+  Edit(a, 0, "ab");
+  Ops del = *a.Remove(0, 1);  // seq 2 is a delete
+  Op hostile;
+  hostile.kind = Op::Kind::kDelete;
+  hostile.id = OpId{9, 0};
+  hostile.len = 1;
+  hostile.target = OpId{1, 2};
+  Doc b(2);
+  ASSERT_TRUE(b.ApplyUpdate(a.EncodeOpsSince(VersionVector())).ok());
+  auto before = StateOf(b);
+  EXPECT_EQ(b.Apply(Ops{hostile}).code(), StatusCode::kCorruption);
+  EXPECT_EQ(StateOf(b), before);
+}
+
+TEST(Sync, RemoteChangesArriveAsDeltas) {
+  Doc a(1), b(2);
+  std::string editor;  // b's editor buffer, patched only by deltas
+  b.SetChangeListener([&](const Delta& delta) {
+    size_t pos = 0;  // byte offset; the test text is ASCII
+    for (const DeltaStep& s : delta) {
+      switch (s.kind) {
+        case DeltaStep::Kind::kRetain: pos += s.count; break;
+        case DeltaStep::Kind::kInsert: editor.insert(pos, s.text); pos += s.text.size(); break;
+        case DeltaStep::Kind::kDelete: editor.erase(pos, s.count); break;
+      }
+    }
+  });
+  Edit(a, 0, "hello world");
+  ASSERT_TRUE(b.ApplyUpdate(a.EncodeOpsSince(b.version())).ok());
+  ASSERT_TRUE(a.Remove(0, 6).ok());
+  Edit(a, 5, "!");
+  ASSERT_TRUE(b.ApplyUpdate(a.EncodeOpsSince(b.version())).ok());
+  EXPECT_EQ(editor, "world!");
+  EXPECT_EQ(b.Text(), "world!");
+}
+
+}  // namespace
+}  // namespace weft::engine
