@@ -1,0 +1,181 @@
+// engine_bench: the Doc on every sequential trace under WEFT_TRACES_DIR,
+// with a plain text buffer as the baseline in the same run.
+//
+//   BM_PlainBuffer/T   the trace's patches on a gap buffer of code points
+//                      (no CRDT metadata): the floor for local editing
+//   BM_LocalReplay/T   the same patches as local edits of a fresh Doc
+//   BM_Merge/T         the full history (EncodeOpsSince of the empty
+//                      version) applied to a fresh Doc
+//   BM_SnapshotLoad/T  a snapshot loaded into a fresh Doc
+//
+// Every benchmark checks the final length against endContent so a broken
+// build cannot look fast. Counters: bytes_per_char (Doc heap per character
+// of final text), update_bytes, snapshot_bytes.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "weft/engine/doc.h"
+#include "weft/engine/trace.h"
+
+namespace weft::engine {
+namespace {
+
+// A gap buffer of code points: the text editors' classic plain buffer.
+class GapBuffer {
+ public:
+  void Insert(size_t pos, std::string_view utf8) {
+    MoveGap(pos);
+    for (size_t i = 0; i < utf8.size();) {
+      auto c = static_cast<unsigned char>(utf8[i]);
+      int w = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+      char32_t cp = w == 1 ? c : c & (0x7F >> w);
+      for (int k = 1; k < w; ++k) cp = (cp << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3F);
+      i += w;
+      if (gap_begin_ == gap_end_) Grow();
+      buf_[gap_begin_++] = cp;
+    }
+  }
+  void Remove(size_t pos, size_t len) {
+    MoveGap(pos);
+    gap_end_ += len;
+  }
+  size_t size() const { return buf_.size() - (gap_end_ - gap_begin_); }
+
+ private:
+  void MoveGap(size_t pos) {
+    if (pos < gap_begin_) {
+      size_t n = gap_begin_ - pos;
+      std::copy_backward(buf_.begin() + pos, buf_.begin() + gap_begin_, buf_.begin() + gap_end_);
+      gap_begin_ -= n;
+      gap_end_ -= n;
+    } else if (pos > gap_begin_) {
+      size_t n = pos - gap_begin_;
+      std::copy(buf_.begin() + gap_end_, buf_.begin() + gap_end_ + n, buf_.begin() + gap_begin_);
+      gap_begin_ += n;
+      gap_end_ += n;
+    }
+  }
+  void Grow() {
+    size_t extra = std::max<size_t>(64, buf_.size());
+    size_t tail = buf_.size() - gap_end_;
+    buf_.resize(buf_.size() + extra);
+    std::copy_backward(buf_.end() - extra - tail, buf_.end() - extra, buf_.end());
+    gap_end_ += extra;
+  }
+
+  std::vector<char32_t> buf_;
+  size_t gap_begin_ = 0, gap_end_ = 0;
+};
+
+uint64_t CodePoints(const std::string& s) {
+  return static_cast<uint64_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
+void PlainBuffer(benchmark::State& state, const Trace* trace) {
+  uint64_t expected = CodePoints(trace->end_content);
+  for (auto _ : state) {
+    GapBuffer buf;
+    for (const TraceTxn& t : trace->txns) {
+      for (const TracePatch& p : t.patches) {
+        if (p.del) buf.Remove(p.pos, p.del);
+        if (!p.text.empty()) buf.Insert(p.pos, p.text);
+      }
+    }
+    if (buf.size() != expected) state.SkipWithError("plain buffer length differs from endContent");
+    benchmark::DoNotOptimize(buf);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trace->patches));
+}
+
+void LocalReplay(benchmark::State& state, const Trace* trace) {
+  uint64_t expected = CodePoints(trace->end_content);
+  size_t heap = 0;
+  for (auto _ : state) {
+    Doc doc(1);
+    if (!ReplaySequential(*trace, doc).ok() || doc.size() != expected) {
+      state.SkipWithError("replay failed or length differs from endContent");
+      break;
+    }
+    heap = doc.HeapBytes();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trace->patches));
+  state.counters["bytes_per_char"] = static_cast<double>(heap) / static_cast<double>(expected);
+  state.counters["doc_heap_bytes"] = static_cast<double>(heap);
+}
+
+void Merge(benchmark::State& state, const Trace* trace) {
+  Doc src(1);
+  if (!ReplaySequential(*trace, src).ok()) return state.SkipWithError("replay failed");
+  std::string update = src.EncodeOpsSince(VersionVector());
+  for (auto _ : state) {
+    Doc doc(2);
+    if (!doc.ApplyUpdate(update).ok() || doc.size() != src.size()) {
+      state.SkipWithError("merge failed or length differs");
+      break;
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trace->patches));
+  state.counters["update_bytes"] = static_cast<double>(update.size());
+}
+
+void SnapshotLoad(benchmark::State& state, const Trace* trace) {
+  Doc src(1);
+  if (!ReplaySequential(*trace, src).ok()) return state.SkipWithError("replay failed");
+  std::string snapshot = src.EncodeSnapshot();
+  for (auto _ : state) {
+    Result<Doc> doc = Doc::LoadSnapshot(snapshot, 2);
+    if (!doc.ok() || doc->size() != src.size()) {
+      state.SkipWithError("load failed or length differs");
+      break;
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trace->patches));
+  state.counters["snapshot_bytes"] = static_cast<double>(snapshot.size());
+}
+
+std::string TraceName(const std::filesystem::path& p) {
+  std::string name = p.filename().string();
+  for (const char* ext : {".json.gz", ".json"}) {
+    if (name.ends_with(ext)) return name.substr(0, name.size() - std::string(ext).size());
+  }
+  return name;
+}
+
+}  // namespace
+}  // namespace weft::engine
+
+int main(int argc, char** argv) {
+  using namespace weft::engine;
+  const char* env = std::getenv("WEFT_TRACES_DIR");
+  std::filesystem::path dir = std::filesystem::path(env && *env ? env : WEFT_TRACES_DIR) / "sequential";
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  static std::vector<Trace> traces;  // outlive the registered benchmarks
+  traces.reserve(files.size());
+  for (const auto& f : files) {
+    weft::Result<Trace> t = LoadTrace(f.string());
+    if (!t.ok()) {
+      std::fprintf(stderr, "engine_bench: %s: %s\n", f.c_str(), t.status().ToString().c_str());
+      return 2;
+    }
+    traces.push_back(std::move(*t));
+    const Trace* tp = &traces.back();
+    std::string name = TraceName(f);
+    benchmark::RegisterBenchmark(("BM_PlainBuffer/" + name).c_str(), PlainBuffer, tp)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("BM_LocalReplay/" + name).c_str(), LocalReplay, tp)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("BM_Merge/" + name).c_str(), Merge, tp)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("BM_SnapshotLoad/" + name).c_str(), SnapshotLoad, tp)->Unit(benchmark::kMillisecond);
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
