@@ -191,6 +191,7 @@ Status DocState::LocalRemove(uint64_t pos, uint64_t len, Ops* out, bool record_u
     uint32_t k = tree_.at(loc).len;
     tree_.MarkDeleted(loc);
     LogLocalDelete(loc, out);
+    tree_.JoinTombstones(loc);
     remaining -= k;
   }
   if (record_undo) PushUndo(UndoStep{false, first_seq, static_cast<uint32_t>(len)});

@@ -175,6 +175,7 @@ void DocState::DeleteIdRange(uint32_t agent, uint32_t lo, uint32_t hi, F&& on_de
     s = uint64_t{cut.seq} + cut.len;
     tree_.MarkDeleted(loc);
     on_deleted(loc);
+    tree_.JoinTombstones(loc);
   }
 }
 

@@ -349,6 +349,33 @@ void ItemTree::MarkDeleted(Loc loc) {
   Adjust(loc.leaf, -static_cast<int64_t>(it.len), 0);
 }
 
+namespace {
+// True when `b` directly continues `a`: same agent, next ids, typed right
+// after it with the same origin right, text adjacent in the arena.
+bool Continues(const Item& a, const Item& b) {
+  return a.agent == b.agent && uint64_t{a.seq} + a.len == b.seq && a.deleted == b.deleted &&
+         b.left == Ref{a.agent, b.seq - 1} && a.right == b.right &&
+         uint64_t{a.byte_off} + a.byte_len == b.byte_off;
+}
+}  // namespace
+
+void ItemTree::JoinTombstones(Loc loc) {
+  Leaf& l = leaves_[loc.leaf];
+  uint32_t i = loc.idx;
+  if (i + 1 < l.n && Continues(l.items[i], l.items[i + 1])) {
+    l.items[i].len += l.items[i + 1].len;
+    l.items[i].byte_len += l.items[i + 1].byte_len;
+    std::copy(l.items + i + 2, l.items + l.n, l.items + i + 1);
+    --l.n;
+  }
+  if (i > 0 && Continues(l.items[i - 1], l.items[i])) {
+    l.items[i - 1].len += l.items[i].len;
+    l.items[i - 1].byte_len += l.items[i].byte_len;
+    std::copy(l.items + i + 1, l.items + l.n, l.items + i);
+    --l.n;
+  }
+}
+
 void ItemTree::Build(const std::vector<Item>& items, std::string arena, size_t agents,
                      const std::vector<uint64_t>& next_seqs) {
   // Leaves are filled to 3/4 and nodes to 3/4 so the first edits after a

@@ -104,6 +104,10 @@ class ItemTree {
   void Extend(Loc loc, uint32_t len, uint32_t byte_len);
   // Marks the Item at `loc` deleted.
   void MarkDeleted(Loc loc);
+  // Joins the deleted Item at `loc` with deleted neighbours in its leaf that
+  // continue the same run (a tombstone per backspace would otherwise stay an
+  // Item of its own forever). Invalidates Locs into that leaf.
+  void JoinTombstones(Loc loc);
 
   // Makes room in the id index for `agent` (a local index).
   void AddAgent();

@@ -106,7 +106,8 @@ TEST(Codec, CorruptSnapshotsAreRejected) {
 TEST(Codec, GarbageIsRejected) {
   Doc d(1);
   auto before = StateOf(d);
-  EXPECT_EQ(d.ApplyUpdate(std::string("\x0a\xff\xff\xff\xff\x0f garbage", 16)).code(),
+  static const char kGarbage[] = "\x0a\xff\xff\xff\xff\x0f garbage";
+  EXPECT_EQ(d.ApplyUpdate(std::string(kGarbage, sizeof kGarbage - 1)).code(),
             StatusCode::kCorruption);
   EXPECT_EQ(d.ApplyUpdate(std::string()).code(), StatusCode::kCorruption);
   EXPECT_EQ(StateOf(d), before);
