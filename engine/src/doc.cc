@@ -52,7 +52,7 @@ Status Doc::Remove(uint64_t pos, uint64_t len, Ops* out) {
 std::string Doc::Text() const {
   const detail::ItemTree& tree = state_->tree_;
   std::string out;
-  out.reserve(tree.arena().size());
+  out.reserve(tree.arena_size());
   for (detail::Loc loc = tree.Begin(); loc.leaf != detail::kNone; loc = tree.Next(loc)) {
     const detail::Item& it = tree.at(loc);
     if (!it.deleted) out.append(tree.Bytes(it));

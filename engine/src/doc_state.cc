@@ -113,7 +113,7 @@ void DocState::PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len,
     // Typing on: the run continues the Item before it, so it joins that Item
     // instead of adding one (the common case for sequential typing).
     if (p.agent == agent && uint64_t{p.seq} + p.len == seq && !p.deleted && p.right == right &&
-        left == Ref{agent, seq - 1} && uint64_t{p.byte_off} + p.byte_len == tree_.arena().size()) {
+        left == Ref{agent, seq - 1} && uint64_t{p.byte_off} + p.byte_len == tree_.arena_size()) {
       tree_.Append(text);
       tree_.Extend(prev, len, static_cast<uint32_t>(text.size()));
       return;
@@ -137,8 +137,8 @@ Status DocState::LocalInsert(uint64_t pos, std::string_view utf8, Ops* out, bool
   if (*n == 0) return Status::Ok();
   uint32_t seq = next_seq_[local_];
   if (seq + *n > kMaxSeq) return Status::ResourceExhausted("agent seq space exhausted");
-  if (tree_.arena().size() + utf8.size() > UINT32_MAX) {
-    return Status::ResourceExhausted("document text exceeds 4 GiB");
+  if (tree_.arena_size() + utf8.size() > kMaxArena) {
+    return Status::ResourceExhausted("document text exceeds 2 GiB");
   }
   Ref left;
   Loc at;
@@ -231,7 +231,8 @@ Status DocState::CheckInvariants() const {
     if (expect != next_seq_[a]) return Status::Internal("log does not reach next seq");
   }
   uint64_t inserted = 0;
-  for (const LogRun& r : log_) {
+  for (size_t li = 0; li < log_.size(); ++li) {
+    const LogRun& r = log_[li];
     if (r.kind == RunKind::kInsert) inserted += r.len;
   }
   if (inserted != tree_.all()) return Status::Internal("inserted count differs from items");
@@ -239,7 +240,7 @@ Status DocState::CheckInvariants() const {
 }
 
 size_t DocState::HeapBytes() const {
-  size_t bytes = tree_.HeapBytes() + log_.capacity() * sizeof(LogRun) +
+  size_t bytes = tree_.HeapBytes() + log_.HeapBytes() +
                  agent_ids_.capacity() * sizeof(uint64_t) + next_seq_.capacity() * 4 +
                  runs_of_.capacity() * sizeof(runs_of_[0]) +
                  agent_index_.size() * (sizeof(uint64_t) * 2 + 16) +

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "chunked_vector.h"
 #include "item_tree.h"
 #include "weft/engine/change.h"
 #include "weft/engine/doc.h"
@@ -24,6 +25,8 @@ namespace weft::engine::detail {
 
 // Internally seqs are 32-bit: a replica refuses ops past this seq.
 inline constexpr uint64_t kMaxSeq = UINT32_MAX - 1;
+// All text ever inserted (the arena) stays below 2 GiB so Item offsets fit.
+inline constexpr uint64_t kMaxArena = INT32_MAX;
 
 enum class RunKind : uint8_t { kInsert = 0, kDeleteForward = 1, kDeleteBackward = 2 };
 
@@ -127,7 +130,7 @@ class DocState {
   std::vector<uint64_t> agent_ids_;
   std::unordered_map<uint64_t, uint32_t> agent_index_;
   std::vector<uint32_t> next_seq_;              // per local agent
-  std::vector<LogRun> log_;                     // causal order
+  ChunkedVector<LogRun, 1024> log_;             // causal order
   std::vector<std::vector<uint32_t>> runs_of_;  // per agent: indices into log_
   ItemTree tree_;
   std::vector<Op> pending_;

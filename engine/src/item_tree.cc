@@ -89,7 +89,7 @@ ItemTree::Found ItemTree::FindVisible(uint64_t pos) const {
 }
 
 ItemTree::Found ItemTree::FindId(uint32_t agent, uint32_t seq) const {
-  uint32_t leaf = leaf_of_[agent][seq];
+  uint32_t leaf = index_.Get(agent, seq);
   const Leaf& l = leaves_[leaf];
   for (uint32_t i = 0; i < l.n; ++i) {
     const Item& it = l.items[i];
@@ -150,22 +150,21 @@ void ItemTree::SetParent(uint32_t child, bool is_leaf, uint32_t parent) {
 }
 
 void ItemTree::IndexRange(const Item& item, uint32_t leaf) {
-  std::fill_n(leaf_of_[item.agent].begin() + item.seq, item.len, leaf);
+  index_.Set(item.agent, item.seq, item.len, leaf);
 }
 
-void ItemTree::AddAgent() { leaf_of_.emplace_back(); }
+void ItemTree::AddAgent() { index_.AddAgent(); }
 
-void ItemTree::ReserveSeqs(uint32_t agent, uint64_t next_seq) {
-  std::vector<uint32_t>& v = leaf_of_[agent];
-  if (v.size() < next_seq) {
-    if (v.capacity() < next_seq) v.reserve(std::max<uint64_t>(next_seq, v.capacity() * 3 / 2));
-    v.resize(next_seq, kNone);
-  }
-}
+void ItemTree::ReserveSeqs(uint32_t agent, uint64_t next_seq) { index_.Reserve(agent, next_seq); }
 
 uint32_t ItemTree::Append(std::string_view utf8) {
   uint32_t off = static_cast<uint32_t>(arena_.size());
-  arena_.append(utf8);
+  if (arena_.size() + utf8.size() > arena_.capacity()) {
+    // Grow by a quarter, not double: the arena lives as long as the Doc and
+    // the copies are cheap next to the edits that fill it.
+    arena_.reserve(std::max(arena_.size() + utf8.size(), arena_.capacity() / 4 * 5 + 4096));
+  }
+  arena_.insert(arena_.end(), utf8.begin(), utf8.end());
   return off;
 }
 
@@ -271,7 +270,10 @@ Loc ItemTree::SplitLeaf(Loc loc) {
   leaves_.emplace_back();
   Leaf& l = leaves_[loc.leaf];
   Leaf& r = leaves_[right];
-  uint32_t half = l.n / 2;
+  // Split where the insertion is when that is in the back half: typing
+  // inserts at one place, so the leaf left behind stays nearly full instead
+  // of half empty.
+  uint32_t half = std::clamp(loc.idx, l.n / 2, l.n - 1);
   r.n = l.n - half;
   std::copy_n(l.items + half, r.n, r.items);
   l.n = half;
@@ -338,7 +340,7 @@ void ItemTree::Extend(Loc loc, uint32_t len, uint32_t byte_len) {
   uint32_t old_len = it.len;
   it.len += len;
   it.byte_len += byte_len;
-  std::fill_n(leaf_of_[it.agent].begin() + it.seq + old_len, len, loc.leaf);
+  index_.Set(it.agent, it.seq + old_len, len, loc.leaf);
   Adjust(loc.leaf, it.deleted ? 0 : len, len);
 }
 
@@ -376,15 +378,15 @@ void ItemTree::JoinTombstones(Loc loc) {
   }
 }
 
-void ItemTree::Build(const std::vector<Item>& items, std::string arena, size_t agents,
+void ItemTree::Build(const std::vector<Item>& items, std::string_view arena, size_t agents,
                      const std::vector<uint64_t>& next_seqs) {
   // Leaves are filled to 3/4 and nodes to 3/4 so the first edits after a
   // load do not split everything at once.
   constexpr uint32_t kLeafFill = kLeafCap * 3 / 4;
   constexpr uint32_t kNodeFill = kFanout * 3 / 4;
-  arena_ = std::move(arena);
-  leaf_of_.assign(agents, {});
-  for (size_t a = 0; a < agents; ++a) leaf_of_[a].assign(next_seqs[a], kNone);
+  arena_.assign(arena.begin(), arena.end());
+  index_.Clear(agents);
+  for (size_t a = 0; a < agents; ++a) index_.Reserve(static_cast<uint32_t>(a), next_seqs[a]);
   leaves_.clear();
   nodes_.clear();
   cache_valid_ = false;
@@ -465,7 +467,7 @@ Status ItemTree::CheckInvariants() const {
       v += it.visible();
       a += it.len;
       for (uint32_t k = 0; k < it.len; ++k) {
-        if (leaf_of_[it.agent][it.seq + k] != leaf) return Status::Internal("id index stale");
+        if (index_.Get(it.agent, it.seq + k) != leaf) return Status::Internal("id index stale");
       }
     }
     if (v != l.vis || a != l.all) return Status::Internal("leaf counts stale");
@@ -501,9 +503,7 @@ Status ItemTree::CheckInvariants() const {
 }
 
 size_t ItemTree::HeapBytes() const {
-  size_t bytes = leaves_.capacity() * sizeof(Leaf) + nodes_.capacity() * sizeof(Node) +
-                 arena_.capacity() + leaf_of_.capacity() * sizeof(leaf_of_[0]);
-  for (const auto& v : leaf_of_) bytes += v.capacity() * sizeof(uint32_t);
+  size_t bytes = leaves_.HeapBytes() + nodes_.HeapBytes() + arena_.capacity() + index_.HeapBytes();
   return bytes;
 }
 

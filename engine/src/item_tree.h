@@ -11,8 +11,8 @@
 //
 // Invariant: every Node's per-child counts equal the sums over that child;
 // every Leaf's vis/all equal the sums over its Items.
-// Invariant: leaf_of(agent)[seq] is the leaf holding the Item that contains
-// (agent, seq), for every inserted character.
+// Invariant: the id index maps every inserted character (agent, seq) to the
+// leaf holding the Item that contains it.
 // Invariant: only the root may have fewer than 2 children / the single leaf
 // of an empty document may be empty; no other leaf is empty.
 #pragma once
@@ -23,6 +23,8 @@
 #include <string_view>
 #include <vector>
 
+#include "chunked_vector.h"
+#include "id_index.h"
 #include "weft/status.h"
 
 namespace weft::engine::detail {
@@ -42,18 +44,22 @@ struct Ref {
 // one after the other: character i > 0 has origin left (agent, seq+i-1), and
 // all share origin right `right`. Its UTF-8 lives in the tree's arena.
 struct Item {
+  Item() = default;
   uint32_t agent = kNone;
   uint32_t seq = 0;
   uint32_t len = 0;       // code points, >= 1
-  uint32_t byte_off = 0;  // UTF-8 in the arena
-  uint32_t byte_len = 0;
+  uint32_t byte_off = 0;       // UTF-8 in the arena
+  uint32_t byte_len : 31 = 0;  // (the arena is capped below 2 GiB)
+  uint32_t deleted : 1 = 0;
   Ref left;   // origin left of the first character
   Ref right;  // origin right of every character
-  bool deleted = false;
 
   uint32_t visible() const { return deleted ? 0 : len; }
   bool Contains(uint32_t a, uint32_t s) const { return a == agent && s >= seq && s - seq < len; }
 };
+
+// 36 bytes: leaves hold 32 of them, so this is most of a Doc's memory.
+static_assert(sizeof(Item) == 36, "keep Item packed");
 
 // Where an Item sits: leaf and index in it. idx == leaf size means "after the
 // leaf's last Item"; leaf == kNone means the document end.
@@ -115,15 +121,15 @@ class ItemTree {
 
   // The UTF-8 of an Item.
   std::string_view Bytes(const Item& item) const {
-    return std::string_view(arena_).substr(item.byte_off, item.byte_len);
+    return std::string_view(arena_.data() + item.byte_off, item.byte_len);
   }
   // Appends UTF-8 to the arena; returns its offset.
   uint32_t Append(std::string_view utf8);
-  const std::string& arena() const { return arena_; }
+  size_t arena_size() const { return arena_.size(); }
 
   // Replaces the whole content with `items` (document order) over `arena`.
   // REQUIRES: the items' byte ranges lie in `arena`; leaf_of sized per agent.
-  void Build(const std::vector<Item>& items, std::string arena, size_t agents,
+  void Build(const std::vector<Item>& items, std::string_view arena, size_t agents,
              const std::vector<uint64_t>& next_seqs);
 
   Status CheckInvariants() const;
@@ -162,11 +168,11 @@ class ItemTree {
   void SetParent(uint32_t child, bool is_leaf, uint32_t parent);
   void IndexRange(const Item& item, uint32_t leaf);
 
-  std::vector<Leaf> leaves_;
-  std::vector<Node> nodes_;
+  ChunkedVector<Leaf, 16> leaves_;
+  ChunkedVector<Node, 16> nodes_;
   uint32_t root_ = 0;
-  std::string arena_;
-  std::vector<std::vector<uint32_t>> leaf_of_;  // per agent, per seq
+  std::vector<char> arena_;  // a vector: reserve() is exact, a string's doubles
+  IdIndex index_;
 
   // Cursor cache for runs of nearby local edits: the leaf last found by
   // FindVisible and the visible characters before it. Valid until a count

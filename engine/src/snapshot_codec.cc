@@ -20,7 +20,7 @@ std::string DocState::EncodeSnapshot() const {
   }
   std::vector<uint32_t> last_end(agent_ids_.size(), 0);
   std::string text;
-  text.reserve(tree_.arena().size());
+  text.reserve(tree_.arena_size());
   auto add_ref = [&](Ref ref, uint32_t base) {
     if (ref.none()) {
       s.add_ref_agent(0);
@@ -41,7 +41,8 @@ std::string DocState::EncodeSnapshot() const {
     text.append(tree_.Bytes(it));
   }
   s.set_text(std::move(text));
-  for (const LogRun& r : log_) {
+  for (size_t li = 0; li < log_.size(); ++li) {
+    const LogRun& r = log_[li];
     s.add_log_agent(r.agent);
     s.add_log_head(uint64_t{r.len} << 2 | static_cast<uint64_t>(r.kind));
     if (r.kind != RunKind::kInsert) {
@@ -93,7 +94,6 @@ Status DocState::LoadSnapshot(std::string_view payload) {
   }
   std::vector<uint64_t> cur(agent_ids_.size(), 0);
   int t = 0;
-  log_.reserve(nlog);
   for (int i = 0; i < nlog; ++i) {
     uint32_t a;
     if (!agent_at(uint64_t{s.log_agent(i)} + 1, &a)) return Status::Corruption("log agent");
@@ -125,7 +125,8 @@ Status DocState::LoadSnapshot(std::string_view payload) {
     if (cur[a] != next[a]) return Status::Corruption("log does not cover the version");
     next_seq_[a] = static_cast<uint32_t>(next[a]);
   }
-  for (const LogRun& r : log_) {
+  for (size_t li = 0; li < log_.size(); ++li) {
+    const LogRun& r = log_[li];
     if (r.kind != RunKind::kInsert &&
         !IsInsertRange(r.target.agent, r.TargetLow(), r.TargetLow() + r.len - 1)) {
       return Status::Corruption("delete target is not an inserted character");
@@ -148,7 +149,8 @@ Status DocState::LoadSnapshot(std::string_view payload) {
   for (size_t a = 0; a < covered.size(); ++a) covered[a].assign(next[a], false);
   uint64_t chars = 0, inserted = 0;
   size_t byte_pos = 0;
-  for (const LogRun& r : log_) {
+  for (size_t li = 0; li < log_.size(); ++li) {
+    const LogRun& r = log_[li];
     if (r.kind == RunKind::kInsert) inserted += r.len;
   }
   auto read_ref = [&](int k, uint32_t base, Ref* out) {
@@ -184,7 +186,7 @@ Status DocState::LoadSnapshot(std::string_view payload) {
     it.agent = a;
     it.seq = static_cast<uint32_t>(seq);
     it.len = static_cast<uint32_t>(len);
-    it.deleted = (s.item_head(i) & 1) != 0;
+    it.deleted = s.item_head(i) & 1;
     if (!read_ref(2 * i, it.seq, &it.left) || !read_ref(2 * i + 1, it.seq, &it.right)) {
       return Status::Corruption("item origin");
     }
@@ -196,9 +198,8 @@ Status DocState::LoadSnapshot(std::string_view payload) {
     chars += len;
   }
   if (chars != inserted || chars != *text_len) return Status::Corruption("items do not cover the log");
-  if (text.size() > UINT32_MAX) return Status::Corruption("snapshot text too large");
-  std::string arena = std::move(*s.mutable_text());
-  tree_.Build(items, std::move(arena), agent_ids_.size(), next);
+  if (text.size() > kMaxArena) return Status::Corruption("snapshot text too large");
+  tree_.Build(items, text, agent_ids_.size(), next);
   return Status::Ok();
 }
 

@@ -1,0 +1,44 @@
+// IdIndex: (agent, seq) -> leaf of the item tree holding that character.
+//
+// Per agent, the seq space is cut into blocks of kBlock seqs; each block keeps
+// a short sorted list of runs {first offset, leaf}, a run lasting until the
+// next one starts. Characters typed together sit in one leaf, so a block
+// usually has a handful of runs: a few bytes per Item instead of four bytes
+// per seq, and every update touches only the blocks of the seqs it names.
+//
+// Invariant: runs in a block are sorted by offset, start with offset 0 and
+// no two neighbours have the same leaf.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace weft::engine::detail {
+
+class IdIndex {
+ public:
+  static constexpr uint32_t kBlock = 256;
+
+  void AddAgent() { agents_.emplace_back(); }
+  // Makes seqs below `next_seq` of `agent` addressable.
+  void Reserve(uint32_t agent, uint64_t next_seq);
+  // The leaf recorded for (agent, seq). REQUIRES: Reserve covered seq.
+  uint32_t Get(uint32_t agent, uint32_t seq) const;
+  // Records `leaf` for seqs [seq, seq + len) of `agent`.
+  void Set(uint32_t agent, uint32_t seq, uint32_t len, uint32_t leaf);
+  void Clear(size_t agents) { agents_.assign(agents, {}); }
+  size_t HeapBytes() const;
+
+ private:
+  struct Run {
+    uint32_t offset;
+    uint32_t leaf;
+  };
+  using Block = std::vector<Run>;
+  static void SetInBlock(Block& b, uint32_t lo, uint32_t hi, uint32_t leaf);
+
+  std::vector<std::vector<Block>> agents_;
+};
+
+}  // namespace weft::engine::detail
