@@ -30,6 +30,7 @@ struct Hello {
   Nonce client_nonce{};
   std::vector<uint64_t> agents;
   std::string label;
+  bool is_node = false;  // nodes relay ops of any agent; authors only their own
 };
 struct AuthChallenge {
   Nonce server_nonce{};

@@ -40,6 +40,7 @@ struct Encoder {
     h->set_client_nonce(Bytes(m.client_nonce));
     for (uint64_t a : m.agents) h->add_agents(a);
     h->set_label(m.label);
+    h->set_is_node(m.is_node);
   }
   void operator()(const AuthChallenge& m) {
     f->mutable_auth_challenge()->set_server_nonce(Bytes(m.server_nonce));
@@ -234,6 +235,7 @@ Result<Message> FromProto(const pb::Frame& f) {
       m.agents.assign(p.agents().begin(), p.agents().end());
       if (p.label().size() > kMaxLabel) return Status::Corruption("hello: label too long");
       m.label = p.label();
+      m.is_node = p.is_node();
       return Message(std::move(m));
     }
     case pb::Frame::kAuthChallenge: {
