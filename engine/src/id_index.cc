@@ -57,6 +57,20 @@ void IdIndex::Set(uint32_t agent, uint32_t seq, uint32_t len, uint32_t leaf) {
   }
 }
 
+void IdIndex::Load(uint32_t agent, const std::vector<uint32_t>& leaf_of) {
+  std::vector<Block>& blocks = agents_[agent];
+  blocks.assign((leaf_of.size() + kBlock - 1) / kBlock, Block{});
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    size_t end = std::min(leaf_of.size(), (b + 1) * kBlock);
+    for (size_t s = b * kBlock; s < end; ++s) {
+      if (blocks[b].empty() || blocks[b].back().leaf != leaf_of[s]) {
+        blocks[b].push_back(Run{static_cast<uint32_t>(s - b * kBlock), leaf_of[s]});
+      }
+    }
+    blocks[b].shrink_to_fit();
+  }
+}
+
 size_t IdIndex::HeapBytes() const {
   size_t bytes = agents_.capacity() * sizeof(agents_[0]);
   for (const auto& blocks : agents_) {

@@ -28,6 +28,9 @@ class IdIndex {
   // Records `leaf` for seqs [seq, seq + len) of `agent`.
   void Set(uint32_t agent, uint32_t seq, uint32_t len, uint32_t leaf);
   void Clear(size_t agents) { agents_.assign(agents, {}); }
+  // Replaces `agent`'s entries with `leaf_of[seq]` for every seq: a bulk
+  // load in one pass (snapshots).
+  void Load(uint32_t agent, const std::vector<uint32_t>& leaf_of);
   size_t HeapBytes() const;
 
  private:

@@ -385,8 +385,9 @@ void ItemTree::Build(const std::vector<Item>& items, std::string_view arena, siz
   constexpr uint32_t kLeafFill = kLeafCap * 3 / 4;
   constexpr uint32_t kNodeFill = kFanout * 3 / 4;
   arena_.assign(arena.begin(), arena.end());
-  index_.Clear(agents);
-  for (size_t a = 0; a < agents; ++a) index_.Reserve(static_cast<uint32_t>(a), next_seqs[a]);
+  // The id index is filled densely first, then compressed in one pass.
+  std::vector<std::vector<uint32_t>> leaf_of(agents);
+  for (size_t a = 0; a < agents; ++a) leaf_of[a].assign(next_seqs[a], kNone);
   leaves_.clear();
   nodes_.clear();
   cache_valid_ = false;
@@ -403,9 +404,11 @@ void ItemTree::Build(const std::vector<Item>& items, std::string_view arena, siz
       l.items[l.n++] = it;
       l.vis += it.visible();
       l.all += it.len;
-      IndexRange(it, static_cast<uint32_t>(k));
+      std::fill_n(leaf_of[it.agent].begin() + it.seq, it.len, static_cast<uint32_t>(k));
     }
   }
+  index_.Clear(agents);
+  for (size_t a = 0; a < agents; ++a) index_.Load(static_cast<uint32_t>(a), leaf_of[a]);
   // Level by level: children [0, count) of the level below, leaves first.
   size_t count = nleaves;
   size_t first = 0;  // first node index of the level below (nodes only)

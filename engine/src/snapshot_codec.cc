@@ -125,10 +125,26 @@ Status DocState::LoadSnapshot(std::string_view payload) {
     if (cur[a] != next[a]) return Status::Corruption("log does not cover the version");
     next_seq_[a] = static_cast<uint32_t>(next[a]);
   }
+  // What each seq is: kDel (a delete), kIns (an inserted character no Item
+  // holds yet), kHeld (held by an Item). One byte per seq, only while loading.
+  enum : uint8_t { kDel = 0, kIns = 1, kHeld = 2 };
+  std::vector<std::vector<uint8_t>> what(agent_ids_.size());
+  for (size_t a = 0; a < what.size(); ++a) what[a].assign(next[a], kDel);
+  uint64_t inserted = 0;
   for (size_t li = 0; li < log_.size(); ++li) {
     const LogRun& r = log_[li];
-    if (r.kind != RunKind::kInsert &&
-        !IsInsertRange(r.target.agent, r.TargetLow(), r.TargetLow() + r.len - 1)) {
+    if (r.kind == RunKind::kInsert) {
+      std::fill_n(what[r.agent].begin() + r.seq, r.len, kIns);
+      inserted += r.len;
+    }
+  }
+  auto all_inserts = [&](uint32_t a, uint64_t lo, uint64_t len) {
+    const uint8_t* w = what[a].data() + lo;
+    return std::none_of(w, w + len, [](uint8_t x) { return x == kDel; });
+  };
+  for (size_t li = 0; li < log_.size(); ++li) {
+    const LogRun& r = log_[li];
+    if (r.kind != RunKind::kInsert && !all_inserts(r.target.agent, r.TargetLow(), r.len)) {
       return Status::Corruption("delete target is not an inserted character");
     }
   }
@@ -145,14 +161,8 @@ Status DocState::LoadSnapshot(std::string_view payload) {
   const bool ascii = *text_len == text.size();
   std::vector<Item> items(nitems);
   std::vector<uint64_t> last_end(agent_ids_.size(), 0);
-  std::vector<std::vector<bool>> covered(agent_ids_.size());
-  for (size_t a = 0; a < covered.size(); ++a) covered[a].assign(next[a], false);
-  uint64_t chars = 0, inserted = 0;
+  uint64_t chars = 0;
   size_t byte_pos = 0;
-  for (size_t li = 0; li < log_.size(); ++li) {
-    const LogRun& r = log_[li];
-    if (r.kind == RunKind::kInsert) inserted += r.len;
-  }
   auto read_ref = [&](int k, uint32_t base, Ref* out) {
     uint32_t ra = s.ref_agent(k);
     int64_t d = s.ref_seq(k);
@@ -161,7 +171,7 @@ Status DocState::LoadSnapshot(std::string_view payload) {
     uint64_t seq;
     if (!agent_at(ra, &a) || !SeqFromDelta(base, d, next[a], &seq)) return false;
     *out = Ref{a, static_cast<uint32_t>(seq)};
-    return IsInsertRange(a, out->seq, out->seq);
+    return what[a][seq] != kDel;
   };
   for (int i = 0; i < nitems; ++i) {
     Item& it = items[i];
@@ -175,13 +185,11 @@ Status DocState::LoadSnapshot(std::string_view payload) {
         len > next[a] - seq) {
       return Status::Corruption("item seq");
     }
-    if (!IsInsertRange(a, static_cast<uint32_t>(seq), static_cast<uint32_t>(seq + len - 1))) {
-      return Status::Corruption("item is not an insert");
+    uint8_t* w = what[a].data() + seq;
+    if (!std::all_of(w, w + len, [](uint8_t x) { return x == kIns; })) {
+      return Status::Corruption("item is not a run of inserted characters no other item holds");
     }
-    for (uint64_t k = seq; k < seq + len; ++k) {
-      if (covered[a][k]) return Status::Corruption("character in two items");
-      covered[a][k] = true;
-    }
+    std::fill_n(w, len, kHeld);
     last_end[a] = seq + len;
     it.agent = a;
     it.seq = static_cast<uint32_t>(seq);
