@@ -70,6 +70,8 @@ VersionVector Doc::version() const {
   return v;
 }
 
+uint64_t Doc::known_seqs(uint64_t agent) const { return state_->NextSeq(agent); }
+
 size_t Doc::pending_ops() const { return state_->pending_.size(); }
 
 Status Doc::Apply(std::span<const Op> ops) {

@@ -3,6 +3,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <memory>
+
 #include "weft.pb.h"
 
 namespace weft::engine::detail {
@@ -15,6 +17,20 @@ constexpr int kZstdLevel = 3;
 
 // CRC-32 of "weft" followed by the payload: seeded so that an empty payload
 // does not check out against an absent (zero) field.
+// One compression and one decompression context per thread, reused: making
+// them per call costs more than compressing a small update.
+ZSTD_CCtx* CompressContext() {
+  thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> ctx(ZSTD_createCCtx(),
+                                                                     ZSTD_freeCCtx);
+  return ctx.get();
+}
+
+ZSTD_DCtx* DecompressContext() {
+  thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx(ZSTD_createDCtx(),
+                                                                     ZSTD_freeDCtx);
+  return ctx.get();
+}
+
 uint32_t Crc(const std::string& bytes) {
   uLong seed = crc32(0, reinterpret_cast<const Bytef*>("weft"), 4);
   return static_cast<uint32_t>(
@@ -30,7 +46,8 @@ std::string Seal(PayloadKind kind, const std::string& raw, bool compress) {
   bool compressed = false;
   if (compress && raw.size() > 64) {
     std::string out(ZSTD_compressBound(raw.size()), '\0');
-    size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), kZstdLevel);
+    size_t n = ZSTD_compressCCtx(CompressContext(), out.data(), out.size(), raw.data(),
+                                 raw.size(), kZstdLevel);
     if (!ZSTD_isError(n) && n < raw.size()) {
       out.resize(n);
       env.set_codec(proto::Envelope::CODEC_ZSTD);
@@ -74,7 +91,7 @@ Result<std::string> Unseal(std::string_view bytes, PayloadKind kind, size_t max_
         return Status::Corruption("zstd frame size mismatch");
       }
       std::string out(env.raw_size(), '\0');
-      size_t n = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());
+      size_t n = ZSTD_decompressDCtx(DecompressContext(), out.data(), out.size(), in.data(), in.size());
       if (ZSTD_isError(n) || n != out.size()) return Status::Corruption("zstd payload is corrupt");
       return out;
     }

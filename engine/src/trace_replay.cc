@@ -25,23 +25,27 @@ Status ApplyPatch(Doc& doc, const TracePatch& p, uint64_t txn) {
 // Brings `doc` to exactly `target` with ops from the replicas that made them.
 Status SyncTo(std::vector<Doc>& replicas, size_t self, const VersionVector& target) {
   Doc& doc = replicas[self];
-  if (!target.Includes(doc.version())) {
-    return Status::Corruption("a replica is ahead of its txn's parent version");
+  for (size_t k = 0; k < replicas.size(); ++k) {
+    if (doc.known_seqs(TraceAgentId(static_cast<uint32_t>(k))) > target.Get(TraceAgentId(static_cast<uint32_t>(k)))) {
+      return Status::Corruption("a replica is ahead of its txn's parent version");
+    }
   }
   // Each agent's ops are all in its own replica; fetch from each replica the
   // part of `target` it has. Ops that arrive before their dependencies wait
   // in Pending until a later replica supplies them.
   for (const auto& [agent, next] : target.entries()) {
-    if (doc.version() == target) break;
-    if (doc.version().Get(agent) >= next) continue;
+    if (doc.known_seqs(agent) >= next) continue;
     uint64_t k = agent - 1;
     if (agent == 0 || k >= replicas.size()) return Status::Corruption("unknown agent in version");
     std::string bytes = replicas[k].EncodeOpsSince(doc.version(), &target);
     WEFT_RETURN_IF_ERROR(doc.ApplyUpdate(bytes));
   }
-  if (doc.version() != target || doc.pending_ops() != 0) {
-    return Status::Internal("replica did not reach its txn's parent version");
+  for (const auto& [agent, next] : target.entries()) {
+    if (doc.known_seqs(agent) != next) {
+      return Status::Internal("replica did not reach its txn's parent version");
+    }
   }
+  if (doc.pending_ops() != 0) return Status::Internal("ops left in Pending after a sync");
   return Status::Ok();
 }
 

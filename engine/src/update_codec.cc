@@ -47,7 +47,12 @@ struct PendingRun {
 // was only a split.
 std::string DocState::EncodeOpsSince(const VersionVector& since,
                                      const VersionVector* until) const {
+  // Dense, by local agent index: the scan below looks these up per run.
   std::vector<uint64_t> limit(next_seq_.begin(), next_seq_.end());
+  std::vector<uint64_t> from_of(agent_ids_.size(), 0);
+  for (const auto& [agent, next] : since.entries()) {
+    if (std::optional<uint32_t> a = FindAgent(agent)) from_of[*a] = next;
+  }
   if (until) {
     for (uint32_t a = 0; a < agent_ids_.size(); ++a) {
       limit[a] = std::min(limit[a], until->Get(agent_ids_[a]));
@@ -55,7 +60,7 @@ std::string DocState::EncodeOpsSince(const VersionVector& since,
   }
   size_t start = log_.size();
   for (uint32_t a = 0; a < agent_ids_.size(); ++a) {
-    uint64_t from = since.Get(agent_ids_[a]);
+    uint64_t from = from_of[a];
     if (from >= limit[a]) continue;
     size_t k = FirstRunFrom(a, static_cast<uint32_t>(from));
     start = std::min<size_t>(start, runs_of_[a][k]);
@@ -92,7 +97,7 @@ std::string DocState::EncodeOpsSince(const VersionVector& since,
   };
   for (size_t i = start; i < log_.size(); ++i) {
     const LogRun& r = log_[i];
-    uint64_t from = since.Get(agent_ids_[r.agent]);
+    uint64_t from = from_of[r.agent];
     uint32_t end = static_cast<uint32_t>(std::min<uint64_t>(r.seq + r.len, limit[r.agent]));
     if (end <= from || end <= r.seq) continue;
     uint32_t s0 = static_cast<uint32_t>(std::max<uint64_t>(r.seq, from));

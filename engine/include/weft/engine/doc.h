@@ -79,6 +79,8 @@ class Doc {
   std::string Text() const;
   uint64_t size() const;  // visible code points
   VersionVector version() const;
+  // version().Get(agent) without building the vector.
+  uint64_t known_seqs(uint64_t agent) const;
   size_t pending_ops() const;  // ops waiting for dependencies
 
   // ---- Remote ops ----------------------------------------------------------
