@@ -27,7 +27,7 @@ class IdIndex {
   uint32_t Get(uint32_t agent, uint32_t seq) const;
   // Records `leaf` for seqs [seq, seq + len) of `agent`.
   void Set(uint32_t agent, uint32_t seq, uint32_t len, uint32_t leaf);
-  void Clear(size_t agents) { agents_.assign(agents, {}); }
+  void Clear(size_t agents) { agents_.assign(agents, Agent{}); }
   // Replaces `agent`'s entries with `leaf_of[seq]` for every seq: a bulk
   // load in one pass (snapshots).
   void Load(uint32_t agent, const std::vector<uint32_t>& leaf_of);
@@ -39,9 +39,16 @@ class IdIndex {
     uint32_t leaf;
   };
   using Block = std::vector<Run>;
-  static void SetInBlock(Block& b, uint32_t lo, uint32_t hi, uint32_t leaf);
+  // `tail`: no seq at or after `hi` in this block was ever set, so what the
+  // runs say there does not matter and the new run may cover it (typing on
+  // then finds its seqs already mapped).
+  static void SetInBlock(Block& b, uint32_t lo, uint32_t hi, uint32_t leaf, bool tail);
 
-  std::vector<std::vector<Block>> agents_;
+  struct Agent {
+    std::vector<Block> blocks;
+    uint64_t set_end = 0;  // one past the highest seq ever set
+  };
+  std::vector<Agent> agents_;
 };
 
 }  // namespace weft::engine::detail
