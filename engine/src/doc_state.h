@@ -3,6 +3,7 @@
 // update_codec.cc / snapshot_codec.cc the byte formats, undo.cc undo/redo.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -25,6 +26,12 @@ namespace weft::engine::detail {
 
 // Internally seqs are 32-bit: a replica refuses ops past this seq.
 inline constexpr uint64_t kMaxSeq = UINT32_MAX - 1;
+// The most seqs (summed over agents) a Doc accepts for a document holding
+// `chars` characters, tombstones included: each character is deleted at most
+// a few times even concurrently, so real histories stay far below this,
+// while a hostile peer cannot make a replica allocate per-seq state without
+// bound.
+inline uint64_t SeqBound(uint64_t chars) { return std::min<uint64_t>(kMaxSeq, 16 * chars + (1u << 24)); }
 // All text ever inserted (the arena) stays below 2 GiB so Item offsets fit.
 inline constexpr uint64_t kMaxArena = INT32_MAX;
 

@@ -182,6 +182,25 @@ Status DocState::ApplyBatch(std::span<const RawOp> batch) {
       }
     }
   }
+  // Bounds a hostile peer cannot push this replica past: text ever inserted
+  // (Item offsets are 31-bit), and how far seqs may run ahead of the
+  // characters the document holds (deletes take seqs too; per-seq
+  // structures such as the id index grow with them).
+  uint64_t new_bytes = 0, new_chars = 0, seqs = 0;
+  for (uint32_t next : next_seq_) seqs += next;
+  for (size_t i : order) {
+    if (all[i].kind == Op::Kind::kInsert) {
+      new_bytes += all[i].text.size();
+      new_chars += all[i].len;
+    }
+    seqs += all[i].len;
+  }
+  if (tree_.arena_size() + new_bytes > kMaxArena) {
+    return Status::ResourceExhausted("document text would exceed 2 GiB");
+  }
+  if (seqs > SeqBound(tree_.all() + new_chars)) {
+    return Status::Corruption("op seq runs implausibly far ahead of the document");
+  }
   size_t waiting = static_cast<size_t>(std::count(state.begin(), state.end(), 0));
   if (waiting > options_.max_pending_ops) {
     return Status::ResourceExhausted("pending buffer full: " + std::to_string(waiting) +

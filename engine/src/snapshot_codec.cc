@@ -80,7 +80,16 @@ Status DocState::LoadSnapshot(std::string_view payload) {
     local[k] = AgentIndex(s.agents(k));
   }
   std::vector<uint64_t> next(agent_ids_.size(), 0);
-  for (int k = 0; k < nagents; ++k) next[local[k]] = s.next_seqs(k);
+  uint64_t total_seqs = 0;
+  for (int k = 0; k < nagents; ++k) {
+    next[local[k]] = s.next_seqs(k);
+    total_seqs += s.next_seqs(k);
+  }
+  // Every inserted character has its code point in `text`, so this bounds
+  // what loading allocates per seq, as SeqBound does for updates.
+  if (total_seqs > SeqBound(s.text().size())) {
+    return Status::Corruption("version runs implausibly far ahead of the text");
+  }
   auto agent_at = [&](uint64_t idx1, uint32_t* out) {
     if (idx1 == 0 || idx1 > static_cast<uint64_t>(nagents)) return false;
     *out = local[idx1 - 1];

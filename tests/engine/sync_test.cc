@@ -132,3 +132,36 @@ TEST(Sync, RemoteChangesArriveAsDeltas) {
 
 }  // namespace
 }  // namespace weft::engine
+
+namespace weft::engine {
+namespace {
+
+// Regression: deletes take seqs, so a peer could push its seqs to billions
+// with a few small ops (each deleting the whole text again) and make the id
+// index allocate per seq.
+TEST(Sync, SeqsRunningFarAheadOfTheTextAreRejected) {
+  const uint64_t n = 100'000;
+  Doc a(1);
+  ASSERT_TRUE(a.Insert(0, std::string(n, 'x'), nullptr).ok());
+  Doc b(2);
+  ASSERT_TRUE(b.ApplyUpdate(a.EncodeOpsSince(VersionVector())).ok());
+  auto deletes = [&](uint64_t first_seq, int count) {
+    Ops ops;
+    for (int i = 0; i < count; ++i) {
+      Op d;
+      d.kind = Op::Kind::kDelete;
+      d.id = OpId{9, first_seq + i * n};
+      d.len = n;
+      d.target = OpId{1, 0};
+      ops.push_back(d);
+    }
+    return ops;
+  };
+  EXPECT_TRUE(b.Apply(deletes(0, 5)).ok()) << "deleting the text a few times over is plausible";
+  auto before = testing::StateOf(b);
+  EXPECT_EQ(b.Apply(deletes(5 * n, 200)).code(), StatusCode::kCorruption);
+  EXPECT_EQ(testing::StateOf(b), before);
+}
+
+}  // namespace
+}  // namespace weft::engine
