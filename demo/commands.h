@@ -7,5 +7,8 @@ namespace weft::demo {
 
 int RunRingbufDemo(int argc, char** argv);
 int RunReplay(int argc, char** argv);
+int RunNode(int argc, char** argv);
+int RunCat(int argc, char** argv);
+int RunType(int argc, char** argv);
 
 }  // namespace weft::demo

@@ -1,5 +1,6 @@
 // `weft`: one program, one subcommand per use. Flag parsing and wiring only;
 // the work lives in the libraries.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string_view>
@@ -21,6 +22,11 @@ constexpr Command kCommands[] = {
 #ifdef WEFT_HAVE_ENGINE
     {"replay", weft::demo::RunReplay, "replay an editing trace and check the result"},
 #endif
+#ifdef WEFT_HAVE_TRANSPORT
+    {"node", weft::demo::RunNode, "run a node: host documents and sync them with peers"},
+    {"cat", weft::demo::RunCat, "print a document's text as a node has it"},
+    {"type", weft::demo::RunType, "stream a trace's edits to a node as a typist would"},
+#endif
 };
 
 void PrintUsage(std::FILE* out) {
@@ -32,6 +38,9 @@ void PrintUsage(std::FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A peer that vanishes mid-write must be an error on that connection, not
+  // the end of the process.
+  std::signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
     PrintUsage(stderr);
     return 2;

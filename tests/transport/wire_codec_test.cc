@@ -178,3 +178,19 @@ TEST(WireCodec, RandomBytesNeverCrash) {
 
 }  // namespace
 }  // namespace weft::transport
+
+namespace weft::transport {
+namespace {
+
+TEST(WireCodec, OpBatchHeaderPlusUpdateIsTheEncodedFrame) {
+  for (size_t len : {1u, 127u, 128u, 300u, 16000u}) {
+    SCOPED_TRACE(len);
+    std::string update(len, 'u');
+    std::string doc(len % 200 + 1, 'd');
+    std::string whole = EncodeOpBatchHeader(doc, update.size()) + update;
+    EXPECT_EQ(whole, EncodeFrame(Message(OpBatch{doc, AsBytes(update)})));
+  }
+}
+
+}  // namespace
+}  // namespace weft::transport

@@ -326,6 +326,40 @@ std::string EncodeFrame(const Message& m) {
   return f.SerializeAsString();
 }
 
+namespace {
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+}  // namespace
+
+std::string EncodeOpBatchHeader(std::string_view doc, size_t update_len) {
+  constexpr uint64_t kDocTag = 1 << 3 | kLenWireType;
+  constexpr uint64_t kUpdateTag = 2 << 3 | kLenWireType;
+  size_t inner = VarintSize(kDocTag) + VarintSize(doc.size()) + doc.size() +
+                 VarintSize(kUpdateTag) + VarintSize(update_len) + update_len;
+  std::string out;
+  PutVarint(out, uint64_t{kOpBatchField} << 3 | kLenWireType);
+  PutVarint(out, inner);
+  PutVarint(out, kDocTag);
+  PutVarint(out, doc.size());
+  out.append(doc);
+  PutVarint(out, kUpdateTag);
+  PutVarint(out, update_len);
+  return out;
+}
+
 Result<Message> DecodeFrame(std::span<const std::byte> body) {
   Result<std::optional<OpBatch>> batch = DecodeOpBatchInPlace(body);
   if (!batch.ok()) return batch.status();

@@ -19,6 +19,12 @@ namespace weft::transport {
 // The body bytes of a frame carrying `m` (without the length prefix).
 std::string EncodeFrame(const Message& m);
 
+// The bytes that precede `update_len` update bytes in the body of an op
+// batch frame for `doc`: with the update appended they form exactly
+// EncodeFrame(OpBatch{doc, update}), without copying the update.
+// REQUIRES: doc.size() <= kMaxDocName.
+std::string EncodeOpBatchHeader(std::string_view doc, size_t update_len);
+
 // Corruption for anything undecodable, unknown or out of bounds.
 Result<Message> DecodeFrame(std::span<const std::byte> body);
 

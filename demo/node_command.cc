@@ -1,0 +1,103 @@
+// `weft node`: runs a node until SIGINT/SIGTERM.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <random>
+
+#include "commands.h"
+#include "flags.h"
+#include "weft/transport/auth.h"
+#include "weft/transport/node.h"
+
+namespace weft::demo {
+namespace {
+
+// The node id lives in the data directory, so a restarted node is the same
+// node to its peers.
+Result<uint64_t> LoadOrCreateNodeId(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Status::IoError("cannot create " + dir + ": " + std::strerror(errno));
+  }
+  std::string path = dir + "/node-id";
+  uint64_t id = 0;
+  if (std::ifstream in(path); in >> std::hex >> id && id != 0) return id;
+  std::random_device rd;
+  while (id == 0) id = (uint64_t{rd()} << 32) | rd();
+  std::ofstream out(path);
+  out << std::hex << id << "\n";
+  if (!out) return Status::IoError("cannot write " + path);
+  return id;
+}
+
+void LogLine(const std::string& line) {
+  char stamp[32];
+  std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&now));
+  std::fprintf(stderr, "%s %s\n", stamp, line.c_str());
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+int RunNode(int argc, char** argv) {
+  std::string listen, data, secret_file;
+  std::vector<std::string> peers;
+  uint64_t workers = 1, heartbeat_ms = 1000, timeout_ms = 5000;
+  FlagParser flags("node",
+                   "--listen HOST:PORT [--peer HOST:PORT]... --data DIR [--secret-file FILE]\n"
+                   "       [--workers N] [--heartbeat-ms MS] [--peer-timeout-ms MS]\n"
+                   "Hosts documents, syncs them with every connected peer, relays ops between\n"
+                   "peers; stops cleanly on SIGINT or SIGTERM.");
+  flags.String("listen", &listen, true);
+  flags.Strings("peer", &peers);
+  flags.String("data", &data, true);
+  flags.String("secret-file", &secret_file);
+  flags.Uint("workers", &workers);
+  flags.Uint("heartbeat-ms", &heartbeat_ms);
+  flags.Uint("peer-timeout-ms", &timeout_ms);
+  if (std::optional<int> exit = flags.Parse(argc, argv)) return *exit;
+
+  transport::NodeOptions o;
+  Result<transport::HostPort> l = transport::ParseHostPort(listen);
+  if (!l.ok()) return flags.Error(l.status().ToString());
+  o.listen = *l;
+  for (const std::string& p : peers) {
+    Result<transport::HostPort> hp = transport::ParseHostPort(p);
+    if (!hp.ok()) return flags.Error(hp.status().ToString());
+    o.peers.push_back(*hp);
+  }
+  if (!secret_file.empty()) {
+    Result<std::string> s = transport::LoadSecretFile(secret_file);
+    if (!s.ok()) return flags.Error(s.status().ToString());
+    o.secret = *s;
+  }
+  if (workers == 0 || workers > 64) return flags.Error("--workers must be 1..64");
+  o.workers = static_cast<uint32_t>(workers);
+  o.heartbeat = std::chrono::milliseconds(heartbeat_ms);
+  o.peer_timeout = std::chrono::milliseconds(timeout_ms);
+  o.data_dir = data;
+  Result<uint64_t> id = LoadOrCreateNodeId(data);
+  if (!id.ok()) return flags.Error(id.status().ToString());
+  o.node_id = *id;
+  o.log = LogLine;
+
+  Result<std::unique_ptr<transport::Node>> node = transport::Node::Create(std::move(o));
+  if (!node.ok()) {
+    std::fprintf(stderr, "weft node: %s\n", node.status().ToString().c_str());
+    return node.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  Status s = (*node)->Run();
+  if (!s.ok()) {
+    std::fprintf(stderr, "weft node: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace weft::demo

@@ -1,0 +1,71 @@
+// Client: one connection to a node from a program that holds its own
+// replicas (weft cat, weft type, an editor). Single-threaded: everything
+// happens inside the calls below, on the caller's thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "weft/engine/doc.h"
+#include "weft/engine/version_vector.h"
+#include "weft/status.h"
+#include "weft/transport/node.h"
+
+namespace weft::transport {
+
+struct ClientOptions {
+  HostPort server;
+  std::optional<std::string> secret;
+  uint64_t node_id = 0;          // 0: random
+  std::vector<uint64_t> agents;  // the agents this client authors ops under
+  std::string label;
+  std::chrono::milliseconds timeout{10000};  // for Connect and Subscribe
+};
+
+class Client {
+ public:
+  // Connects and completes the handshake. Unavailable when the node cannot
+  // be reached, PermissionDenied when authentication fails.
+  static Result<std::unique_ptr<Client>> Connect(ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Subscribes to `doc` with `replica`'s version and applies what the node
+  // sends into it, waiting for the catch-up to complete. Afterwards ops of
+  // `doc` from other peers keep arriving into `replica` whenever the client
+  // runs (Poll/RunUntil). `replica` must outlive the client.
+  Status Subscribe(const std::string& doc, engine::Doc* replica);
+
+  // Sends the ops `replica` has beyond `since` (its own local edits) as op
+  // batches of `doc`, split to fit frames.
+  Status SendOpsSince(const std::string& doc, const engine::Doc& replica,
+                      const engine::VersionVector& since);
+
+  // Runs until pred() holds; DeadlineExceeded-style Unavailable on timeout,
+  // Unavailable when the connection drops (see close_reason()).
+  Status RunUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+  // Handles whatever has arrived, without waiting.
+  Status Poll();
+
+  // Per agent, the seqs the node said are durable for `doc`.
+  engine::VersionVector acked(const std::string& doc) const;
+  bool connected() const;
+  const std::string& close_reason() const;
+  // Bytes received and sent, frames included.
+  uint64_t bytes_received() const;
+
+  class Impl;
+
+ private:
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace weft::transport

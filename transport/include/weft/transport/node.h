@@ -1,0 +1,83 @@
+// Node: a weft peer that hosts documents, accepts connections, connects to
+// other nodes, and keeps every subscriber of a document in sync.
+//
+//   sockets ──► loop thread ──ingress ring──► merge workers ──egress rings──► persister
+//               (frames land in pooled slots)  (a document     │              (stores ops)
+//                                               per worker)    └──► loop thread: relays accepted
+//                                                                   ops to subscribers; acks once
+//                                                                   the persister has passed them
+//
+// Threads: Run() runs the loop on the calling thread and starts one thread
+// per merge worker and one persister; Stop() may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "weft/ringbuf/event_allocator.h"
+#include "weft/status.h"
+
+namespace weft::transport {
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+  std::string ToString() const { return host + ":" + std::to_string(port); }
+};
+
+// "HOST:PORT", "[V6]:PORT" or ":PORT" (127.0.0.1). InvalidArgument otherwise.
+Result<HostPort> ParseHostPort(std::string_view text);
+
+struct NodeOptions {
+  HostPort listen{"127.0.0.1", 0};    // port 0: an ephemeral port (see Node::port)
+  std::vector<HostPort> peers;        // nodes to connect to, reconnecting forever
+  std::string data_dir;               // where the node keeps its data
+  std::optional<std::string> secret;  // none: accept anyone (and say so in the log)
+  uint32_t workers = 1;
+  uint64_t node_id = 0;                          // 0: a random id
+  std::chrono::milliseconds heartbeat{1000};     // ping period
+  std::chrono::milliseconds peer_timeout{5000};  // silence before a peer is dropped
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{5000};
+  size_t max_outbound_bytes = 16 << 20;  // per connection; past it the peer is dropped
+  ringbuf::PoolCapacities pools;         // slots for incoming frames
+  size_t ingress_capacity = 4096;        // entries (a power of two)
+  bool handle_signals = true;            // SIGINT/SIGTERM stop the node
+  // One line per connect, disconnect (with reason) and completed sync.
+  // Default: stderr.
+  std::function<void(const std::string&)> log;
+};
+
+class Node {
+ public:
+  // Binds the listening socket. Errors: InvalidArgument for bad options,
+  // Unavailable when the address cannot be bound.
+  static Result<std::unique_ptr<Node>> Create(NodeOptions options);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // The bound port (useful with port 0).
+  uint16_t port() const;
+  uint64_t node_id() const;
+
+  // Serves until Stop() or a signal: flushes, closes every connection and
+  // joins its threads before returning. Call once.
+  Status Run();
+  // Any thread; returns at once.
+  void Stop();
+
+  class Impl;
+
+ private:
+  explicit Node(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace weft::transport

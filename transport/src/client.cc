@@ -1,0 +1,217 @@
+#include "weft/transport/client.h"
+
+#include <netdb.h>
+#include <uv.h>
+
+#include <cstring>
+#include <random>
+#include <set>
+
+#include "chunking.h"
+#include "connection.h"
+
+namespace weft::transport {
+
+class Client::Impl : public ConnectionHost {
+ public:
+  explicit Impl(ClientOptions options) : options_(std::move(options)) {
+    uv_loop_init(&loop_);
+    uv_timer_init(&loop_, &timer_);
+    uv_timer_init(&loop_, &retry_);
+    retry_.data = this;
+  }
+
+  ~Impl() override {
+    if (conn_ && !conn_->closing()) conn_->Close("client done");
+    while (conn_) uv_run(&loop_, UV_RUN_ONCE);
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&retry_), nullptr);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_loop_close(&loop_);
+  }
+
+  Status Connect() {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    std::string port = std::to_string(options_.server.port);
+    if (int rc = getaddrinfo(options_.server.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+      return Status::InvalidArgument("cannot resolve " + options_.server.ToString() + ": " +
+                                     gai_strerror(rc));
+    }
+    sockaddr_storage addr{};
+    std::memcpy(&addr, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+
+    if (options_.node_id == 0) options_.node_id = std::random_device{}() | 1;
+    ConnectionOptions co;
+    co.handshake.client = true;
+    co.handshake.node_id = options_.node_id;
+    co.handshake.secret = options_.secret;
+    co.handshake.agents = options_.agents;
+    co.handshake.label = options_.label;
+    conn_ = std::make_unique<Connection>(&loop_, 1, &alloc_, this, std::move(co));
+    connect_.data = this;
+    int rc = uv_tcp_connect(
+        &connect_, conn_->tcp(), reinterpret_cast<sockaddr*>(&addr),
+        [](uv_connect_t* req, int status) {
+          auto* self = static_cast<Impl*>(req->data);
+          if (!self->conn_) return;
+          if (status < 0) {
+            self->conn_->Close(std::string("cannot connect: ") + uv_strerror(status));
+          } else {
+            self->conn_->Start();
+          }
+        });
+    if (rc != 0) {
+      conn_->Close(std::string("cannot connect: ") + uv_strerror(rc));
+    }
+    Status s = RunUntil([&] { return ready_; }, options_.timeout);
+    if (!s.ok()) {
+      if (reason_.find("secret") != std::string::npos ||
+          reason_.find("proof") != std::string::npos) {
+        return Status::PermissionDenied(reason_);
+      }
+      return s;
+    }
+    return Status::Ok();
+  }
+
+  Status Subscribe(const std::string& doc, engine::Doc* replica) {
+    replicas_[doc] = replica;
+    synced_.erase(doc);
+    if (!conn_ || conn_->closing()) return Status::Unavailable("not connected: " + reason_);
+    conn_->Send(transport::Subscribe{doc, replica->version()});
+    return RunUntil([&] { return synced_.count(doc) != 0 || !error_.ok(); }, options_.timeout);
+  }
+
+  Status SendOpsSince(const std::string& doc, const engine::Doc& replica,
+                      const engine::VersionVector& since) {
+    if (!conn_ || conn_->closing()) return Status::Unavailable("not connected: " + reason_);
+    Result<std::vector<std::string>> chunks = EncodeChunks(replica, since);
+    if (!chunks.ok()) return chunks.status();
+    for (const std::string& c : *chunks) {
+      conn_->Send(OpBatch{doc, std::as_bytes(std::span(c.data(), c.size()))});
+    }
+    return Status::Ok();
+  }
+
+  Status RunUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+    bool timed_out = false;
+    timer_.data = &timed_out;
+    uv_timer_start(
+        &timer_, [](uv_timer_t* t) { *static_cast<bool*>(t->data) = true; },
+        static_cast<uint64_t>(timeout.count()), 0);
+    while (!pred() && error_.ok() && conn_ && !timed_out) uv_run(&loop_, UV_RUN_ONCE);
+    uv_timer_stop(&timer_);
+    if (pred()) return Status::Ok();
+    if (!error_.ok()) return error_;
+    if (!conn_) return Status::Unavailable("connection closed: " + reason_);
+    return Status::Unavailable("timed out after " + std::to_string(timeout.count()) + " ms");
+  }
+
+  Status Poll() {
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    if (!error_.ok()) return error_;
+    if (!conn_) return Status::Unavailable("connection closed: " + reason_);
+    return Status::Ok();
+  }
+
+  // ---- ConnectionHost ---------------------------------------------------------
+
+  void OnReady(Connection&) override { ready_ = true; }
+
+  bool OnMessage(Connection& c, const FrameRef&, const Message& m) override {
+    if (const OpBatch* b = std::get_if<OpBatch>(&m)) {
+      auto it = replicas_.find(std::string(b->doc));
+      if (it == replicas_.end()) return true;  // not subscribed (any more)
+      if (Status s = it->second->ApplyUpdate(b->update); !s.ok()) {
+        error_ = s.WithContext("update from the node");
+        c.Fail(ErrorCode::kMalformed, error_.ToString());
+      }
+      return true;
+    }
+    if (const SyncDone* d = std::get_if<SyncDone>(&m)) {
+      synced_.insert(d->doc);
+      return true;
+    }
+    if (const Ack* a = std::get_if<Ack>(&m)) {
+      acked_[a->doc].Merge(a->durable);
+      return true;
+    }
+    return true;  // subscriptions and presence are not for this client
+  }
+
+  void OnClosed(Connection&, const std::string& reason) override {
+    reason_ = reason;
+    // The connection is destroyed after its callbacks return: hand it to a
+    // zero-delay timer.
+    closing_conn_ = std::move(conn_);
+    uv_timer_start(
+        &retry_, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->closing_conn_.reset(); }, 0, 0);
+  }
+
+  void OnStalled(Connection&) override {
+    uv_timer_start(
+        &retry_,
+        [](uv_timer_t* t) {
+          Impl* self = static_cast<Impl*>(t->data);
+          if (self->conn_) self->conn_->Retry();
+        },
+        1, 0);
+  }
+
+  engine::VersionVector acked(const std::string& doc) const {
+    auto it = acked_.find(doc);
+    return it == acked_.end() ? engine::VersionVector() : it->second;
+  }
+  bool connected() const { return conn_ && conn_->ready(); }
+  const std::string& close_reason() const { return reason_; }
+  uint64_t bytes_received() const {
+    return (conn_ ? conn_->bytes_received() : 0) +
+           (closing_conn_ ? closing_conn_->bytes_received() : 0);
+  }
+
+ private:
+  ClientOptions options_;
+  uv_loop_t loop_{};
+  uv_timer_t timer_{};
+  uv_timer_t retry_{};
+  uv_connect_t connect_{};
+  ringbuf::EventAllocator alloc_{ringbuf::PoolCapacities{256, 256, 64, 16, 8}};
+  std::unique_ptr<Connection> conn_;
+  std::unique_ptr<Connection> closing_conn_;
+  bool ready_ = false;
+  Status error_;
+  std::string reason_;
+  std::map<std::string, engine::Doc*> replicas_;
+  std::set<std::string> synced_;
+  std::map<std::string, engine::VersionVector> acked_;
+};
+
+Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  if (Status s = impl->Connect(); !s.ok()) return s;
+  return std::unique_ptr<Client>(new Client(std::move(impl)));
+}
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::~Client() = default;
+Status Client::Subscribe(const std::string& doc, engine::Doc* replica) {
+  return impl_->Subscribe(doc, replica);
+}
+Status Client::SendOpsSince(const std::string& doc, const engine::Doc& replica,
+                            const engine::VersionVector& since) {
+  return impl_->SendOpsSince(doc, replica, since);
+}
+Status Client::RunUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  return impl_->RunUntil(pred, timeout);
+}
+Status Client::Poll() { return impl_->Poll(); }
+engine::VersionVector Client::acked(const std::string& doc) const { return impl_->acked(doc); }
+bool Client::connected() const { return impl_->connected(); }
+const std::string& Client::close_reason() const { return impl_->close_reason(); }
+uint64_t Client::bytes_received() const { return impl_->bytes_received(); }
+
+}  // namespace weft::transport

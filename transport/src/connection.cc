@@ -1,0 +1,300 @@
+#include "connection.h"
+
+#include <arpa/inet.h>
+
+#include <cassert>
+#include <cstring>
+
+#include "wire_codec.h"
+
+namespace weft::transport {
+
+// One uv_write: the buffers and whatever keeps their bytes alive until
+// libuv calls back. Recycled through a loop-thread free list, so steady-state
+// writes do not allocate.
+struct Connection::WriteReq {
+  uv_write_t req{};
+  Connection* conn = nullptr;
+  SlotRef slot;       // a pooled body or update
+  std::string owned;  // an encoded control frame
+  std::string head;   // the length prefix and, for op batches, the batch header
+  uv_buf_t bufs[2]{};
+  size_t bytes = 0;
+};
+
+namespace {
+
+// Loop-thread free list of write requests.
+std::vector<std::unique_ptr<Connection::WriteReq>>& FreeWrites() {
+  thread_local std::vector<std::unique_ptr<Connection::WriteReq>> free_list;
+  return free_list;
+}
+
+std::string PeerName(uv_tcp_t* tcp) {
+  sockaddr_storage addr{};
+  int len = sizeof addr;
+  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (addr.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&addr);
+    uv_ip4_name(a, host, sizeof host);
+    port = ntohs(a->sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
+    uv_ip6_name(a, host, sizeof host);
+    port = ntohs(a->sin6_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
+
+std::string Prefix(size_t body_len) {
+  auto p = EncodeFramePrefix(body_len);
+  return std::string(reinterpret_cast<const char*>(p.data()), p.size());
+}
+
+}  // namespace
+
+Connection::Connection(uv_loop_t* loop, uint64_t id, ringbuf::EventAllocator* alloc,
+                       ConnectionHost* host, ConnectionOptions options)
+    : loop_(loop),
+      id_(id),
+      host_(host),
+      options_(std::move(options)),
+      assembler_(alloc),
+      handshake_(options_.handshake) {
+  uv_tcp_init(loop_, &tcp_);
+  uv_timer_init(loop_, &close_timer_);
+  tcp_.data = this;
+  close_timer_.data = this;
+  shutdown_.data = this;
+  open_handles_ = 2;
+}
+
+Connection::~Connection() { assert(open_handles_ == 0 && "destroyed before OnClosed"); }
+
+void Connection::Start() {
+  peer_name_ = PeerName(&tcp_);
+  uv_tcp_nodelay(&tcp_, 1);
+  std::vector<Message> out;
+  if (Status s = handshake_.Start(&out); !s.ok()) return Close(s.ToString());
+  SendMessages(out);
+  last_heard_ = Clock::now();
+  reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead) == 0;
+  if (!reading_) Close("cannot read from the socket");
+}
+
+void Connection::OnAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* c = static_cast<Connection*>(h->data);
+  *buf = uv_buf_init(nullptr, 0);
+  if (c->closing_ || c->held_) return;
+  Result<std::span<std::byte>> span = c->assembler_.ReadBuffer();
+  // No slot free: a zero-length buffer makes libuv report UV_ENOBUFS.
+  if (!span.ok()) return;
+  *buf = uv_buf_init(reinterpret_cast<char*>(span->data()), static_cast<unsigned>(span->size()));
+}
+
+void Connection::OnRead(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
+  auto* c = static_cast<Connection*>(s->data);
+  if (n == 0 || c->closing_) return;  // EAGAIN, not end of stream
+  if (n == UV_ENOBUFS) {
+    uv_read_stop(s);
+    c->reading_ = false;
+    c->host_->OnStalled(*c);
+    return;
+  }
+  if (n < 0) {
+    c->Close(n == UV_EOF ? "peer closed the connection" : uv_strerror(static_cast<int>(n)));
+    return;
+  }
+  c->last_heard_ = Clock::now();
+  Result<FrameRef> frame = c->assembler_.Commit(static_cast<size_t>(n));
+  if (!frame.ok()) {
+    c->Fail(ErrorCode::kFrameTooLarge, frame.status().ToString());
+    return;
+  }
+  if (*frame) c->HandleFrame(std::move(*frame));
+}
+
+void Connection::HandleFrame(FrameRef frame) {
+  if (Dispatch(frame)) return;
+  held_ = std::move(frame);
+  if (reading_) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    reading_ = false;
+  }
+}
+
+bool Connection::Dispatch(const FrameRef& frame) {
+  Result<Message> m = DecodeFrame(ringbuf::PayloadOf(*frame));
+  if (!m.ok()) {
+    Fail(ErrorCode::kMalformed, m.status().ToString());
+    return true;
+  }
+  if (!handshake_.done()) {
+    std::vector<Message> out;
+    std::optional<HandshakeFailure> failure = handshake_.OnMessage(*m, &out);
+    SendMessages(out);
+    if (failure) {
+      Fail(failure->code, failure->reason);
+    } else if (handshake_.done()) {
+      host_->OnReady(*this);
+    }
+    return true;
+  }
+  if (const Ping* p = std::get_if<Ping>(&*m)) {
+    Send(Pong{p->nonce, p->sent_micros});
+    return true;
+  }
+  if (std::holds_alternative<Pong>(*m)) return true;
+  if (const ErrorFrame* e = std::get_if<ErrorFrame>(&*m)) {
+    Close("peer reported an error: " + e->reason);
+    return true;
+  }
+  if (std::holds_alternative<Hello>(*m) || std::holds_alternative<AuthChallenge>(*m) ||
+      std::holds_alternative<AuthProof>(*m) || std::holds_alternative<Welcome>(*m)) {
+    Fail(ErrorCode::kProtocol, std::string(MessageName(*m)) + " after the handshake");
+    return true;
+  }
+  return host_->OnMessage(*this, frame, *m);
+}
+
+void Connection::Retry() {
+  if (closing_) return;
+  if (held_) {
+    if (!Dispatch(held_)) return;
+    held_.reset();
+  }
+  if (!reading_ && !closing_) {
+    reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead) == 0;
+    // The pause was ours: the peer's silence clock starts again.
+    last_heard_ = Clock::now();
+  }
+}
+
+void Connection::SendMessages(std::vector<Message>& out) {
+  for (const Message& m : out) Send(m);
+  out.clear();
+}
+
+Connection::WriteReq* Connection::TakeWrite() {
+  std::vector<std::unique_ptr<WriteReq>>& pool = FreeWrites();
+  if (pool.empty()) return new WriteReq;
+  WriteReq* req = pool.back().release();
+  pool.pop_back();
+  return req;
+}
+
+void Connection::Send(const Message& m) {
+  if (closing_) return;
+  WriteReq* req = TakeWrite();
+  req->owned = EncodeFrame(m);
+  req->head = Prefix(req->owned.size());
+  req->bufs[1] = uv_buf_init(req->owned.data(), static_cast<unsigned>(req->owned.size()));
+  Write(req, 2);
+}
+
+void Connection::SendFrameBody(const FrameRef& body) {
+  if (closing_) return;
+  WriteReq* req = TakeWrite();
+  std::span<const std::byte> payload = ringbuf::PayloadOf(*body);
+  req->slot = body;
+  req->head = Prefix(payload.size());
+  req->bufs[1] = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(payload.data())),
+                             static_cast<unsigned>(payload.size()));
+  Write(req, 2);
+}
+
+void Connection::SendOpBatch(std::string_view doc, const SlotRef& slot,
+                             std::span<const std::byte> update) {
+  if (closing_) return;
+  WriteReq* req = TakeWrite();
+  std::string header = EncodeOpBatchHeader(doc, update.size());
+  req->slot = slot;
+  req->head = Prefix(header.size() + update.size()) + header;
+  req->bufs[1] = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(update.data())),
+                             static_cast<unsigned>(update.size()));
+  Write(req, 2);
+}
+
+void Connection::Write(WriteReq* req, size_t nbufs) {
+  req->conn = this;
+  req->req.data = req;
+  req->bufs[0] = uv_buf_init(req->head.data(), static_cast<unsigned>(req->head.size()));
+  req->bytes = 0;
+  for (size_t i = 0; i < nbufs; ++i) req->bytes += req->bufs[i].len;
+  outbound_bytes_ += req->bytes;
+  int rc = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(&tcp_), req->bufs,
+                    static_cast<unsigned>(nbufs), OnWrite);
+  if (rc != 0) {
+    OnWrite(&req->req, rc);
+    return;
+  }
+  if (outbound_bytes_ > options_.max_outbound_bytes && !closing_) {
+    // The peer reads slower than we must send: it resyncs when it returns.
+    Close("outbound queue over " + std::to_string(options_.max_outbound_bytes) +
+          " bytes: peer too slow");
+  }
+}
+
+void Connection::OnWrite(uv_write_t* r, int status) {
+  auto* req = static_cast<WriteReq*>(r->data);
+  Connection* c = req->conn;
+  c->outbound_bytes_ -= req->bytes;
+  req->slot.reset();
+  req->owned.clear();
+  std::vector<std::unique_ptr<WriteReq>>& pool = FreeWrites();
+  if (pool.size() < 4096) {
+    pool.emplace_back(req);
+  } else {
+    delete req;
+  }
+  if (status < 0 && status != UV_ECANCELED && !c->closing_) {
+    c->Close(std::string("write failed: ") + uv_strerror(status));
+  }
+}
+
+void Connection::Fail(ErrorCode code, const std::string& reason) {
+  if (closing_) return;
+  // Best effort: the Error frame goes out before the shutdown completes.
+  Send(ErrorFrame{code, reason});
+  Close(reason);
+}
+
+void Connection::Close(const std::string& reason) {
+  if (closing_) return;
+  closing_ = true;
+  close_reason_ = reason;
+  held_.reset();
+  if (reading_) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    reading_ = false;
+  }
+  // Shutdown flushes queued writes (an Error frame) before the close; the
+  // timer bounds how long a peer that does not read can delay it.
+  if (uv_shutdown(&shutdown_, reinterpret_cast<uv_stream_t*>(&tcp_), OnShutdown) != 0) {
+    FinishClose();
+    return;
+  }
+  uv_timer_start(&close_timer_, OnCloseTimer, 1000, 0);
+}
+
+void Connection::OnShutdown(uv_shutdown_t* req, int) {
+  static_cast<Connection*>(req->data)->FinishClose();
+}
+
+void Connection::OnCloseTimer(uv_timer_t* t) { static_cast<Connection*>(t->data)->FinishClose(); }
+
+void Connection::FinishClose() {
+  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) return;
+  uv_timer_stop(&close_timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), OnHandleClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&close_timer_), OnHandleClosed);
+}
+
+void Connection::OnHandleClosed(uv_handle_t* h) {
+  auto* c = static_cast<Connection*>(h->data);
+  if (--c->open_handles_ == 0) c->host_->OnClosed(*c, c->close_reason_);
+}
+
+}  // namespace weft::transport

@@ -1,0 +1,129 @@
+// Connection: one TCP stream of frames, on the loop thread. Reads land in
+// pooled slots (FrameAssembler via libuv's alloc_cb); the handshake runs
+// inside; after it, every frame but ping/pong goes to the ConnectionHost.
+// Writes keep the RingPtr of what they send alive until libuv is done.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "handshake.h"
+#include "messages.h"
+#include "pipeline.h"
+#include "weft/transport/frame.h"
+
+namespace weft::transport {
+
+class Connection;
+
+// The owner of connections. Every callback runs on the loop thread.
+class ConnectionHost {
+ public:
+  virtual ~ConnectionHost() = default;
+  // The handshake completed.
+  virtual void OnReady(Connection& c) = 0;
+  // A frame after the handshake (not ping, pong or error). `m` may view the
+  // bytes of `frame`. Return false to refuse it for now (back-pressure): the
+  // connection stops reading and calls again with the same frame from
+  // Connection::Retry().
+  virtual bool OnMessage(Connection& c, const FrameRef& frame, const Message& m) = 0;
+  // The connection is closed (after this the host destroys it). `reason` is
+  // for the log.
+  virtual void OnClosed(Connection& c, const std::string& reason) = 0;
+  // The pools had no slot for an incoming frame: call Retry() later.
+  virtual void OnStalled(Connection& c) = 0;
+};
+
+struct ConnectionOptions {
+  HandshakeConfig handshake;
+  size_t max_outbound_bytes = 16 << 20;  // past this the peer is too slow: disconnect
+};
+
+class Connection {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Connection(uv_loop_t* loop, uint64_t id, ringbuf::EventAllocator* alloc, ConnectionHost* host,
+             ConnectionOptions options);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  // For uv_accept / uv_tcp_connect before Start().
+  uv_tcp_t* tcp() { return &tcp_; }
+  // Starts reading (and, for a client, sends Hello).
+  void Start();
+
+  // Queue a frame. Safe to call while closing (ignored).
+  void Send(const Message& m);
+  // Relays a received frame body as it came.
+  void SendFrameBody(const FrameRef& body);
+  // An op batch of `doc` whose update bytes are `update` (viewing `slot`).
+  void SendOpBatch(std::string_view doc, const SlotRef& slot, std::span<const std::byte> update);
+
+  // Sends an Error frame (when the peer speaks the protocol), then closes.
+  void Fail(ErrorCode code, const std::string& reason);
+  // Closes without an Error frame (peer gone, shutdown after a flush).
+  void Close(const std::string& reason);
+
+  // Try again after OnStalled or a refused OnMessage.
+  void Retry();
+
+  uint64_t id() const { return id_; }
+  bool ready() const { return handshake_.done() && !closing_; }
+  bool handshake_done() const { return handshake_.done(); }
+  // Not reading because of back-pressure (pools or the ingress ring full).
+  bool paused() const { return !reading_ && !closing_; }
+  uint64_t bytes_received() const { return assembler_.bytes(); }
+  bool closing() const { return closing_; }
+  const Hello& peer_hello() const { return handshake_.peer_hello(); }
+  uint64_t peer_node_id() const { return handshake_.peer_node_id(); }
+  bool peer_is_node() const { return peer_hello().is_node; }
+  Clock::time_point last_heard() const { return last_heard_; }
+  size_t outbound_bytes() const { return outbound_bytes_; }
+  const std::string& peer_name() const { return peer_name_; }
+
+  // One queued write; defined in connection.cc.
+  struct WriteReq;
+
+ private:
+  static WriteReq* TakeWrite();
+  static void OnAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void OnRead(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
+  static void OnWrite(uv_write_t* req, int status);
+  static void OnShutdown(uv_shutdown_t* req, int status);
+  static void OnCloseTimer(uv_timer_t* t);
+  static void OnHandleClosed(uv_handle_t* h);
+
+  void HandleFrame(FrameRef frame);
+  bool Dispatch(const FrameRef& frame);
+  void Write(WriteReq* req, size_t nbufs);
+  void SendMessages(std::vector<Message>& out);
+  void FinishClose();
+
+  uv_loop_t* loop_;
+  const uint64_t id_;
+  ConnectionHost* const host_;
+  ConnectionOptions options_;
+  uv_tcp_t tcp_{};
+  uv_timer_t close_timer_{};
+  uv_shutdown_t shutdown_{};
+  FrameAssembler assembler_;
+  Handshake handshake_;
+  FrameRef held_;  // a frame the host refused for now
+  bool reading_ = false;
+  bool closing_ = false;
+  int open_handles_ = 0;
+  size_t outbound_bytes_ = 0;
+  std::string close_reason_;
+  std::string peer_name_;
+  Clock::time_point last_heard_ = Clock::now();
+};
+
+}  // namespace weft::transport

@@ -1,0 +1,232 @@
+#include "merge_worker.h"
+
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
+#include "chunking.h"
+
+namespace weft::transport {
+namespace {
+
+ringbuf::RingOptions EgressOptions(size_t capacity) {
+  ringbuf::RingOptions o;
+  o.capacity = capacity;
+  o.max_readers = 4;  // persister, broadcaster, ack reader
+  return o;
+}
+
+IngressRing::Reader RegisterReader(IngressRing& ingress) {
+  Result<IngressRing::Reader> r = ingress.AddReader();
+  // The node sizes the ingress ring's reader table for its workers; running
+  // out is a wiring bug, not bad input.
+  assert(r.ok());
+  return std::move(*r);
+}
+
+}  // namespace
+
+MergeWorker::MergeWorker(MergeWorkerOptions options, IngressRing& ingress)
+    : options_(std::move(options)),
+      reader_(RegisterReader(ingress)),
+      egress_(EgressOptions(options_.egress_capacity)),
+      alloc_(options_.pools) {}
+
+void MergeWorker::Run() {
+  // This thread allocates catch-up slots and reclaims the egress ring's
+  // references, so it owns the pools.
+  alloc_.AdoptCurrentThread();
+  while (reader_.WaitPoll([&](const IngressEntry& e, int64_t) { Handle(e); }, 256) != 0) {
+    if (published_ && options_.wake) options_.wake();
+    published_ = false;
+    // Drop the egress ring's references to what every reader has passed
+    // before waiting again: an idle worker must not pin pool slots. (The
+    // loop nudges the workers with an empty entry when it runs short.)
+    egress_.writer().Reclaim();
+  }
+  egress_.writer().Close();
+  if (options_.wake) options_.wake();
+}
+
+void MergeWorker::Handle(const IngressEntry& e) {
+  switch (e.kind) {
+    case IngressEntry::Kind::kConnOpened: {
+      ConnInfo& info = conns_[e.conn];
+      info.agents.insert(e.control->agents.begin(), e.control->agents.end());
+      info.any_agent = e.control->any_agent;
+      return;
+    }
+    case IngressEntry::Kind::kConnClosed:
+      conns_.erase(e.conn);
+      return;
+    case IngressEntry::Kind::kNone:
+      return;
+    default:
+      break;
+  }
+  if (e.worker != options_.index) return;
+  switch (e.kind) {
+    case IngressEntry::Kind::kApply:
+      Apply(e);
+      break;
+    case IngressEntry::Kind::kSubscribe:
+      Subscribe(e.conn, *e.control);
+      break;
+    case IngressEntry::Kind::kAnnounce:
+      Announce(e.conn, e.control->doc);
+      break;
+    default:
+      break;
+  }
+}
+
+engine::Doc& MergeWorker::DocFor(const std::string& name) {
+  auto it = docs_.find(name);
+  if (it != docs_.end()) return *it->second;
+  // A node's replica never makes local edits; its agent id is never used.
+  auto doc = std::make_unique<engine::Doc>(0, options_.doc_options);
+  engine::Doc& ref = *doc;
+  docs_.emplace(name, std::move(doc));
+  auto c = std::make_shared<ControlData>();
+  c->doc = name;
+  EgressEntry created;
+  created.kind = EgressEntry::Kind::kDocCreated;
+  created.control = std::move(c);
+  Publish(std::move(created));
+  return ref;
+}
+
+void MergeWorker::Apply(const IngressEntry& e) {
+  auto conn = conns_.find(e.conn);
+  if (conn == conns_.end()) return;  // closed meanwhile: its frames are moot
+  Result<engine::Ops> ops =
+      engine::Doc::DecodeUpdate(e.update, options_.doc_options.max_decoded_bytes);
+  if (!ops.ok()) return Reject(e.conn, ErrorCode::kMalformed, ops.status().ToString());
+  if (ops->empty()) return Reject(e.conn, ErrorCode::kMalformed, "op batch without ops");
+  uint64_t only_agent = (*ops)[0].id.agent;
+  for (const engine::Op& op : *ops) {
+    if (!conn->second.any_agent && conn->second.agents.count(op.id.agent) == 0) {
+      return Reject(e.conn, ErrorCode::kForeignAgent,
+                    "op under agent " + std::to_string(op.id.agent) +
+                        " that this connection did not announce");
+    }
+    if (op.id.agent != only_agent) only_agent = 0;
+  }
+  std::string name(e.doc);
+  engine::Doc& doc = DocFor(name);
+  engine::VersionVector before = doc.version();
+  bool novel = false;
+  for (const engine::Op& op : *ops) novel = novel || before.Get(op.id.agent) < op.id.seq + op.len;
+  if (Status s = doc.Apply(*ops); !s.ok()) {
+    return Reject(e.conn, ErrorCode::kMalformed, s.ToString());
+  }
+  EgressEntry out;
+  out.kind = EgressEntry::Kind::kAccepted;
+  out.relay = novel;
+  out.conn = e.conn;
+  out.frame = e.frame;
+  out.doc = e.doc;
+  out.update = e.update;
+  if (only_agent != 0) {
+    out.ack_agent = only_agent;
+    out.ack_next_seq = doc.version().Get(only_agent);
+  }
+  Publish(std::move(out));
+}
+
+void MergeWorker::Reject(uint64_t conn, ErrorCode code, std::string reason) {
+  auto c = std::make_shared<ControlData>();
+  c->code = code;
+  c->reason = std::move(reason);
+  EgressEntry out;
+  out.kind = EgressEntry::Kind::kRejected;
+  out.conn = conn;
+  out.control = std::move(c);
+  Publish(std::move(out));
+}
+
+void MergeWorker::Subscribe(uint64_t conn, const ControlData& request) {
+  auto info = conns_.find(conn);
+  if (info == conns_.end()) return;
+  engine::Doc& doc = DocFor(request.doc);
+  auto marker = std::make_shared<ControlData>();
+  marker->doc = request.doc;
+  EgressEntry subscribed;
+  subscribed.kind = EgressEntry::Kind::kSubscribed;
+  subscribed.conn = conn;
+  subscribed.control = marker;
+  Publish(std::move(subscribed));
+
+  SendCatchUp(conn, request.doc, doc, request.version);
+  auto done = std::make_shared<ControlData>();
+  done->doc = request.doc;
+  done->version = doc.version();
+  EgressEntry sync_done;
+  sync_done.kind = EgressEntry::Kind::kSendSyncDone;
+  sync_done.conn = conn;
+  sync_done.control = std::move(done);
+  Publish(std::move(sync_done));
+  // A node that subscribes to us gets our subscription back, so the ops it
+  // has and we lack flow too.
+  if (info->second.any_agent) Announce(conn, request.doc);
+}
+
+void MergeWorker::Announce(uint64_t conn, const std::string& doc) {
+  auto info = conns_.find(conn);
+  if (info == conns_.end() || !info->second.announced.insert(doc).second) return;
+  auto c = std::make_shared<ControlData>();
+  c->doc = doc;
+  c->version = DocFor(doc).version();
+  EgressEntry out;
+  out.kind = EgressEntry::Kind::kSendSubscribe;
+  out.conn = conn;
+  out.control = std::move(c);
+  Publish(std::move(out));
+}
+
+void MergeWorker::SendCatchUp(uint64_t conn, const std::string& doc, engine::Doc& d,
+                              const engine::VersionVector& since) {
+  Result<std::vector<std::string>> chunks = EncodeChunks(d, since);
+  if (!chunks.ok()) return Reject(conn, ErrorCode::kMalformed, chunks.status().ToString());
+  for (const std::string& chunk : *chunks) PublishOps(conn, doc, chunk);
+}
+
+void MergeWorker::PublishOps(uint64_t conn, const std::string& doc, const std::string& update) {
+  Result<SlotRef> slot = alloc_.AllocateForSize(update.size());
+  if (!slot.ok() && options_.wake) {
+    // Every slot is on the egress ring or queued on a socket: make sure the
+    // loop knows there is something to send before waiting for it.
+    options_.wake();
+  }
+  while (!slot.ok()) {
+    // Drop the ring's references to what the loop has sent, then wait for
+    // writes to complete.
+    if (egress_.writer().Reclaim() == 0) std::this_thread::yield();
+    slot = alloc_.AllocateForSize(update.size());
+  }
+  (*slot)->len = static_cast<uint32_t>(update.size());
+  (*slot)->event_type = 0;
+  std::span<std::byte> payload = ringbuf::PayloadOf(**slot, update.size());
+  std::memcpy(payload.data(), update.data(), update.size());
+  auto c = std::make_shared<ControlData>();
+  c->doc = doc;
+  EgressEntry out;
+  out.kind = EgressEntry::Kind::kSendOps;
+  out.conn = conn;
+  out.update = payload;
+  out.frame = std::move(*slot);
+  out.control = std::move(c);
+  Publish(std::move(out));
+}
+
+void MergeWorker::Publish(EgressEntry&& e) {
+  if (!egress_.writer().TryPublish(std::move(e))) {
+    // Full: the loop thread and the persister must drain it, so wake them
+    // before waiting (they may be asleep, not yet told about what is there).
+    if (options_.wake) options_.wake();
+    egress_.writer().Publish(std::move(e));
+  }
+  published_ = true;
+}
+
+}  // namespace weft::transport

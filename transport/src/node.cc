@@ -1,0 +1,653 @@
+#include "weft/transport/node.h"
+
+#include <netdb.h>
+#include <uv.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <cinttypes>
+#include <cstdio>
+#include <deque>
+#include <random>
+#include <set>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "connection.h"
+#include "merge_worker.h"
+#include "persister.h"
+#include "pipeline.h"
+
+namespace weft::transport {
+
+Result<HostPort> ParseHostPort(std::string_view text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return Status::InvalidArgument("expected HOST:PORT");
+  std::string_view host = text.substr(0, colon);
+  std::string_view port = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || end != port.data() + port.size() || value > 65535) {
+    return Status::InvalidArgument("bad port in '" + std::string(text) + "'");
+  }
+  return HostPort{host.empty() ? "127.0.0.1" : std::string(host), static_cast<uint16_t>(value)};
+}
+
+namespace {
+
+Result<sockaddr_storage> Resolve(const HostPort& hp) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  std::string port = std::to_string(hp.port);
+  if (int rc = getaddrinfo(hp.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    return Status::InvalidArgument("cannot resolve " + hp.ToString() + ": " + gai_strerror(rc));
+  }
+  sockaddr_storage out{};
+  std::memcpy(&out, res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  return out;
+}
+
+uint64_t RandomId() {
+  std::random_device rd;
+  uint64_t id = 0;
+  while (id == 0) id = (uint64_t{rd()} << 32) | rd();
+  return id;
+}
+
+uint64_t NowMicros() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+}  // namespace
+
+class Node::Impl : public ConnectionHost {
+ public:
+  explicit Impl(NodeOptions options)
+      : options_(std::move(options)),
+        node_id_(options_.node_id != 0 ? options_.node_id : RandomId()),
+        alloc_(options_.pools),
+        ingress_(IngressOptions(options_)) {
+    if (!options_.log) {
+      options_.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+    }
+    uv_loop_init(&loop_);
+    uv_tcp_init(&loop_, &listener_);
+    listener_.data = this;
+    uv_async_init(&loop_, &stop_async_,
+                  [](uv_async_t* a) { static_cast<Impl*>(a->data)->BeginStop(); });
+    stop_async_.data = this;
+  }
+
+  ~Impl() override {
+    // Run() closes every handle before it returns; a Node that never ran
+    // still has its listener and loop to close.
+    if (!ran_) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+      uv_close(reinterpret_cast<uv_handle_t*>(&stop_async_), nullptr);
+      uv_run(&loop_, UV_RUN_DEFAULT);
+    }
+    uv_loop_close(&loop_);
+  }
+
+  Status Init() {
+    if (options_.workers == 0 || options_.workers > 64) {
+      return Status::InvalidArgument("--workers must be 1..64");
+    }
+    Result<sockaddr_storage> addr = Resolve(options_.listen);
+    if (!addr.ok()) return addr.status();
+    if (int rc = uv_tcp_bind(&listener_, reinterpret_cast<sockaddr*>(&*addr), 0); rc != 0) {
+      return Status::Unavailable("cannot bind " + options_.listen.ToString() + ": " +
+                                 uv_strerror(rc));
+    }
+    if (int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 128, OnConnection);
+        rc != 0) {
+      return Status::Unavailable("cannot listen on " + options_.listen.ToString() + ": " +
+                                 uv_strerror(rc));
+    }
+    sockaddr_storage bound{};
+    int len = sizeof bound;
+    uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&bound), &len);
+    port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                              : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    for (const HostPort& p : options_.peers) {
+      Result<sockaddr_storage> a = Resolve(p);
+      if (!a.ok()) return a.status();
+      auto link = std::make_unique<PeerLink>();
+      link->addr = p;
+      link->sockaddr = *a;
+      link->delay = options_.reconnect_min;
+      peers_.push_back(std::move(link));
+    }
+    return Status::Ok();
+  }
+
+  Status Run() {
+    ran_ = true;
+    // The loop thread allocates incoming frames and reclaims the ingress
+    // ring, so it owns the pools.
+    alloc_.AdoptCurrentThread();
+    uv_async_init(&loop_, &wake_async_,
+                  [](uv_async_t* a) { static_cast<Impl*>(a->data)->Drain(); });
+    wake_async_.data = this;
+    uv_timer_init(&loop_, &heartbeat_);
+    heartbeat_.data = this;
+    uv_timer_init(&loop_, &retry_timer_);
+    retry_timer_.data = this;
+    uv_timer_start(&heartbeat_, OnHeartbeat, options_.heartbeat.count(),
+                   options_.heartbeat.count());
+    if (options_.handle_signals) {
+      for (uv_signal_t* s : {&sigint_, &sigterm_}) {
+        uv_signal_init(&loop_, s);
+        s->data = this;
+      }
+      uv_signal_start(&sigint_, OnSignal, SIGINT);
+      uv_signal_start(&sigterm_, OnSignal, SIGTERM);
+    }
+    StartPipeline();
+    Log("node " + Hex(node_id_) + " listening on " + options_.listen.host + ":" +
+        std::to_string(port_) + " with " + std::to_string(options_.workers) + " worker(s)" +
+        (options_.secret ? "" : "; no secret configured: accepting any peer"));
+    for (auto& link : peers_) Dial(*link);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    for (std::thread& t : threads_) t.join();
+    Log("node " + Hex(node_id_) + " stopped");
+    return Status::Ok();
+  }
+
+  void Stop() { uv_async_send(&stop_async_); }
+  uint16_t port() const { return port_; }
+  uint64_t node_id() const { return node_id_; }
+
+  // ---- ConnectionHost ---------------------------------------------------------
+
+  void OnReady(Connection& c) override {
+    const Hello& h = c.peer_hello();
+    Log("connect " + c.peer_name() + " conn " + std::to_string(c.id()) + " peer " +
+        Hex(c.peer_node_id()) + (c.peer_is_node() ? " (node)" : "") +
+        (h.label.empty() ? "" : " '" + h.label + "'"));
+    if (PeerLink* link = LinkOf(c.id())) link->delay = options_.reconnect_min;
+    auto control = std::make_shared<ControlData>();
+    control->agents = h.agents;
+    control->any_agent = c.peer_is_node();
+    IngressEntry opened;
+    opened.kind = IngressEntry::Kind::kConnOpened;
+    opened.conn = c.id();
+    opened.control = std::move(control);
+    PublishControl(std::move(opened));
+    if (c.peer_is_node()) {
+      for (const std::string& doc : known_docs_) Announce(c.id(), doc);
+    }
+  }
+
+  bool OnMessage(Connection& c, const FrameRef& frame, const Message& m) override {
+    if (const OpBatch* b = std::get_if<OpBatch>(&m)) {
+      IngressEntry e;
+      e.kind = IngressEntry::Kind::kApply;
+      e.worker = WorkerFor(b->doc, options_.workers);
+      e.conn = c.id();
+      e.frame = frame;
+      e.doc = b->doc;
+      e.update = b->update;
+      if (!pending_.empty() || !ingress_.writer().TryPublish(std::move(e))) {
+        // Ring full: this connection waits with its frame; others go on.
+        Stall(c.id());
+        return false;
+      }
+      return true;
+    }
+    if (const Subscribe* s = std::get_if<Subscribe>(&m)) {
+      auto control = std::make_shared<ControlData>();
+      control->doc = s->doc;
+      control->version = s->have;
+      IngressEntry e;
+      e.kind = IngressEntry::Kind::kSubscribe;
+      e.worker = WorkerFor(s->doc, options_.workers);
+      e.conn = c.id();
+      e.control = std::move(control);
+      PublishControl(std::move(e));
+      return true;
+    }
+    if (const SyncDone* d = std::get_if<SyncDone>(&m)) {
+      Log("sync complete conn " + std::to_string(c.id()) + " doc '" + d->doc + "'");
+      return true;
+    }
+    if (const Presence* p = std::get_if<Presence>(&m)) {
+      auto it = subs_.find(p->doc);
+      if (it == subs_.end()) return true;
+      for (uint64_t id : it->second) {
+        if (id == c.id()) continue;
+        if (Connection* to = Find(id)) to->SendFrameBody(frame);
+      }
+      return true;
+    }
+    if (std::holds_alternative<Ack>(m)) return true;  // nodes author nothing
+    c.Fail(ErrorCode::kProtocol, std::string(MessageName(m)) + " is not for a node");
+    return true;
+  }
+
+  void OnClosed(Connection& c, const std::string& reason) override {
+    uint64_t id = c.id();
+    Log("disconnect " + c.peer_name() + " conn " + std::to_string(id) + ": " + reason);
+    for (auto& [doc, conns] : subs_) std::erase(conns, id);
+    stalled_.erase(id);
+    if (c.handshake_done()) {
+      IngressEntry closed;
+      closed.kind = IngressEntry::Kind::kConnClosed;
+      closed.conn = id;
+      PublishControl(std::move(closed));
+    }
+    PeerLink* link = LinkOf(id);
+    conns_.erase(id);
+    if (link != nullptr) {
+      link->conn = 0;
+      ScheduleDial(*link);
+    }
+    MaybeFinishStop();
+  }
+
+  void OnStalled(Connection& c) override { Stall(c.id()); }
+
+ private:
+  struct PeerLink {
+    HostPort addr;
+    sockaddr_storage sockaddr{};
+    uint64_t conn = 0;
+    std::chrono::milliseconds delay{100};
+    uv_timer_t timer{};
+    bool timer_init = false;
+    uv_connect_t connect{};
+    Impl* node = nullptr;
+  };
+
+  static ringbuf::RingOptions IngressOptions(const NodeOptions& o) {
+    ringbuf::RingOptions r;
+    r.capacity = o.ingress_capacity;
+    r.max_readers = std::max<size_t>(o.workers, 1);
+    return r;
+  }
+
+  static std::string Hex(uint64_t v) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
+    return buf;
+  }
+
+  void Log(const std::string& line) { options_.log(line); }
+
+  // ---- Pipeline -----------------------------------------------------------------
+
+  void StartPipeline() {
+    for (uint32_t i = 0; i < options_.workers; ++i) {
+      MergeWorkerOptions wo;
+      wo.index = i;
+      wo.count = options_.workers;
+      wo.wake = [this] { Wake(); };
+      workers_.push_back(std::make_unique<MergeWorker>(std::move(wo), ingress_));
+    }
+    std::vector<EgressRing*> rings;
+    for (auto& w : workers_) {
+      EgressRing& ring = w->egress();
+      rings.push_back(&ring);
+      Result<EgressRing::Reader> persist = ring.AddReader();
+      Result<EgressRing::Reader> bcast = ring.AddReader();
+      assert(persist.ok() && bcast.ok());
+      Result<EgressRing::Reader> acks = ring.AddReader({&*persist});
+      assert(acks.ok());
+      persist_readers_.push_back(std::move(*persist));
+      bcast_readers_.push_back(std::move(*bcast));
+      ack_readers_.push_back(std::move(*acks));
+    }
+    persister_ = std::make_unique<Persister>(std::move(rings), std::move(persist_readers_),
+                                             [this] { uv_async_send(&wake_async_); });
+    for (auto& w : workers_) threads_.emplace_back([w = w.get()] { w->Run(); });
+    threads_.emplace_back([p = persister_.get()] { p->Run(); });
+  }
+
+  // From worker threads: something was published on an egress ring.
+  void Wake() {
+    persister_->Wake();
+    uv_async_send(&wake_async_);
+  }
+
+  // Publishes a control entry, queueing it behind others while the ring is
+  // full: control entries are never dropped and keep their order.
+  void PublishControl(IngressEntry&& e) {
+    if (pending_.empty() && ingress_.writer().TryPublish(std::move(e))) return;
+    pending_.push_back(std::move(e));
+    ArmRetry();
+  }
+
+  void Announce(uint64_t conn, const std::string& doc) {
+    auto control = std::make_shared<ControlData>();
+    control->doc = doc;
+    IngressEntry e;
+    e.kind = IngressEntry::Kind::kAnnounce;
+    e.worker = WorkerFor(doc, options_.workers);
+    e.conn = conn;
+    e.control = std::move(control);
+    PublishControl(std::move(e));
+  }
+
+  void Stall(uint64_t conn) {
+    stalled_.insert(conn);
+    ArmRetry();
+  }
+
+  void ArmRetry() {
+    if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&retry_timer_))) {
+      uv_timer_start(&retry_timer_, OnRetry, 1, 0);
+    }
+  }
+
+  static void OnRetry(uv_timer_t* t) {
+    Impl* n = static_cast<Impl*>(t->data);
+    // Frames the workers have passed can go back to their pools: the ingress
+    // ring's references here, the egress rings' in the workers, which an
+    // empty entry wakes up to reclaim.
+    n->ingress_.writer().Reclaim();
+    if (n->pending_.empty() && !n->stopping_) {
+      n->ingress_.writer().TryPublish(IngressEntry{});
+    }
+    while (!n->pending_.empty() &&
+           n->ingress_.writer().TryPublish(std::move(n->pending_.front()))) {
+      n->pending_.pop_front();
+    }
+    std::set<uint64_t> stalled;
+    if (n->pending_.empty()) stalled.swap(n->stalled_);
+    for (uint64_t id : stalled) {
+      if (Connection* c = n->Find(id)) c->Retry();
+    }
+    n->Drain();
+    if (!n->pending_.empty() || !n->stalled_.empty()) n->ArmRetry();
+    n->MaybeFinishStop();
+  }
+
+  // Everything the workers and the persister published: relays, catch-ups,
+  // rejections, acks. Loop thread.
+  void Drain() {
+    ingress_.writer().Reclaim();
+    for (size_t i = 0; i < bcast_readers_.size(); ++i) {
+      bcast_readers_[i].Poll([&](const EgressEntry& e, int64_t) { Broadcast(e); });
+      ack_readers_[i].Poll([&](const EgressEntry& e, int64_t) { SendAck(e); });
+    }
+    MaybeFinishStop();
+  }
+
+  void Broadcast(const EgressEntry& e) {
+    switch (e.kind) {
+      case EgressEntry::Kind::kAccepted: {
+        if (!e.relay) return;
+        auto it = subs_.find(std::string(e.doc));
+        if (it == subs_.end()) return;
+        for (uint64_t id : it->second) {
+          if (id == e.conn) continue;
+          if (Connection* c = Find(id)) c->SendFrameBody(e.frame);
+        }
+        return;
+      }
+      case EgressEntry::Kind::kRejected:
+        if (Connection* c = Find(e.conn)) {
+          Log("rejecting conn " + std::to_string(e.conn) + ": " + e.control->reason);
+          c->Fail(e.control->code, e.control->reason);
+        }
+        return;
+      case EgressEntry::Kind::kSubscribed: {
+        if (Find(e.conn) == nullptr) return;
+        std::vector<uint64_t>& conns = subs_[e.control->doc];
+        if (std::find(conns.begin(), conns.end(), e.conn) == conns.end()) conns.push_back(e.conn);
+        return;
+      }
+      case EgressEntry::Kind::kSendOps:
+        if (Connection* c = Find(e.conn)) c->SendOpBatch(e.control->doc, e.frame, e.update);
+        return;
+      case EgressEntry::Kind::kSendSyncDone:
+        if (Connection* c = Find(e.conn)) c->Send(SyncDone{e.control->doc, e.control->version});
+        return;
+      case EgressEntry::Kind::kSendSubscribe:
+        if (Connection* c = Find(e.conn)) c->Send(Subscribe{e.control->doc, e.control->version});
+        return;
+      case EgressEntry::Kind::kDocCreated:
+        known_docs_.insert(e.control->doc);
+        for (auto& [id, c] : conns_) {
+          if (c->ready() && c->peer_is_node()) Announce(id, e.control->doc);
+        }
+        return;
+      case EgressEntry::Kind::kNone:
+        return;
+    }
+  }
+
+  void SendAck(const EgressEntry& e) {
+    if (e.kind != EgressEntry::Kind::kAccepted || e.ack_agent == 0) return;
+    Connection* c = Find(e.conn);
+    if (c == nullptr || c->peer_is_node()) return;
+    engine::VersionVector durable;
+    durable.Set(e.ack_agent, e.ack_next_seq);
+    c->Send(Ack{std::string(e.doc), std::move(durable)});
+  }
+
+  // ---- Connections ----------------------------------------------------------------
+
+  Connection* Find(uint64_t id) {
+    auto it = conns_.find(id);
+    return it == conns_.end() || it->second->closing() ? nullptr : it->second.get();
+  }
+
+  PeerLink* LinkOf(uint64_t conn) {
+    for (auto& l : peers_) {
+      if (l->conn == conn && conn != 0) return l.get();
+    }
+    return nullptr;
+  }
+
+  Connection& NewConnection(bool client) {
+    ConnectionOptions co;
+    co.handshake.client = client;
+    co.handshake.node_id = node_id_;
+    co.handshake.secret = options_.secret;
+    co.handshake.is_node = true;
+    co.handshake.label = "node";
+    co.max_outbound_bytes = options_.max_outbound_bytes;
+    uint64_t id = ++next_conn_id_;
+    auto c = std::make_unique<Connection>(&loop_, id, &alloc_, this, std::move(co));
+    Connection& ref = *c;
+    conns_.emplace(id, std::move(c));
+    return ref;
+  }
+
+  static void OnConnection(uv_stream_t* server, int status) {
+    Impl* n = static_cast<Impl*>(server->data);
+    if (status < 0 || n->stopping_) return;
+    Connection& c = n->NewConnection(false);
+    if (uv_accept(server, reinterpret_cast<uv_stream_t*>(c.tcp())) != 0) {
+      c.Close("accept failed");
+      return;
+    }
+    c.Start();
+  }
+
+  void Dial(PeerLink& link) {
+    if (stopping_) return;
+    link.node = this;
+    Connection& c = NewConnection(true);
+    link.conn = c.id();
+    link.connect.data = &link;
+    int rc = uv_tcp_connect(&link.connect, c.tcp(), reinterpret_cast<sockaddr*>(&link.sockaddr),
+                            OnConnected);
+    if (rc != 0) c.Close(std::string("connect failed: ") + uv_strerror(rc));
+  }
+
+  static void OnConnected(uv_connect_t* req, int status) {
+    auto* link = static_cast<PeerLink*>(req->data);
+    Impl* n = link->node;
+    Connection* c = n->Find(link->conn);
+    if (c == nullptr) return;
+    if (status < 0) {
+      c->Close("connect to " + link->addr.ToString() + " failed: " + uv_strerror(status));
+      return;
+    }
+    c->Start();
+  }
+
+  void ScheduleDial(PeerLink& link) {
+    if (stopping_) return;
+    if (!link.timer_init) {
+      uv_timer_init(&loop_, &link.timer);
+      link.timer.data = &link;
+      link.timer_init = true;
+    }
+    // Exponential backoff with jitter, so restarted nodes do not reconnect
+    // in lockstep.
+    std::uniform_real_distribution<double> jitter(0.75, 1.25);
+    auto wait = std::chrono::milliseconds(
+        static_cast<int64_t>(static_cast<double>(link.delay.count()) * jitter(rng_)));
+    link.delay = std::min(link.delay * 2, options_.reconnect_max);
+    uv_timer_start(&link.timer, OnDialTimer, static_cast<uint64_t>(wait.count()), 0);
+  }
+
+  static void OnDialTimer(uv_timer_t* t) {
+    auto* link = static_cast<PeerLink*>(t->data);
+    link->node->Dial(*link);
+  }
+
+  static void OnHeartbeat(uv_timer_t* t) {
+    Impl* n = static_cast<Impl*>(t->data);
+    auto now = Connection::Clock::now();
+    std::vector<Connection*> silent;
+    for (auto& [id, c] : n->conns_) {
+      // A connection we stopped reading (back-pressure) is not silent.
+      if (c->closing() || c->paused()) continue;
+      if (now - c->last_heard() > n->options_.peer_timeout) {
+        silent.push_back(c.get());
+      } else if (c->ready()) {
+        c->Send(Ping{++n->ping_nonce_, NowMicros()});
+      }
+    }
+    for (Connection* c : silent) {
+      c->Fail(ErrorCode::kTimeout,
+              "silent for over " + std::to_string(n->options_.peer_timeout.count()) + " ms");
+    }
+  }
+
+  static void OnSignal(uv_signal_t* s, int signum) {
+    Impl* n = static_cast<Impl*>(s->data);
+    n->Log(std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") +
+           ": shutting down");
+    n->BeginStop();
+  }
+
+  // ---- Shutdown ---------------------------------------------------------------------
+  //
+  // Stop accepting and dialing, close every connection with an Error frame,
+  // close the ingress ring once its backlog is in, let the workers and the
+  // persister drain, then close the loop's own handles.
+
+  void BeginStop() {
+    if (stopping_) return;
+    stopping_ = true;
+    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+    for (auto& link : peers_) {
+      if (link->timer_init) uv_timer_stop(&link->timer);
+    }
+    std::vector<Connection*> all;
+    for (auto& [id, c] : conns_) all.push_back(c.get());
+    for (Connection* c : all) c->Fail(ErrorCode::kShuttingDown, "node shutting down");
+    ArmRetry();
+  }
+
+  void MaybeFinishStop() {
+    if (!stopping_ || finished_) return;
+    // Connections still closing publish their kConnClosed; control entries
+    // still queued must reach the ring before it closes.
+    if (!conns_.empty() || !pending_.empty()) return;
+    if (!ingress_closed_) {
+      ingress_.writer().Close();
+      ingress_closed_ = true;
+    }
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      EgressRing& ring = workers_[i]->egress();
+      int64_t published = ring.Stats().published;
+      if (!ring.closed() || bcast_readers_[i].cursor() < published ||
+          ack_readers_[i].cursor() < published) {
+        return;
+      }
+    }
+    finished_ = true;
+    for (auto& w : workers_) w->egress().writer().Reclaim();
+    ingress_.writer().Reclaim();
+    persister_->Wake();
+    for (uv_handle_t* h :
+         {reinterpret_cast<uv_handle_t*>(&wake_async_),
+          reinterpret_cast<uv_handle_t*>(&stop_async_), reinterpret_cast<uv_handle_t*>(&heartbeat_),
+          reinterpret_cast<uv_handle_t*>(&retry_timer_)}) {
+      uv_close(h, nullptr);
+    }
+    if (options_.handle_signals) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+      uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+    }
+    for (auto& link : peers_) {
+      if (link->timer_init) uv_close(reinterpret_cast<uv_handle_t*>(&link->timer), nullptr);
+    }
+  }
+
+  NodeOptions options_;
+  const uint64_t node_id_;
+  ringbuf::EventAllocator alloc_;
+  IngressRing ingress_;
+  uv_loop_t loop_{};
+  uv_tcp_t listener_{};
+  uv_async_t stop_async_{};
+  uv_async_t wake_async_{};
+  uv_timer_t heartbeat_{};
+  uv_timer_t retry_timer_{};
+  uv_signal_t sigint_{};
+  uv_signal_t sigterm_{};
+  uint16_t port_ = 0;
+  bool ran_ = false;
+  bool stopping_ = false;
+  bool finished_ = false;
+  bool ingress_closed_ = false;
+  uint64_t next_conn_id_ = 0;
+  uint64_t ping_nonce_ = 0;
+  std::mt19937_64 rng_{std::random_device{}()};
+
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
+  std::vector<std::unique_ptr<PeerLink>> peers_;
+  std::unordered_map<std::string, std::vector<uint64_t>> subs_;  // doc -> subscribed conns
+  std::set<std::string> known_docs_;
+  std::deque<IngressEntry> pending_;  // control entries waiting for ring space
+  std::set<uint64_t> stalled_;        // connections waiting for slots or ring space
+
+  std::vector<std::unique_ptr<MergeWorker>> workers_;
+  std::vector<EgressRing::Reader> persist_readers_;
+  std::vector<EgressRing::Reader> bcast_readers_;
+  std::vector<EgressRing::Reader> ack_readers_;
+  std::unique_ptr<Persister> persister_;
+  std::vector<std::thread> threads_;
+};
+
+Result<std::unique_ptr<Node>> Node::Create(NodeOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  if (Status s = impl->Init(); !s.ok()) return s;
+  return std::unique_ptr<Node>(new Node(std::move(impl)));
+}
+
+Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Node::~Node() = default;
+uint16_t Node::port() const { return impl_->port(); }
+uint64_t Node::node_id() const { return impl_->node_id(); }
+Status Node::Run() { return impl_->Run(); }
+void Node::Stop() { impl_->Stop(); }
+
+}  // namespace weft::transport

@@ -1,0 +1,91 @@
+// The entries that travel on a node's rings:
+//
+//   loop thread ──IngressRing──► merge workers ──EgressRing (one per worker)──► persister
+//   (frames decoded in place)     (validate, integrate)                     └──► loop thread:
+//                                                                               broadcast, acks
+//
+// Op batches travel as the RingPtr of the slot their frame arrived in: the
+// worker integrates the update in place and publishes the same RingPtr, so
+// persistence and broadcasters see the bytes that came off the socket.
+// Control entries (connections opening, subscriptions) are rare and carry
+// their details in a shared, immutable ControlData.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "messages.h"
+#include "weft/engine/version_vector.h"
+#include "weft/ringbuf/pooled_event.h"
+#include "weft/ringbuf/ring.h"
+#include "weft/ringbuf/ring_ptr.h"
+
+namespace weft::transport {
+
+using SlotRef = ringbuf::RingPtr<ringbuf::EventHeader>;
+
+struct ControlData {
+  std::string doc;
+  engine::VersionVector version;
+  std::vector<uint64_t> agents;  // kConnOpened: the agents the peer may author under
+  bool any_agent = false;        // kConnOpened: a node, which relays any agent's ops
+  ErrorCode code = ErrorCode::kUnspecified;
+  std::string reason;
+};
+
+struct IngressEntry {
+  enum class Kind : uint8_t {
+    kNone,        // every worker: nothing; sent to make idle workers reclaim
+    kConnOpened,  // every worker: remember the connection's agents
+    kConnClosed,  // every worker: forget it
+    kApply,       // `worker`: integrate `update` of `doc` from `conn`
+    kSubscribe,   // `worker`: catch `conn` up on control->doc from control->version
+    kAnnounce,    // `worker`: send `conn` a Subscribe for control->doc
+  };
+  Kind kind = Kind::kNone;
+  uint32_t worker = 0;
+  uint64_t conn = 0;
+  SlotRef frame;                      // kApply: the frame body holding doc and update
+  std::string_view doc;               // kApply: views `frame`
+  std::span<const std::byte> update;  // kApply: views `frame`
+  std::shared_ptr<const ControlData> control;
+};
+
+struct EgressEntry {
+  enum class Kind : uint8_t {
+    kNone,
+    kAccepted,       // `frame` from `conn` integrated; relay it if `relay`, ack `ack_*`
+    kRejected,       // close `conn`: control->code, control->reason
+    kSubscribed,     // from here on, relay control->doc's ops to `conn`
+    kSendOps,        // send `conn` an op batch of control->doc with `update` (in `frame`)
+    kSendSyncDone,   // send `conn` SyncDone{control->doc, control->version}
+    kSendSubscribe,  // send `conn` Subscribe{control->doc, control->version}
+    kDocCreated,     // control->doc is new on this node
+  };
+  Kind kind = Kind::kNone;
+  bool relay = false;
+  uint64_t conn = 0;
+  SlotRef frame;         // kAccepted: the received frame body; kSendOps: the update bytes
+  std::string_view doc;  // kAccepted: views `frame`
+  std::span<const std::byte> update;  // kAccepted, kSendOps: views `frame`
+  uint64_t ack_agent = 0;             // kAccepted: the batch's only agent (0: no ack)
+  uint64_t ack_next_seq = 0;          // kAccepted: that agent's seqs below it are applied
+  std::shared_ptr<const ControlData> control;
+};
+
+using IngressRing = ringbuf::Ring<IngressEntry>;
+using EgressRing = ringbuf::Ring<EgressEntry>;
+
+// The worker owning a document: a stable hash of its name, so every thread
+// and every restart agrees.
+inline uint32_t WorkerFor(std::string_view doc, uint32_t workers) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (char c : doc) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+  return static_cast<uint32_t>(h % workers);
+}
+
+}  // namespace weft::transport
