@@ -29,7 +29,8 @@ class IdIndex {
   void Set(uint32_t agent, uint32_t seq, uint32_t len, uint32_t leaf);
   void Clear(size_t agents) { agents_.assign(agents, Agent{}); }
   // Replaces `agent`'s entries with `leaf_of[seq]` for every seq: a bulk
-  // load in one pass (snapshots).
+  // load in one pass (snapshots). Values >= UINT32_MAX - 1 mark seqs that
+  // will never be looked up (deletes): they join whatever run is open.
   void Load(uint32_t agent, const std::vector<uint32_t>& leaf_of);
   size_t HeapBytes() const;
 

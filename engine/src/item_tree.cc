@@ -378,37 +378,30 @@ void ItemTree::JoinTombstones(Loc loc) {
   }
 }
 
-void ItemTree::Build(const std::vector<Item>& items, std::string_view arena, size_t agents,
-                     const std::vector<uint64_t>& next_seqs) {
-  // Leaves are filled to 3/4 and nodes to 3/4 so the first edits after a
-  // load do not split everything at once.
-  constexpr uint32_t kLeafFill = kLeafCap * 3 / 4;
+void ItemTree::Build(const std::vector<Item>& items, std::string_view arena,
+                     const std::vector<std::vector<uint32_t>>& leaf_of) {
   constexpr uint32_t kNodeFill = kFanout * 3 / 4;
   arena_.assign(arena.begin(), arena.end());
-  // The id index is filled densely first, then compressed in one pass.
-  std::vector<std::vector<uint32_t>> leaf_of(agents);
-  for (size_t a = 0; a < agents; ++a) leaf_of[a].assign(next_seqs[a], kNone);
   leaves_.clear();
   nodes_.clear();
   cache_valid_ = false;
-  size_t nleaves = std::max<size_t>(1, (items.size() + kLeafFill - 1) / kLeafFill);
+  size_t nleaves = std::max<size_t>(1, (items.size() + kBuildFill - 1) / kBuildFill);
   leaves_.resize(nleaves);
   for (size_t k = 0; k < nleaves; ++k) {
     Leaf& l = leaves_[k];
     l.prev = k == 0 ? kNone : static_cast<uint32_t>(k - 1);
     l.next = k + 1 == nleaves ? kNone : static_cast<uint32_t>(k + 1);
-    size_t begin = k * kLeafFill;
-    size_t end = std::min(items.size(), begin + kLeafFill);
+    size_t begin = k * kBuildFill;
+    size_t end = std::min(items.size(), begin + kBuildFill);
     for (size_t i = begin; i < end; ++i) {
       const Item& it = items[i];
       l.items[l.n++] = it;
       l.vis += it.visible();
       l.all += it.len;
-      std::fill_n(leaf_of[it.agent].begin() + it.seq, it.len, static_cast<uint32_t>(k));
     }
   }
-  index_.Clear(agents);
-  for (size_t a = 0; a < agents; ++a) index_.Load(static_cast<uint32_t>(a), leaf_of[a]);
+  index_.Clear(leaf_of.size());
+  for (size_t a = 0; a < leaf_of.size(); ++a) index_.Load(static_cast<uint32_t>(a), leaf_of[a]);
   // Level by level: children [0, count) of the level below, leaves first.
   size_t count = nleaves;
   size_t first = 0;  // first node index of the level below (nodes only)

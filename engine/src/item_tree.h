@@ -127,10 +127,17 @@ class ItemTree {
   uint32_t Append(std::string_view utf8);
   size_t arena_size() const { return arena_.size(); }
 
+  // Build() puts Item i into leaf BuiltLeafOf(i): leaves filled to 3/4 so
+  // the first edits after a load do not split everything at once.
+  static constexpr uint32_t kBuildFill = kLeafCap * 3 / 4;
+  static uint32_t BuiltLeafOf(size_t item) { return static_cast<uint32_t>(item / kBuildFill); }
   // Replaces the whole content with `items` (document order) over `arena`.
-  // REQUIRES: the items' byte ranges lie in `arena`; leaf_of sized per agent.
-  void Build(const std::vector<Item>& items, std::string_view arena, size_t agents,
-             const std::vector<uint64_t>& next_seqs);
+  // `leaf_of[agent][seq]` is BuiltLeafOf(the Item holding it), or any value
+  // >= kNoLeafBelow for seqs no Item holds (deletes).
+  // REQUIRES: the items' byte ranges lie in `arena`.
+  static constexpr uint32_t kNoLeafBelow = UINT32_MAX - 1;
+  void Build(const std::vector<Item>& items, std::string_view arena,
+             const std::vector<std::vector<uint32_t>>& leaf_of);
 
   Status CheckInvariants() const;
   size_t HeapBytes() const;

@@ -135,9 +135,10 @@ Status DocState::LoadSnapshot(std::string_view payload) {
     next_seq_[a] = static_cast<uint32_t>(next[a]);
   }
   // What each seq is: kDel (a delete), kIns (an inserted character no Item
-  // holds yet), kHeld (held by an Item). One byte per seq, only while loading.
-  enum : uint8_t { kDel = 0, kIns = 1, kHeld = 2 };
-  std::vector<std::vector<uint8_t>> what(agent_ids_.size());
+  // holds yet), or the leaf Build() will put the Item holding it in. This
+  // array becomes the id index.
+  constexpr uint32_t kDel = ItemTree::kNoLeafBelow, kIns = ItemTree::kNoLeafBelow + 1;
+  std::vector<std::vector<uint32_t>> what(agent_ids_.size());
   for (size_t a = 0; a < what.size(); ++a) what[a].assign(next[a], kDel);
   uint64_t inserted = 0;
   for (size_t li = 0; li < log_.size(); ++li) {
@@ -148,8 +149,8 @@ Status DocState::LoadSnapshot(std::string_view payload) {
     }
   }
   auto all_inserts = [&](uint32_t a, uint64_t lo, uint64_t len) {
-    const uint8_t* w = what[a].data() + lo;
-    return std::none_of(w, w + len, [](uint8_t x) { return x == kDel; });
+    const uint32_t* w = what[a].data() + lo;
+    return std::none_of(w, w + len, [](uint32_t x) { return x == kDel; });
   };
   for (size_t li = 0; li < log_.size(); ++li) {
     const LogRun& r = log_[li];
@@ -194,11 +195,11 @@ Status DocState::LoadSnapshot(std::string_view payload) {
         len > next[a] - seq) {
       return Status::Corruption("item seq");
     }
-    uint8_t* w = what[a].data() + seq;
-    if (!std::all_of(w, w + len, [](uint8_t x) { return x == kIns; })) {
+    uint32_t* w = what[a].data() + seq;
+    if (!std::all_of(w, w + len, [](uint32_t x) { return x == kIns; })) {
       return Status::Corruption("item is not a run of inserted characters no other item holds");
     }
-    std::fill_n(w, len, kHeld);
+    std::fill_n(w, len, ItemTree::BuiltLeafOf(static_cast<size_t>(i)));
     last_end[a] = seq + len;
     it.agent = a;
     it.seq = static_cast<uint32_t>(seq);
@@ -216,7 +217,7 @@ Status DocState::LoadSnapshot(std::string_view payload) {
   }
   if (chars != inserted || chars != *text_len) return Status::Corruption("items do not cover the log");
   if (text.size() > kMaxArena) return Status::Corruption("snapshot text too large");
-  tree_.Build(items, text, agent_ids_.size(), next);
+  tree_.Build(items, text, what);
   return Status::Ok();
 }
 
