@@ -84,7 +84,7 @@ class Connection {
   bool closing() const { return closing_; }
   const Hello& peer_hello() const { return handshake_.peer_hello(); }
   uint64_t peer_node_id() const { return handshake_.peer_node_id(); }
-  bool peer_is_node() const { return peer_hello().is_node; }
+  bool peer_is_node() const { return handshake_.peer_is_node(); }
   Clock::time_point last_heard() const { return last_heard_; }
   size_t outbound_bytes() const { return outbound_bytes_; }
   const std::string& peer_name() const { return peer_name_; }

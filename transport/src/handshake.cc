@@ -41,6 +41,7 @@ std::optional<HandshakeFailure> Handshake::OnMessage(const Message& m, std::vect
         if (!ProofMatches(want, p->proof)) return Fail(ErrorCode::kAuthFailed, "wrong secret");
         Welcome w;
         w.node_id = config_.node_id;
+        w.is_node = config_.is_node;
         w.server_proof =
             ServerProof(*config_.secret, peer_hello_.client_nonce, server_nonce_, config_.node_id);
         out->push_back(w);
@@ -81,9 +82,11 @@ std::optional<HandshakeFailure> Handshake::OnHello(const Hello& h, std::vector<M
   }
   peer_hello_ = h;
   peer_node_id_ = h.node_id;
+  peer_is_node_ = h.is_node;
   if (!config_.secret) {
     Welcome w;
     w.node_id = config_.node_id;
+    w.is_node = config_.is_node;
     out->push_back(w);
     state_ = State::kDone;
     return std::nullopt;
@@ -111,6 +114,7 @@ std::optional<HandshakeFailure> Handshake::OnWelcome(const Welcome& w) {
     }
   }
   peer_node_id_ = w.node_id;
+  peer_is_node_ = w.is_node;
   state_ = State::kDone;
   return std::nullopt;
 }

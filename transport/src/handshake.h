@@ -55,6 +55,8 @@ class Handshake {
   // The peer's hello (server side) or welcome node id (client side).
   const Hello& peer_hello() const { return peer_hello_; }
   uint64_t peer_node_id() const { return peer_node_id_; }
+  // Whether the peer said it is a node (in its Hello or Welcome).
+  bool peer_is_node() const { return peer_is_node_; }
 
  private:
   enum class State {
@@ -77,6 +79,7 @@ class Handshake {
   Nonce server_nonce_{};
   Hello peer_hello_;
   uint64_t peer_node_id_ = 0;
+  bool peer_is_node_ = false;
 };
 
 }  // namespace weft::transport

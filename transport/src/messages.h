@@ -42,6 +42,7 @@ struct Welcome {
   uint32_t protocol_version = kProtocolVersion;
   uint64_t node_id = 0;
   std::optional<Proof> server_proof;  // absent when the server has no secret
+  bool is_node = false;
 };
 struct Subscribe {
   std::string doc;

@@ -51,6 +51,7 @@ struct Encoder {
     w->set_protocol_version(m.protocol_version);
     w->set_node_id(m.node_id);
     if (m.server_proof) w->set_server_proof(Bytes(*m.server_proof));
+    w->set_is_node(m.is_node);
   }
   void operator()(const Subscribe& m) {
     f->mutable_subscribe()->set_doc(m.doc);
@@ -256,6 +257,7 @@ Result<Message> FromProto(const pb::Frame& f) {
       Welcome m;
       m.protocol_version = f.welcome().protocol_version();
       m.node_id = f.welcome().node_id();
+      m.is_node = f.welcome().is_node();
       if (!f.welcome().server_proof().empty()) {
         Proof proof;
         if (!CopyExact(f.welcome().server_proof(), &proof)) {

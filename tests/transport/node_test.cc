@@ -1,0 +1,426 @@
+// Nodes and clients over real sockets on 127.0.0.1, in one process: each
+// Node runs its loop on a thread of its own.
+#include "weft/transport/node.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "weft/engine/trace.h"
+#include "weft/transport/client.h"
+#include "weft/transport/frame.h"
+#include "wire_codec.h"
+
+namespace weft::transport {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::string TracesDir() {
+  const char* env = std::getenv("WEFT_TRACES_DIR");
+  return env != nullptr ? env : WEFT_TRACES_DIR;
+}
+
+// A node serving on an ephemeral port until the test ends.
+class TestNode {
+ public:
+  explicit TestNode(NodeOptions o = {}) { Start(std::move(o)); }
+  ~TestNode() { Stop(); }
+
+  void Start(NodeOptions o) {
+    o.handle_signals = false;
+    o.log = [](const std::string& l) {
+      if (std::getenv("WEFT_TEST_LOG")) std::fprintf(stderr, "node: %s\n", l.c_str());
+    };
+    if (o.heartbeat.count() == 1000) o.heartbeat = milliseconds(100);
+    Result<std::unique_ptr<Node>> n = Node::Create(std::move(o));
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    node_ = std::move(*n);
+    port_ = node_->port();
+    thread_ = std::thread([this] { EXPECT_TRUE(node_->Run().ok()); });
+  }
+  void Stop() {
+    if (!node_) return;
+    node_->Stop();
+    thread_.join();
+    node_.reset();
+  }
+  uint16_t port() const { return port_; }
+  HostPort addr() const { return HostPort{"127.0.0.1", port_}; }
+
+ private:
+  std::unique_ptr<Node> node_;
+  std::thread thread_;
+  uint16_t port_ = 0;
+};
+
+std::unique_ptr<Client> Connect(const TestNode& n, uint64_t agent,
+                                std::optional<std::string> secret = std::nullopt) {
+  ClientOptions o;
+  o.server = n.addr();
+  o.agents = {agent};
+  o.secret = std::move(secret);
+  o.timeout = seconds(10);
+  Result<std::unique_ptr<Client>> c = Client::Connect(o);
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  return c.ok() ? std::move(*c) : nullptr;
+}
+
+// A typist: a client with its own replica of `doc`, subscribed.
+struct Peer {
+  Peer(const TestNode& n, uint64_t agent, const std::string& doc_name)
+      : client(Connect(n, agent)), doc(agent), name(doc_name) {
+    if (client) {
+      EXPECT_TRUE(client->Subscribe(name, &doc).ok());
+    }
+  }
+  void Type(uint64_t pos, const std::string& text) {
+    engine::VersionVector before = doc.version();
+    ASSERT_TRUE(doc.Insert(pos, text).ok());
+    ASSERT_TRUE(client->SendOpsSince(name, doc, before).ok());
+  }
+  bool WaitFor(const std::function<bool()>& pred) {
+    return client->RunUntil(pred, seconds(10)).ok();
+  }
+
+  std::unique_ptr<Client> client;
+  engine::Doc doc;
+  std::string name;
+};
+
+// ---- Raw sockets, for peers that misbehave --------------------------------
+
+class RawPeer {
+ public:
+  // `rcvbuf`: a receive buffer size set before connecting (0: default).
+  explicit RawPeer(uint16_t port, int rcvbuf = 0) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    if (rcvbuf > 0) setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  }
+  ~RawPeer() { close(fd_); }
+
+  void Write(const std::string& bytes) {
+    EXPECT_EQ(send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  void WriteFrame(const Message& m, bool byte_at_a_time = false) {
+    std::string body = EncodeFrame(m);
+    auto prefix = EncodeFramePrefix(body.size());
+    std::string all(reinterpret_cast<const char*>(prefix.data()), prefix.size());
+    all += body;
+    if (!byte_at_a_time) return Write(all);
+    for (char c : all) Write(std::string(1, c));
+  }
+  // The next frame, or nullopt at end of stream / after `timeout`.
+  std::optional<Message> ReadFrame(milliseconds timeout = milliseconds(5000)) {
+    std::string prefix = ReadExactly(4, timeout);
+    if (prefix.size() < 4) return std::nullopt;
+    uint32_t len = 0;
+    for (int i = 0; i < 4; ++i) len |= uint32_t{static_cast<uint8_t>(prefix[i])} << (8 * i);
+    body_ = ReadExactly(len, timeout);
+    if (body_.size() < len) return std::nullopt;
+    Result<Message> m = DecodeFrame(std::as_bytes(std::span(body_.data(), body_.size())));
+    if (!m.ok()) return std::nullopt;
+    return *m;
+  }
+  // Reads frames until one of type T (skipping pings); nullopt if none.
+  template <typename T>
+  std::optional<T> ReadUntil(milliseconds timeout = milliseconds(5000)) {
+    while (std::optional<Message> m = ReadFrame(timeout)) {
+      if (const T* t = std::get_if<T>(&*m)) return *t;
+    }
+    return std::nullopt;
+  }
+  // Reads until the node closes the connection (true) or nothing arrives
+  // for `timeout` (false); `*bytes` counts what was read.
+  bool Closed(milliseconds timeout = milliseconds(5000), size_t* bytes = nullptr) {
+    while (true) {
+      std::string b = ReadExactly(64 << 10, timeout);
+      if (bytes != nullptr) *bytes += b.size();
+      if (eof_) return true;
+      if (b.empty()) return false;
+    }
+  }
+  void Handshake(std::vector<uint64_t> agents = {}) {
+    Hello h;
+    h.node_id = 77;
+    h.client_nonce.fill(1);
+    h.agents = std::move(agents);
+    WriteFrame(h);
+    ASSERT_TRUE(ReadUntil<Welcome>().has_value());
+  }
+  int fd() const { return fd_; }
+
+ private:
+  std::string ReadExactly(size_t n, milliseconds timeout) {
+    std::string out;
+    while (out.size() < n) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return out;
+      char buf[4096];
+      ssize_t got = recv(fd_, buf, std::min(sizeof buf, n - out.size()), 0);
+      if (got <= 0) {
+        eof_ = true;
+        return out;
+      }
+      out.append(buf, static_cast<size_t>(got));
+    }
+    return out;
+  }
+  int fd_ = -1;
+  bool eof_ = false;
+  std::string body_;  // decoded messages may view it
+};
+
+// ---- Sync ---------------------------------------------------------------------
+
+TEST(Node, ClientsSyncThroughANode) {
+  TestNode n;
+  Peer alice(n, 1, "notes");
+  Peer bob(n, 2, "notes");
+  alice.Type(0, "hello");
+  EXPECT_TRUE(bob.WaitFor([&] { return bob.doc.Text() == "hello"; })) << bob.doc.Text();
+  bob.Type(5, " world");
+  EXPECT_TRUE(alice.WaitFor([&] { return alice.doc.Text() == "hello world"; }));
+  // A latecomer gets everything in its catch-up.
+  Peer carol(n, 3, "notes");
+  EXPECT_EQ(carol.doc.Text(), "hello world");
+}
+
+TEST(Node, AuthorsHearWhatIsDurable) {
+  TestNode n;
+  Peer alice(n, 1, "d");
+  alice.Type(0, "abc");
+  EXPECT_TRUE(alice.WaitFor([&] { return alice.client->acked("d").Get(1) == 3; }));
+}
+
+TEST(Node, ThreeNodesInALineConverge) {
+  TestNode a;
+  NodeOptions ob;
+  ob.peers = {a.addr()};
+  TestNode b(ob);
+  NodeOptions oc;
+  oc.peers = {b.addr()};
+  TestNode c(oc);
+  Peer on_a(a, 1, "doc");
+  Peer on_c(c, 2, "doc");
+  for (int i = 0; i < 20; ++i) {
+    // (Built with append: GCC 12 misreports operator+ chains under -O3.)
+    std::string a = "a", c = "c";
+    a.append(std::to_string(i)).append(" ");
+    c.append(std::to_string(i)).append(" ");
+    on_a.Type(on_a.doc.size(), a);
+    on_c.Type(0, c);
+  }
+  auto converged = [&] {
+    EXPECT_TRUE(on_a.client->Poll().ok());
+    EXPECT_TRUE(on_c.client->Poll().ok());
+    return on_a.doc.version() == on_c.doc.version() && on_a.doc.size() > 0;
+  };
+  ASSERT_TRUE(on_a.WaitFor(converged));
+  EXPECT_EQ(on_a.doc.Text(), on_c.doc.Text());
+  // A node that was in the middle has it too.
+  Peer on_b(b, 3, "doc");
+  EXPECT_EQ(on_b.doc.Text(), on_a.doc.Text());
+}
+
+TEST(Node, LateJoiningNodeCatchesUpAWholeHistory) {
+  Result<engine::Trace> trace =
+      engine::LoadTrace(TracesDir() + "/sequential/automerge-paper.json.gz");
+  ASSERT_TRUE(trace.ok()) << trace.status().ToString();
+  TestNode first;
+  {
+    Peer writer(first, 9, "paper");
+    ASSERT_TRUE(engine::ReplaySequential(*trace, writer.doc).ok());
+    ASSERT_TRUE(writer.client->SendOpsSince("paper", writer.doc, {}).ok());
+    uint64_t end = writer.doc.version().Get(9);
+    ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("paper").Get(9) == end; }));
+  }
+  NodeOptions o;
+  o.peers = {first.addr()};
+  TestNode late(o);
+  Peer reader(late, 10, "paper");
+  EXPECT_TRUE(reader.WaitFor([&] { return reader.doc.Text() == trace->end_content; }))
+      << reader.doc.size() << " of " << trace->end_content.size();
+}
+
+TEST(Node, PeerReconnectsAfterItsNodeRestarts) {
+  TestNode hub;
+  uint16_t hub_port = hub.port();
+  NodeOptions o;
+  o.peers = {hub.addr()};
+  o.reconnect_min = milliseconds(20);
+  o.reconnect_max = milliseconds(200);
+  TestNode spoke(o);
+  Peer writer(spoke, 1, "d");
+  writer.Type(0, "before restart");
+  {
+    Peer check(hub, 2, "d");
+    ASSERT_TRUE(check.WaitFor([&] { return check.doc.Text() == "before restart"; }));
+  }
+  hub.Stop();
+  NodeOptions again;
+  again.listen = HostPort{"127.0.0.1", hub_port};
+  hub.Start(again);
+  // The restarted hub starts empty; the spoke reconnects and catches it up.
+  Peer reader(hub, 3, "d");
+  EXPECT_TRUE(reader.WaitFor([&] { return reader.doc.Text() == "before restart"; }))
+      << "'" << reader.doc.Text() << "'";
+}
+
+// ---- Authentication -------------------------------------------------------------
+
+TEST(Node, WrongOrMissingSecretIsRejected) {
+  NodeOptions o;
+  o.secret = "correct horse";
+  TestNode n(o);
+  ClientOptions co;
+  co.server = n.addr();
+  co.agents = {1};
+  co.timeout = seconds(5);
+  co.secret = "wrong horse";
+  Result<std::unique_ptr<Client>> wrong = Client::Connect(co);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().code(), StatusCode::kPermissionDenied) << wrong.status().ToString();
+  co.secret.reset();
+  EXPECT_FALSE(Client::Connect(co).ok());
+  co.secret = "correct horse";
+  EXPECT_TRUE(Client::Connect(co).ok());
+}
+
+// ---- Bad input ------------------------------------------------------------------
+
+// Every misbehaving-peer test also checks that the node goes on serving a
+// well-behaved client.
+class NodeUnderAbuse : public ::testing::Test {
+ protected:
+  void ExpectStillServing() {
+    Peer p(node_, 100 + ++serial_, "shared");
+    std::string line = "still here " + std::to_string(serial_);
+    p.Type(0, line);
+    Peer q(node_, 200 + serial_, "shared");
+    EXPECT_TRUE(q.WaitFor([&] { return q.doc.Text().find(line) != std::string::npos; }));
+  }
+
+  TestNode node_;
+  int serial_ = 0;
+};
+
+TEST_F(NodeUnderAbuse, GarbageFrameGetsAnErrorAndAClose) {
+  RawPeer raw(node_.port());
+  raw.Write(std::string("\x05\x00\x00\x00garbg", 9));
+  std::optional<ErrorFrame> e = raw.ReadUntil<ErrorFrame>();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code, ErrorCode::kMalformed);
+  EXPECT_TRUE(raw.Closed());
+  ExpectStillServing();
+}
+
+TEST_F(NodeUnderAbuse, OversizedLengthPrefixGetsAnErrorAndAClose) {
+  RawPeer raw(node_.port());
+  raw.Write(std::string("\xff\xff\xff\x7f", 4));
+  std::optional<ErrorFrame> e = raw.ReadUntil<ErrorFrame>();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code, ErrorCode::kFrameTooLarge);
+  EXPECT_TRUE(raw.Closed());
+  ExpectStillServing();
+}
+
+TEST_F(NodeUnderAbuse, FramesDeliveredOneByteAtATimeWork) {
+  RawPeer raw(node_.port());
+  Hello h;
+  h.node_id = 5;
+  h.client_nonce.fill(3);
+  raw.WriteFrame(h, /*byte_at_a_time=*/true);
+  ASSERT_TRUE(raw.ReadUntil<Welcome>().has_value());
+  raw.WriteFrame(Subscribe{"bytes", {}}, /*byte_at_a_time=*/true);
+  std::optional<SyncDone> done = raw.ReadUntil<SyncDone>();
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->doc, "bytes");
+  ExpectStillServing();
+}
+
+TEST_F(NodeUnderAbuse, FramesBeforeTheHandshakeAreRefused) {
+  RawPeer raw(node_.port());
+  raw.WriteFrame(Subscribe{"sneaky", {}});
+  std::optional<ErrorFrame> e = raw.ReadUntil<ErrorFrame>();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code, ErrorCode::kProtocol);
+  EXPECT_TRUE(raw.Closed());
+  ExpectStillServing();
+}
+
+TEST_F(NodeUnderAbuse, OpsUnderAForeignAgentAreRefused) {
+  RawPeer raw(node_.port());
+  raw.Handshake({5});
+  engine::Doc forger(6);  // agent 6 was never announced
+  ASSERT_TRUE(forger.Insert(0, "forged").ok());
+  std::string update = forger.EncodeOpsSince({});
+  raw.WriteFrame(OpBatch{"shared", std::as_bytes(std::span(update.data(), update.size()))});
+  std::optional<ErrorFrame> e = raw.ReadUntil<ErrorFrame>();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code, ErrorCode::kForeignAgent);
+  EXPECT_TRUE(raw.Closed());
+  Peer check(node_, 50, "shared");
+  EXPECT_EQ(check.doc.Text().find("forged"), std::string::npos);
+  ExpectStillServing();
+}
+
+TEST_F(NodeUnderAbuse, InvalidUpdateBytesAreRefused) {
+  RawPeer raw(node_.port());
+  raw.Handshake({5});
+  std::string junk = "this is not an update";
+  raw.WriteFrame(OpBatch{"shared", std::as_bytes(std::span(junk.data(), junk.size()))});
+  std::optional<ErrorFrame> e = raw.ReadUntil<ErrorFrame>();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code, ErrorCode::kMalformed);
+  ExpectStillServing();
+}
+
+TEST(Node, PeerThatStopsReadingIsDroppedNotBuffered) {
+  NodeOptions o;
+  // The kernel's socket buffers absorb a few MB on loopback before libuv
+  // queues anything; the bound applies to what libuv queues.
+  o.max_outbound_bytes = 64 << 10;
+  o.peer_timeout = seconds(60);  // so only the bound can drop the slow peer
+  TestNode n(o);
+  // A small receive window, so the node's writes back up quickly.
+  RawPeer slow(n.port(), 4096);
+  slow.Handshake();
+  slow.WriteFrame(Subscribe{"flood", {}});
+  ASSERT_TRUE(slow.ReadUntil<SyncDone>().has_value());
+  // Now it reads nothing while a writer floods the document with 8 MB:
+  // more than the kernel's socket buffers and the node's bound.
+  Peer writer(n, 1, "flood");
+  std::mt19937 rng(3);
+  for (int i = 0; i < 8000; ++i) {
+    std::string line(1000, ' ');
+    for (char& ch : line) ch = static_cast<char>('a' + rng() % 26);  // incompressible
+    writer.Type(writer.doc.size(), line);
+  }
+  // The writer is served to the end...
+  uint64_t end = writer.doc.version().Get(1);
+  EXPECT_TRUE(writer.WaitFor([&] { return writer.client->acked("flood").Get(1) == end; }));
+  // ...while the slow peer was cut off: reading now, it finds the end of the
+  // stream well before the 8 MB it would have had to buffer.
+  size_t received = 0;
+  EXPECT_TRUE(slow.Closed(milliseconds(5000), &received)) << "never disconnected";
+  EXPECT_LT(received, size_t{8000} * 1000);
+}
+
+}  // namespace
+}  // namespace weft::transport
