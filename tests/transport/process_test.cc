@@ -1,0 +1,207 @@
+// The `weft` program as users run it: real processes, real sockets.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "weft/engine/trace.h"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+std::string TracesDir() {
+  const char* env = std::getenv("WEFT_TRACES_DIR");
+  return env != nullptr ? env : WEFT_TRACES_DIR;
+}
+
+// A child process with its stdout and stderr in files.
+class Process {
+ public:
+  Process(std::vector<std::string> args, const fs::path& out, const fs::path& err)
+      : out_(out), err_(err) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(WEFT_BINARY));
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    EXPECT_EQ(posix_spawn(&pid_, WEFT_BINARY, &fa, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  ~Process() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  // Waits for the exit code; -1 if it had to be killed after `timeout`.
+  int Wait(milliseconds timeout = milliseconds(60000)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        exited_ = true;
+        return -1;
+      }
+      // Polling a child's exit: there is no event to wait on without a
+      // SIGCHLD handler, and the test must stay bounded.
+      poll(nullptr, 0, 10);
+    }
+    exited_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  void Signal(int sig) { kill(pid_, sig); }
+
+  std::string Out() const { return Slurp(out_); }
+  std::string Err() const { return Slurp(err_); }
+
+  // Waits until stderr matches `pattern`; returns the first group.
+  std::string WaitForLog(const std::string& pattern, milliseconds timeout = milliseconds(10000)) {
+    std::regex re(pattern);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::smatch m;
+      std::string err = Err();
+      if (std::regex_search(err, m, re)) return m.size() > 1 ? m[1].str() : m[0].str();
+      poll(nullptr, 0, 10);  // the log is a file: poll it
+    }
+    return "";
+  }
+
+ private:
+  static std::string Slurp(const fs::path& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  fs::path out_, err_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+};
+
+class WeftProcesses : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("weft_proc_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    procs_.clear();
+    fs::remove_all(dir_);
+  }
+
+  Process& Spawn(const std::string& name, std::vector<std::string> args) {
+    procs_.push_back(
+        std::make_unique<Process>(std::move(args), dir_ / (name + ".out"), dir_ / (name + ".err")));
+    return *procs_.back();
+  }
+
+  // Starts a node on an ephemeral port; returns "127.0.0.1:PORT".
+  std::string StartNode(const std::string& name, std::vector<std::string> peers = {}) {
+    std::vector<std::string> args = {
+        "node",           "--listen", "127.0.0.1:0", "--data", (dir_ / name).string(),
+        "--heartbeat-ms", "200"};
+    for (const std::string& p : peers) {
+      args.push_back("--peer");
+      args.push_back(p);
+    }
+    Process& p = Spawn(name, args);
+    std::string port = p.WaitForLog("listening on 127\\.0\\.0\\.1:(\\d+)");
+    EXPECT_FALSE(port.empty()) << p.Err();
+    nodes_[name] = &p;
+    return "127.0.0.1:" + port;
+  }
+
+  std::string Cat(const std::string& addr, const std::string& doc) {
+    Process& p = Spawn("cat", {"cat", "--connect", addr, "--doc", doc});
+    EXPECT_EQ(p.Wait(), 0) << p.Err();
+    return p.Out();
+  }
+
+  fs::path dir_;
+  std::vector<std::unique_ptr<Process>> procs_;
+  std::map<std::string, Process*> nodes_;
+};
+
+TEST_F(WeftProcesses, ConcurrentTypistsOnThreeNodesConverge) {
+  std::string a = StartNode("a");
+  std::string b = StartNode("b", {a});
+  std::string c = StartNode("c", {b});
+  std::string svelte = TracesDir() + "/sequential/sveltecomponent.json.gz";
+  std::string friends = TracesDir() + "/sequential/friendsforever_flat.json.gz";
+  Process& t1 = Spawn(
+      "type1", {"type", "--connect", a, "--doc", "shared", "--trace", svelte, "--agent", "11"});
+  Process& t2 = Spawn(
+      "type2", {"type", "--connect", c, "--doc", "shared", "--trace", friends, "--agent", "22"});
+  ASSERT_EQ(t1.Wait(), 0) << t1.Err();
+  ASSERT_EQ(t2.Wait(), 0) << t2.Err();
+  EXPECT_NE(t1.Out().find("acked"), std::string::npos);
+
+  weft::Result<weft::engine::Trace> s = weft::engine::LoadTrace(svelte);
+  weft::Result<weft::engine::Trace> f = weft::engine::LoadTrace(friends);
+  ASSERT_TRUE(s.ok() && f.ok());
+  size_t want = s->end_content.size() + f->end_content.size();
+  // Each node relays what it accepted; wait until all three agree.
+  std::string on_a, on_b, on_c;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    on_a = Cat(a, "shared");
+    on_b = Cat(b, "shared");
+    on_c = Cat(c, "shared");
+    if (on_a.size() == want && on_a == on_b && on_b == on_c) break;
+    poll(nullptr, 0, 50);
+  }
+  EXPECT_EQ(on_a.size(), want);
+  EXPECT_EQ(on_a, on_b);
+  EXPECT_EQ(on_b, on_c);
+  // Each typist's own text is in there, unbroken by the other's (the two
+  // typed at different places of their own texts, never interleaving).
+  EXPECT_NE(on_a.find(s->end_content.substr(0, 200)), std::string::npos);
+}
+
+TEST_F(WeftProcesses, NodeStopsCleanlyOnSigterm) {
+  std::string a = StartNode("a");
+  nodes_["a"]->Signal(SIGTERM);
+  EXPECT_EQ(nodes_["a"]->Wait(milliseconds(10000)), 0) << nodes_["a"]->Err();
+  EXPECT_NE(nodes_["a"]->Err().find("stopped"), std::string::npos);
+}
+
+TEST_F(WeftProcesses, BadArgumentsExitTwo) {
+  Process& p = Spawn("bad", {"node", "--listen", "nonsense", "--data", dir_.string()});
+  EXPECT_EQ(p.Wait(), 2);
+  EXPECT_NE(p.Err().find("weft node:"), std::string::npos);
+  Process& q = Spawn("nodoc", {"cat", "--connect", "127.0.0.1:1"});
+  EXPECT_EQ(q.Wait(), 2);
+}
+
+TEST_F(WeftProcesses, TypeFailsWhenTheNodeIsUnreachable) {
+  Process& p = Spawn("type", {"type", "--connect", "127.0.0.1:1", "--doc", "d", "--trace",
+                              TracesDir() + "/sequential/sveltecomponent.json.gz"});
+  EXPECT_EQ(p.Wait(), 1);
+  EXPECT_NE(p.Err().find("weft type:"), std::string::npos);
+}
+
+}  // namespace
