@@ -7,7 +7,7 @@ export WEFT_ROOT
 
 # Debian packages the build needs. Keep this list and README.md in step.
 WEFT_PACKAGES=(
-  cmake ninja-build g++ clang pkg-config
+  cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
   libprotobuf-dev protobuf-compiler libuv1-dev
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
   zlib1g-dev libzstd-dev libssl-dev nlohmann-json3-dev

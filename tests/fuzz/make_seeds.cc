@@ -1,0 +1,90 @@
+// Writes the seed corpus under tests/fuzz/corpus/: valid frames (length
+// prefix included) and valid updates, made by weft's own encoders. Run it
+// again after a deliberate format change: `make_seeds DIR`.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "weft/engine/doc.h"
+#include "weft/transport/frame.h"
+#include "wire_codec.h"
+
+namespace {
+
+using namespace weft::transport;
+namespace fs = std::filesystem;
+
+void Write(const fs::path& path, const std::string& bytes) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+std::string Framed(const Message& m) {
+  std::string body = EncodeFrame(m);
+  auto prefix = EncodeFramePrefix(body.size());
+  return std::string(reinterpret_cast<const char*>(prefix.data()), prefix.size()) + body;
+}
+
+// The handshake target reads [u16 length][body] records.
+std::string Record(const Message& m) {
+  std::string body = EncodeFrame(m);
+  std::string out(2, '\0');
+  out[0] = static_cast<char>(body.size() & 0xff);
+  out[1] = static_cast<char>(body.size() >> 8);
+  return out + body;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: make_seeds DIR\n");
+    return 2;
+  }
+  fs::path dir = argv[1];
+  weft::engine::Doc doc(7);
+  if (!doc.Insert(0, "hello wörld").ok() || !doc.Remove(0, 1).ok()) return 1;
+  std::string update = doc.EncodeOpsSince({});
+  auto update_bytes = std::as_bytes(std::span(update.data(), update.size()));
+
+  Hello hello;
+  hello.node_id = 42;
+  hello.client_nonce.fill(9);
+  hello.agents = {7};
+  hello.label = "seed";
+  weft::engine::VersionVector vv;
+  vv.Set(7, 3);
+  const Message frames[] = {hello,
+                            AuthChallenge{},
+                            AuthProof{},
+                            Welcome{},
+                            Subscribe{"doc", vv},
+                            OpBatch{"doc", update_bytes},
+                            SyncDone{"doc", vv},
+                            Ack{"doc", vv},
+                            Presence{"doc", 7, WireAnchor{7, 1, true}, WireAnchor{}, "seed"},
+                            Ping{1, 2},
+                            Pong{1, 2},
+                            ErrorFrame{ErrorCode::kProtocol, "seed"}};
+  std::string all, records;
+  int i = 0;
+  for (const Message& m : frames) {
+    std::string name = std::string(MessageName(m));
+    for (char& c : name) c = c == ' ' ? '_' : c;
+    Write(dir / "frame" / name, Framed(m));
+    all += Framed(m);
+    records += Record(m);
+    ++i;
+  }
+  Write(dir / "frame" / "all_in_one_stream", all);
+  Write(dir / "handshake" / "hello_then_proof", Record(hello) + Record(AuthProof{}));
+  Write(dir / "handshake" / "every_kind", records);
+  Write(dir / "update" / "insert_delete", update);
+  weft::engine::Doc other(9);
+  if (!other.ApplyUpdate(update).ok() || !other.Insert(0, ">> ").ok()) return 1;
+  Write(dir / "update" / "second_author", other.EncodeOpsSince(doc.version()));
+  Write(dir / "update" / "whole_history", other.EncodeOpsSince({}));
+  std::printf("wrote %d frame seeds to %s\n", i, dir.c_str());
+  return 0;
+}
