@@ -98,6 +98,10 @@ class Client::Impl : public ConnectionHost {
   }
 
   Status RunUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+    // The client may move between threads (never two at once): its pools
+    // follow whichever thread runs it, or a new thread would find every free
+    // slot in the previous one's private list.
+    alloc_.AdoptCurrentThread();
     bool timed_out = false;
     timer_.data = &timed_out;
     uv_timer_start(
@@ -112,6 +116,7 @@ class Client::Impl : public ConnectionHost {
   }
 
   Status Poll() {
+    alloc_.AdoptCurrentThread();
     uv_run(&loop_, UV_RUN_NOWAIT);
     if (!error_.ok()) return error_;
     if (!conn_) return Status::Unavailable("connection closed: " + reason_);

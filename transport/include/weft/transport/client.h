@@ -1,6 +1,7 @@
 // Client: one connection to a node from a program that holds its own
 // replicas (weft cat, weft type, an editor). Single-threaded: everything
-// happens inside the calls below, on the caller's thread.
+// happens inside the calls below, on the caller's thread. A client may be
+// handed to another thread between calls, never used by two at once.
 #pragma once
 
 #include <chrono>
