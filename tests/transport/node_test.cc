@@ -208,6 +208,25 @@ TEST(Node, AuthorsHearWhatIsDurable) {
   EXPECT_TRUE(alice.WaitFor([&] { return alice.client->acked("d").Get(1) == 3; }));
 }
 
+TEST(Node, DocumentsSpreadOverSeveralWorkers) {
+  NodeOptions o;
+  o.workers = 3;
+  TestNode n(o);
+  std::vector<std::unique_ptr<Peer>> writers, readers;
+  for (int d = 0; d < 8; ++d) {
+    std::string name = "doc" + std::to_string(d);
+    writers.push_back(std::make_unique<Peer>(n, 10 + d, name));
+    readers.push_back(std::make_unique<Peer>(n, 100 + d, name));
+  }
+  for (int round = 0; round < 5; ++round) {
+    for (auto& w : writers) w->Type(w->doc.size(), w->name + " ");
+  }
+  for (size_t d = 0; d < readers.size(); ++d) {
+    Peer& r = *readers[d];
+    EXPECT_TRUE(r.WaitFor([&] { return r.doc.Text() == writers[d]->doc.Text(); })) << r.name;
+  }
+}
+
 TEST(Node, ThreeNodesInALineConverge) {
   TestNode a;
   NodeOptions ob;
