@@ -99,15 +99,6 @@ ItemTree::Found ItemTree::FindId(uint32_t agent, uint32_t seq) const {
   return Found{Loc{kNone, 0}, 0};
 }
 
-uint32_t ItemTree::SlotOf(uint32_t node, uint32_t child) const {
-  const Node& nd = nodes_[node];
-  for (uint32_t i = 0; i < nd.n; ++i) {
-    if (nd.child[i] == child) return i;
-  }
-  assert(false && "child missing from its parent");
-  return 0;
-}
-
 uint64_t ItemTree::VisibleBefore(Loc loc) const { return CountBefore(loc, true); }
 
 uint64_t ItemTree::AllBefore(Loc loc) const { return CountBefore(loc, false); }
@@ -118,12 +109,11 @@ uint64_t ItemTree::CountBefore(Loc loc, bool visible_only) const {
   uint64_t sum = 0;
   for (uint32_t i = 0; i < loc.idx; ++i) sum += visible_only ? l.items[i].visible() : l.items[i].len;
   if (visible_only && cache_valid_ && loc.leaf == cache_leaf_) return sum + cache_start_;
-  uint32_t child = loc.leaf;
+  uint32_t slot = l.slot;
   for (uint32_t node = l.parent; node != kNone; node = nodes_[node].parent) {
-    uint32_t slot = SlotOf(node, child);
     const uint64_t* counts = visible_only ? nodes_[node].vis : nodes_[node].all;
     for (uint32_t i = 0; i < slot; ++i) sum += counts[i];
-    child = node;
+    slot = nodes_[node].slot;
   }
   return sum;
 }
@@ -132,20 +122,21 @@ void ItemTree::Adjust(uint32_t leaf, int64_t dvis, int64_t dall) {
   if (leaf != cache_leaf_) cache_valid_ = false;
   leaves_[leaf].vis += dvis;
   leaves_[leaf].all += dall;
-  uint32_t child = leaf;
+  uint32_t slot = leaves_[leaf].slot;
   for (uint32_t node = leaves_[leaf].parent; node != kNone; node = nodes_[node].parent) {
-    uint32_t slot = SlotOf(node, child);
     nodes_[node].vis[slot] += dvis;
     nodes_[node].all[slot] += dall;
-    child = node;
+    slot = nodes_[node].slot;
   }
 }
 
-void ItemTree::SetParent(uint32_t child, bool is_leaf, uint32_t parent) {
+void ItemTree::SetParent(uint32_t child, bool is_leaf, uint32_t parent, uint32_t slot) {
   if (is_leaf) {
     leaves_[child].parent = parent;
+    leaves_[child].slot = slot;
   } else {
     nodes_[child].parent = parent;
+    nodes_[child].slot = slot;
   }
 }
 
@@ -196,9 +187,8 @@ void ItemTree::RecountInParent(uint32_t node) {
     v += nd.vis[i];
     a += nd.all[i];
   }
-  uint32_t slot = SlotOf(nd.parent, node);
-  nodes_[nd.parent].vis[slot] = v;
-  nodes_[nd.parent].all[slot] = a;
+  nodes_[nd.parent].vis[nd.slot] = v;
+  nodes_[nd.parent].all[nd.slot] = a;
 }
 
 void ItemTree::InsertSlot(uint32_t node, uint32_t slot, uint32_t child, uint64_t vis,
@@ -213,7 +203,7 @@ void ItemTree::InsertSlot(uint32_t node, uint32_t slot, uint32_t child, uint64_t
   nd.vis[slot] = vis;
   nd.all[slot] = all;
   ++nd.n;
-  SetParent(child, nd.leaf_children, node);
+  for (uint32_t i = slot; i < nd.n; ++i) SetParent(nd.child[i], nd.leaf_children, node, i);
 }
 
 uint32_t ItemTree::SplitNode(uint32_t node) {
@@ -233,7 +223,7 @@ uint32_t ItemTree::SplitNode(uint32_t node) {
     sall += r.all[i];
   }
   l.n = half;
-  for (uint32_t i = 0; i < r.n; ++i) SetParent(nodes_[right].child[i], r.leaf_children, right);
+  for (uint32_t i = 0; i < r.n; ++i) SetParent(nodes_[right].child[i], r.leaf_children, right, i);
   uint32_t parent = nodes_[node].parent;
   if (parent == kNone) {
     uint32_t root = static_cast<uint32_t>(nodes_.size());
@@ -252,11 +242,11 @@ uint32_t ItemTree::SplitNode(uint32_t node) {
     nr.all[0] = lall;
     nr.vis[1] = svis;
     nr.all[1] = sall;
-    nodes_[node].parent = root;
-    nodes_[right].parent = root;
+    SetParent(node, false, root, 0);
+    SetParent(right, false, root, 1);
     root_ = root;
   } else {
-    uint32_t slot = SlotOf(parent, node);
+    uint32_t slot = nodes_[node].slot;
     nodes_[parent].vis[slot] -= svis;
     nodes_[parent].all[slot] -= sall;
     InsertChild(parent, slot + 1, right, svis, sall);
@@ -289,7 +279,7 @@ Loc ItemTree::SplitLeaf(Loc loc) {
   l.vis -= r.vis;
   l.all -= r.all;
   uint32_t parent = l.parent;
-  uint32_t slot = SlotOf(parent, loc.leaf);
+  uint32_t slot = l.slot;
   nodes_[parent].vis[slot] -= r.vis;
   nodes_[parent].all[slot] -= r.all;
   InsertChild(parent, slot + 1, right, r.vis, r.all);
@@ -421,7 +411,7 @@ void ItemTree::Build(const std::vector<Item>& items, std::string_view arena,
         if (leaf_level) {
           nd.vis[nd.n] = leaves_[child].vis;
           nd.all[nd.n] = leaves_[child].all;
-          leaves_[child].parent = static_cast<uint32_t>(base + p);
+          SetParent(child, true, static_cast<uint32_t>(base + p), nd.n);
         } else {
           uint64_t v = 0, a = 0;
           for (uint32_t i = 0; i < nodes_[child].n; ++i) {
@@ -430,7 +420,7 @@ void ItemTree::Build(const std::vector<Item>& items, std::string_view arena,
           }
           nd.vis[nd.n] = v;
           nd.all[nd.n] = a;
-          nodes_[child].parent = static_cast<uint32_t>(base + p);
+          SetParent(child, false, static_cast<uint32_t>(base + p), nd.n);
         }
         ++nd.n;
       }
@@ -481,11 +471,15 @@ Status ItemTree::CheckInvariants() const {
       uint64_t v = 0, a = 0;
       uint32_t c = nd.child[i];
       if (nd.leaf_children) {
-        if (leaves_[c].parent != node) return Status::Internal("leaf parent link broken");
+        if (leaves_[c].parent != node || leaves_[c].slot != i) {
+          return Status::Internal("leaf parent link broken");
+        }
         v = leaves_[c].vis;
         a = leaves_[c].all;
       } else {
-        if (nodes_[c].parent != node) return Status::Internal("node parent link broken");
+        if (nodes_[c].parent != node || nodes_[c].slot != i) {
+          return Status::Internal("node parent link broken");
+        }
         for (uint32_t j = 0; j < nodes_[c].n; ++j) {
           v += nodes_[c].vis[j];
           a += nodes_[c].all[j];

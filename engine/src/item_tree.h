@@ -145,6 +145,7 @@ class ItemTree {
  private:
   struct Leaf {
     uint32_t parent = kNone;
+    uint32_t slot = 0;  // index among the parent's children
     uint32_t prev = kNone;
     uint32_t next = kNone;
     uint32_t n = 0;
@@ -154,6 +155,7 @@ class ItemTree {
   };
   struct Node {
     uint32_t parent = kNone;
+    uint32_t slot = 0;  // index among the parent's children
     uint32_t n = 0;
     bool leaf_children = true;
     uint32_t child[kFanout];
@@ -171,8 +173,7 @@ class ItemTree {
   void InsertChild(uint32_t node, uint32_t slot, uint32_t child, uint64_t vis, uint64_t all);
   void InsertSlot(uint32_t node, uint32_t slot, uint32_t child, uint64_t vis, uint64_t all);
   void RecountInParent(uint32_t node);
-  uint32_t SlotOf(uint32_t node, uint32_t child) const;
-  void SetParent(uint32_t child, bool is_leaf, uint32_t parent);
+  void SetParent(uint32_t child, bool is_leaf, uint32_t parent, uint32_t slot);
   void IndexRange(const Item& item, uint32_t leaf);
 
   ChunkedVector<Leaf, 16> leaves_;
