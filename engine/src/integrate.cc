@@ -201,7 +201,17 @@ Status DocState::ApplyBatch(std::span<const RawOp> batch) {
   if (seqs > SeqBound(tree_.all() + new_chars)) {
     return Status::Corruption("op seq runs implausibly far ahead of the document");
   }
-  size_t waiting = static_cast<size_t>(std::count(state.begin(), state.end(), 0));
+  size_t waiting = 0, waiting_bytes = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (state[i] == 0) {
+      ++waiting;
+      waiting_bytes += all[i].text.size();
+    }
+  }
+  if (waiting_bytes > options_.max_pending_bytes) {
+    return Status::ResourceExhausted("pending buffer full: " + std::to_string(waiting_bytes) +
+                                     " bytes of text wait for missing dependencies");
+  }
   if (waiting > options_.max_pending_ops) {
     return Status::ResourceExhausted("pending buffer full: " + std::to_string(waiting) +
                                      " ops wait for missing dependencies (limit " +

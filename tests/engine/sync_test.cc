@@ -79,6 +79,21 @@ TEST(Sync, PendingOverflowIsAnErrorAndChangesNothing) {
   EXPECT_EQ(b.Text(), a.Text());
 }
 
+TEST(Sync, PendingTextOverflowIsAnErrorAndChangesNothing) {
+  Doc a(1);
+  Ops first = *a.Insert(0, "x");
+  Ops big = *a.Insert(1, std::string(1000, 'y'));
+  DocOptions small;
+  small.max_pending_bytes = 999;
+  Doc b(2, small);
+  auto before = StateOf(b);
+  EXPECT_EQ(b.Apply(big).code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(StateOf(b), before);
+  ASSERT_TRUE(b.Apply(first).ok());
+  ASSERT_TRUE(b.Apply(big).ok());
+  EXPECT_EQ(b.size(), 1001u);
+}
+
 TEST(Sync, OpsSinceIsExactlyWhatIsMissing) {
   Doc a(1), b(2);
   Edit(a, 0, "one ");

@@ -38,6 +38,8 @@ struct DocOptions {
   // Apply that would exceed it fails with kResourceExhausted and changes
   // nothing.
   size_t max_pending_ops = 100'000;
+  // Most bytes of inserted text those ops may hold, with the same rule.
+  size_t max_pending_bytes = size_t{64} << 20;
   // Largest Update or Snapshot payload accepted once decompressed.
   size_t max_decoded_bytes = size_t{1} << 30;
   // Compress encoded Updates and Snapshots with zstd when that is smaller.
