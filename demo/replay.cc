@@ -247,7 +247,8 @@ int RunReplay(int argc, char** argv) {
   if (!ok) {
     // A sequential trace has no concurrent inserts, so no tie-break can
     // explain this one: say so rather than let it pass for one.
-    std::string why = trace->concurrent ? "" : " (sequential trace: not a tie-break; a bug or a wrong trace)";
+    std::string why =
+        trace->concurrent ? "" : " (sequential trace: not a tie-break; a bug or a wrong trace)";
     return Fail(kExitTieBreak, "replicas, merge and load agree but differ from endContent at " +
                                    FirstDifference(trace->end_content, text) + why);
   }

@@ -153,7 +153,8 @@ std::string TraceName(const std::filesystem::path& p) {
 int main(int argc, char** argv) {
   using namespace weft::engine;
   const char* env = std::getenv("WEFT_TRACES_DIR");
-  std::filesystem::path dir = std::filesystem::path(env && *env ? env : WEFT_TRACES_DIR) / "sequential";
+  std::filesystem::path dir =
+      std::filesystem::path(env && *env ? env : WEFT_TRACES_DIR) / "sequential";
   std::vector<std::filesystem::path> files;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) files.push_back(e.path());
@@ -169,10 +170,14 @@ int main(int argc, char** argv) {
     traces.push_back(std::move(*t));
     const Trace* tp = &traces.back();
     std::string name = TraceName(f);
-    benchmark::RegisterBenchmark(("BM_PlainBuffer/" + name).c_str(), PlainBuffer, tp)->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("BM_LocalReplay/" + name).c_str(), LocalReplay, tp)->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("BM_Merge/" + name).c_str(), Merge, tp)->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("BM_SnapshotLoad/" + name).c_str(), SnapshotLoad, tp)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("BM_PlainBuffer/" + name).c_str(), PlainBuffer, tp)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("BM_LocalReplay/" + name).c_str(), LocalReplay, tp)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("BM_Merge/" + name).c_str(), Merge, tp)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("BM_SnapshotLoad/" + name).c_str(), SnapshotLoad, tp)
+        ->Unit(benchmark::kMillisecond);
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -89,9 +89,7 @@ Status Doc::ApplyUpdate(std::span<const std::byte> bytes) {
   return detail::ApplyUpdateBytes(*state_, AsChars(bytes));
 }
 
-Status Doc::ApplyUpdate(std::string_view bytes) {
-  return detail::ApplyUpdateBytes(*state_, bytes);
-}
+Status Doc::ApplyUpdate(std::string_view bytes) { return detail::ApplyUpdateBytes(*state_, bytes); }
 
 Result<Ops> Doc::DecodeUpdate(std::span<const std::byte> bytes, size_t max_decoded_bytes) {
   return detail::DecodeUpdateBytes(AsChars(bytes), max_decoded_bytes);

@@ -104,8 +104,8 @@ void DocState::EmitDelete(uint64_t pos, uint64_t len) {
   listener_(d);
 }
 
-void DocState::PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len,
-                        std::string_view text, Ref left, Ref right) {
+void DocState::PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len, std::string_view text,
+                        Ref left, Ref right) {
   tree_.ReserveSeqs(agent, uint64_t{seq} + len);
   Loc prev = tree_.Prev(at);
   if (prev.leaf != kNone) {
@@ -240,9 +240,8 @@ Status DocState::CheckInvariants() const {
 }
 
 size_t DocState::HeapBytes() const {
-  size_t bytes = tree_.HeapBytes() + log_.HeapBytes() +
-                 agent_ids_.capacity() * sizeof(uint64_t) + next_seq_.capacity() * 4 +
-                 runs_of_.capacity() * sizeof(runs_of_[0]) +
+  size_t bytes = tree_.HeapBytes() + log_.HeapBytes() + agent_ids_.capacity() * sizeof(uint64_t) +
+                 next_seq_.capacity() * 4 + runs_of_.capacity() * sizeof(runs_of_[0]) +
                  agent_index_.size() * (sizeof(uint64_t) * 2 + 16) +
                  agent_index_.bucket_count() * sizeof(void*) + undo_.size() * sizeof(UndoStep) +
                  redo_.size() * sizeof(UndoStep);

@@ -31,7 +31,9 @@ inline constexpr uint64_t kMaxSeq = UINT32_MAX - 1;
 // a few times even concurrently, so real histories stay far below this,
 // while a hostile peer cannot make a replica allocate per-seq state without
 // bound.
-inline uint64_t SeqBound(uint64_t chars) { return std::min<uint64_t>(kMaxSeq, 16 * chars + (1u << 24)); }
+inline uint64_t SeqBound(uint64_t chars) {
+  return std::min<uint64_t>(kMaxSeq, 16 * chars + (1u << 24));
+}
 // All text ever inserted (the arena) stays below 2 GiB so Item offsets fit.
 inline constexpr uint64_t kMaxArena = INT32_MAX;
 
@@ -49,7 +51,9 @@ struct LogRun {
   Ref target;
 
   // Lowest target seq of a delete run.
-  uint32_t TargetLow() const { return kind == RunKind::kDeleteBackward ? target.seq - (len - 1) : target.seq; }
+  uint32_t TargetLow() const {
+    return kind == RunKind::kDeleteBackward ? target.seq - (len - 1) : target.seq;
+  }
 };
 
 // An op as decoded or as borrowed from an Op: text is a view into the caller's
@@ -146,8 +150,8 @@ class DocState {
 
  private:
   // Places a remote insert run among concurrent ones (FugueMax) and inserts it.
-  void IntegrateInsert(uint32_t agent, uint32_t seq, uint32_t len, std::string_view text,
-                       Ref left, Ref right);
+  void IntegrateInsert(uint32_t agent, uint32_t seq, uint32_t len, std::string_view text, Ref left,
+                       Ref right);
   // Marks deleted the ids of a delete run.
   void IntegrateDelete(uint32_t agent, uint32_t seq, uint32_t len, Ref target, bool backward);
   void CommitOp(const RawOp& op);
@@ -156,8 +160,8 @@ class DocState {
   // Inserts an Item for a new run at insertion point `at`, extending the Item
   // before it when the run continues it; returns nothing (the caller knows
   // the position it computed).
-  void PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len, std::string_view text,
-                Ref left, Ref right);
+  void PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len, std::string_view text, Ref left,
+                Ref right);
   // Deletes the characters [lo, hi] of `agent` that are still visible;
   // calls `on_deleted(item)` for each Item newly marked (after the mark).
   template <typename F>

@@ -21,13 +21,13 @@ constexpr int kZstdLevel = 3;
 // them per call costs more than compressing a small update.
 ZSTD_CCtx* CompressContext() {
   thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> ctx(ZSTD_createCCtx(),
-                                                                     ZSTD_freeCCtx);
+                                                                      ZSTD_freeCCtx);
   return ctx.get();
 }
 
 ZSTD_DCtx* DecompressContext() {
   thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx(ZSTD_createDCtx(),
-                                                                     ZSTD_freeDCtx);
+                                                                      ZSTD_freeDCtx);
   return ctx.get();
 }
 
@@ -46,8 +46,8 @@ std::string Seal(PayloadKind kind, const std::string& raw, bool compress) {
   bool compressed = false;
   if (compress && raw.size() > 64) {
     std::string out(ZSTD_compressBound(raw.size()), '\0');
-    size_t n = ZSTD_compressCCtx(CompressContext(), out.data(), out.size(), raw.data(),
-                                 raw.size(), kZstdLevel);
+    size_t n = ZSTD_compressCCtx(CompressContext(), out.data(), out.size(), raw.data(), raw.size(),
+                                 kZstdLevel);
     if (!ZSTD_isError(n) && n < raw.size()) {
       out.resize(n);
       env.set_codec(proto::Envelope::CODEC_ZSTD);
@@ -81,7 +81,8 @@ Result<std::string> Unseal(std::string_view bytes, PayloadKind kind, size_t max_
   }
   switch (env.codec()) {
     case proto::Envelope::CODEC_NONE:
-      if (env.payload().size() != env.raw_size()) return Status::Corruption("payload size mismatch");
+      if (env.payload().size() != env.raw_size())
+        return Status::Corruption("payload size mismatch");
       return std::move(*env.mutable_payload());
     case proto::Envelope::CODEC_ZSTD: {
       const std::string& in = env.payload();
@@ -91,7 +92,8 @@ Result<std::string> Unseal(std::string_view bytes, PayloadKind kind, size_t max_
         return Status::Corruption("zstd frame size mismatch");
       }
       std::string out(env.raw_size(), '\0');
-      size_t n = ZSTD_decompressDCtx(DecompressContext(), out.data(), out.size(), in.data(), in.size());
+      size_t n =
+          ZSTD_decompressDCtx(DecompressContext(), out.data(), out.size(), in.data(), in.size());
       if (ZSTD_isError(n) || n != out.size()) return Status::Corruption("zstd payload is corrupt");
       return out;
     }

@@ -23,15 +23,15 @@ uint32_t IdIndex::Get(uint32_t agent, uint32_t seq) const {
 
 void IdIndex::SetInBlock(Block& b, uint32_t lo, uint32_t hi, uint32_t leaf, bool tail) {
   // The run covering `lo` and the first run starting after it.
-  auto cover = std::prev(std::upper_bound(
-      b.begin(), b.end(), lo, [](uint32_t o, const Run& r) { return o < r.offset; }));
+  auto cover = std::prev(std::upper_bound(b.begin(), b.end(), lo,
+                                          [](uint32_t o, const Run& r) { return o < r.offset; }));
   auto next = std::next(cover);
   uint32_t cover_end = next == b.end() ? kBlock : next->offset;
   if (cover->leaf == leaf && cover_end >= hi) return;  // typing on: nothing changes
   if (tail) hi = kBlock;
   // The leaf in force at `hi` must survive the overwrite.
-  auto at_hi = std::prev(std::upper_bound(
-      b.begin(), b.end(), hi, [](uint32_t o, const Run& r) { return o < r.offset; }));
+  auto at_hi = std::prev(std::upper_bound(b.begin(), b.end(), hi,
+                                          [](uint32_t o, const Run& r) { return o < r.offset; }));
   uint32_t hi_leaf = hi < kBlock ? at_hi->leaf : kNoLeaf;
   auto first = std::lower_bound(b.begin(), b.end(), lo,
                                 [](const Run& r, uint32_t o) { return r.offset < o; });
@@ -42,9 +42,9 @@ void IdIndex::SetInBlock(Block& b, uint32_t lo, uint32_t hi, uint32_t leaf, bool
   auto pos = b.erase(first, last);
   b.insert(pos, repl, repl + nrepl);
   // Merge neighbours with equal leaves.
-  b.erase(std::unique(b.begin(), b.end(),
-                      [](const Run& x, const Run& y) { return x.leaf == y.leaf; }),
-          b.end());
+  b.erase(
+      std::unique(b.begin(), b.end(), [](const Run& x, const Run& y) { return x.leaf == y.leaf; }),
+      b.end());
 }
 
 void IdIndex::Set(uint32_t agent, uint32_t seq, uint32_t len, uint32_t leaf) {

@@ -98,7 +98,8 @@ Readiness CheckReady(const Simulation& sim, const RawOp& op) {
 // Structural checks that need no Doc state.
 Status CheckShape(const RawOp& op) {
   if (op.len == 0) return Status::Corruption("op of length 0");
-  if (op.seq > kMaxSeq || op.len > kMaxSeq - op.seq) return Status::Corruption("op seq out of range");
+  if (op.seq > kMaxSeq || op.len > kMaxSeq - op.seq)
+    return Status::Corruption("op seq out of range");
   if (op.kind == Op::Kind::kInsert) {
     std::optional<uint64_t> n = CountUtf8(op.text);
     if (!n) return Status::Corruption("insert text is not valid UTF-8");

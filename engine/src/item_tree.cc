@@ -107,7 +107,8 @@ uint64_t ItemTree::CountBefore(Loc loc, bool visible_only) const {
   if (loc.leaf == kNone) return visible_only ? visible() : all();
   const Leaf& l = leaves_[loc.leaf];
   uint64_t sum = 0;
-  for (uint32_t i = 0; i < loc.idx; ++i) sum += visible_only ? l.items[i].visible() : l.items[i].len;
+  for (uint32_t i = 0; i < loc.idx; ++i)
+    sum += visible_only ? l.items[i].visible() : l.items[i].len;
   if (visible_only && cache_valid_ && loc.leaf == cache_leaf_) return sum + cache_start_;
   uint32_t slot = l.slot;
   for (uint32_t node = l.parent; node != kNone; node = nodes_[node].parent) {
@@ -292,9 +293,8 @@ Loc ItemTree::SplitItem(Loc loc, uint32_t offset) {
   Leaf& l = leaves_[loc.leaf];
   Item& it = l.items[loc.idx];
   assert(offset > 0 && offset < it.len);
-  uint32_t bytes = it.byte_len == it.len
-                       ? offset
-                       : static_cast<uint32_t>(Utf8Offset(Bytes(it), offset));
+  uint32_t bytes =
+      it.byte_len == it.len ? offset : static_cast<uint32_t>(Utf8Offset(Bytes(it), offset));
   Item right = it;
   right.seq += offset;
   right.len -= offset;

@@ -47,7 +47,7 @@ struct Item {
   Item() = default;
   uint32_t agent = kNone;
   uint32_t seq = 0;
-  uint32_t len = 0;       // code points, >= 1
+  uint32_t len = 0;            // code points, >= 1
   uint32_t byte_off = 0;       // UTF-8 in the arena
   uint32_t byte_len : 31 = 0;  // (the arena is capped below 2 GiB)
   uint32_t deleted : 1 = 0;

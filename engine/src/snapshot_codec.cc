@@ -215,7 +215,8 @@ Status DocState::LoadSnapshot(std::string_view payload) {
     byte_pos += bytes;
     chars += len;
   }
-  if (chars != inserted || chars != *text_len) return Status::Corruption("items do not cover the log");
+  if (chars != inserted || chars != *text_len)
+    return Status::Corruption("items do not cover the log");
   if (text.size() > kMaxArena) return Status::Corruption("snapshot text too large");
   tree_.Build(items, text, what);
   return Status::Ok();

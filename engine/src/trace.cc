@@ -1,10 +1,10 @@
 // Trace loading: gzip (or plain) JSON into a Trace, validated.
+#include "weft/engine/trace.h"
+
 #include <zlib.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
-
-#include "weft/engine/trace.h"
 
 namespace weft::engine {
 namespace {
@@ -83,8 +83,10 @@ Result<Trace> Parse(const std::string& data) {
     if (t.concurrent) {
       auto parents = tx.find("parents");
       auto agent = tx.find("agent");
-      if (parents == tx.end() || !parents->is_array()) return Status::Corruption("txn without parents");
-      if (agent == tx.end() || !agent->is_number_unsigned() || agent->get<uint64_t>() >= t.num_agents) {
+      if (parents == tx.end() || !parents->is_array())
+        return Status::Corruption("txn without parents");
+      if (agent == tx.end() || !agent->is_number_unsigned() ||
+          agent->get<uint64_t>() >= t.num_agents) {
         return Status::Corruption("txn agent missing or out of range");
       }
       txn.agent = static_cast<uint32_t>(agent->get<uint64_t>());

@@ -26,7 +26,8 @@ Status ApplyPatch(Doc& doc, const TracePatch& p, uint64_t txn) {
 Status SyncTo(std::vector<Doc>& replicas, size_t self, const VersionVector& target) {
   Doc& doc = replicas[self];
   for (size_t k = 0; k < replicas.size(); ++k) {
-    if (doc.known_seqs(TraceAgentId(static_cast<uint32_t>(k))) > target.Get(TraceAgentId(static_cast<uint32_t>(k)))) {
+    if (doc.known_seqs(TraceAgentId(static_cast<uint32_t>(k))) >
+        target.Get(TraceAgentId(static_cast<uint32_t>(k)))) {
       return Status::Corruption("a replica is ahead of its txn's parent version");
     }
   }
@@ -95,10 +96,12 @@ Status ReplayConcurrent(const Trace& trace, std::vector<Doc>& replicas,
   }
   // Everyone sends to replica 0, then replica 0 sends to everyone.
   for (size_t k = 1; k < replicas.size(); ++k) {
-    WEFT_RETURN_IF_ERROR(replicas[0].ApplyUpdate(replicas[k].EncodeOpsSince(replicas[0].version())));
+    WEFT_RETURN_IF_ERROR(
+        replicas[0].ApplyUpdate(replicas[k].EncodeOpsSince(replicas[0].version())));
   }
   for (size_t k = 1; k < replicas.size(); ++k) {
-    WEFT_RETURN_IF_ERROR(replicas[k].ApplyUpdate(replicas[0].EncodeOpsSince(replicas[k].version())));
+    WEFT_RETURN_IF_ERROR(
+        replicas[k].ApplyUpdate(replicas[0].EncodeOpsSince(replicas[k].version())));
   }
   return Status::Ok();
 }

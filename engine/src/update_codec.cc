@@ -45,8 +45,7 @@ struct PendingRun {
 // order. Insert runs are cut into the Items that hold them now (origins and
 // text come from the Items) and glued back together where an Item boundary
 // was only a split.
-std::string DocState::EncodeOpsSince(const VersionVector& since,
-                                     const VersionVector* until) const {
+std::string DocState::EncodeOpsSince(const VersionVector& since, const VersionVector* until) const {
   // Dense, by local agent index: the scan below looks these up per run.
   std::vector<uint64_t> limit(next_seq_.begin(), next_seq_.end());
   std::vector<uint64_t> from_of(agent_ids_.size(), 0);
@@ -175,7 +174,8 @@ Result<std::vector<RawOp>> ToRawOps(const proto::Update& u) {
     }
     if (a > static_cast<uint32_t>(nagents)) return Status::Corruption("ref agent out of range");
     uint64_t seq;
-    if (!SeqFromDelta(base, delta, kMaxSeq + 1, &seq)) return Status::Corruption("ref seq out of range");
+    if (!SeqFromDelta(base, delta, kMaxSeq + 1, &seq))
+      return Status::Corruption("ref seq out of range");
     *out = OpId{u.agents(static_cast<int>(a - 1)), seq};
     return Status::Ok();
   };

@@ -99,9 +99,7 @@ TEST(Codec, CorruptUpdatesAreRejectedAndChangeNothing) {
   SweepCorruption(plain.EncodeOpsSince(VersionVector()), false);
 }
 
-TEST(Codec, CorruptSnapshotsAreRejected) {
-  SweepCorruption(Source().EncodeSnapshot(), true);
-}
+TEST(Codec, CorruptSnapshotsAreRejected) { SweepCorruption(Source().EncodeSnapshot(), true); }
 
 TEST(Codec, GarbageIsRejected) {
   Doc d(1);

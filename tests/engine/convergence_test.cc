@@ -41,7 +41,9 @@ class EditorBuffer {
     std::vector<std::string> chars = Chars(text);
     chars_.insert(chars_.begin() + pos, chars.begin(), chars.end());
   }
-  void Remove(size_t pos, size_t len) { chars_.erase(chars_.begin() + pos, chars_.begin() + pos + len); }
+  void Remove(size_t pos, size_t len) {
+    chars_.erase(chars_.begin() + pos, chars_.begin() + pos + len);
+  }
   std::string Text() const {
     std::string out;
     for (const std::string& c : chars_) out += c;
@@ -120,10 +122,14 @@ void RunScenario(uint64_t seed) {
   std::shuffle(network.begin(), network.end(), rng);
   for (const Message& m : network) ASSERT_TRUE(replicas[m.to].doc.Apply(m.ops).ok());
   for (size_t k = 1; k < n; ++k) {
-    ASSERT_TRUE(replicas[0].doc.ApplyUpdate(replicas[k].doc.EncodeOpsSince(replicas[0].doc.version())).ok());
+    ASSERT_TRUE(replicas[0]
+                    .doc.ApplyUpdate(replicas[k].doc.EncodeOpsSince(replicas[0].doc.version()))
+                    .ok());
   }
   for (size_t k = 1; k < n; ++k) {
-    ASSERT_TRUE(replicas[k].doc.ApplyUpdate(replicas[0].doc.EncodeOpsSince(replicas[k].doc.version())).ok());
+    ASSERT_TRUE(replicas[k]
+                    .doc.ApplyUpdate(replicas[0].doc.EncodeOpsSince(replicas[k].doc.version()))
+                    .ok());
   }
   const std::string text = replicas[0].doc.Text();
   for (size_t k = 0; k < n; ++k) {
@@ -218,7 +224,8 @@ TEST(NonInterleaving, ManyAgentsManyWordsRandomDelivery) {
     std::shuffle(all.begin(), all.end(), rng);
     ASSERT_TRUE(merged.Apply(all).ok());
     ASSERT_EQ(merged.pending_ops(), 0u);
-    for (const std::string& w : words) EXPECT_NE(merged.Text().find(w), std::string::npos) << merged.Text();
+    for (const std::string& w : words)
+      EXPECT_NE(merged.Text().find(w), std::string::npos) << merged.Text();
   }
 }
 

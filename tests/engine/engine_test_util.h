@@ -46,7 +46,8 @@ inline std::vector<std::string> CodePoints(const std::string& s) {
   return out;
 }
 
-inline DocState StateOf(const Doc& doc) { return DocState{doc.Text(), doc.version(), doc.pending_ops()}; }
-
+inline DocState StateOf(const Doc& doc) {
+  return DocState{doc.Text(), doc.version(), doc.pending_ops()};
+}
 
 }  // namespace weft::engine::testing

@@ -130,9 +130,16 @@ TEST(Sync, RemoteChangesArriveAsDeltas) {
     size_t pos = 0;  // byte offset; the test text is ASCII
     for (const DeltaStep& s : delta) {
       switch (s.kind) {
-        case DeltaStep::Kind::kRetain: pos += s.count; break;
-        case DeltaStep::Kind::kInsert: editor.insert(pos, s.text); pos += s.text.size(); break;
-        case DeltaStep::Kind::kDelete: editor.erase(pos, s.count); break;
+        case DeltaStep::Kind::kRetain:
+          pos += s.count;
+          break;
+        case DeltaStep::Kind::kInsert:
+          editor.insert(pos, s.text);
+          pos += s.text.size();
+          break;
+        case DeltaStep::Kind::kDelete:
+          editor.erase(pos, s.count);
+          break;
       }
     }
   });

@@ -1,6 +1,8 @@
 // Every trace in WEFT_TRACES_DIR replays to its endContent, through local
 // edits, a full-history merge and a snapshot load; concurrent traces also in
 // several random delivery orders.
+#include "weft/engine/trace.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,7 +13,6 @@
 
 #include "engine_test_util.h"
 #include "weft/engine/doc.h"
-#include "weft/engine/trace.h"
 
 namespace weft::engine {
 namespace {
@@ -83,7 +84,8 @@ TEST(Traces, ConcurrentTracesReplayExactly) {
       Ops shuffled = *ops;
       // Shuffle within windows: out of order, yet Pending stays small.
       for (size_t i = 0; i < shuffled.size(); i += 64) {
-        std::shuffle(shuffled.begin() + i, shuffled.begin() + std::min(i + 64, shuffled.size()), rng);
+        std::shuffle(shuffled.begin() + i, shuffled.begin() + std::min(i + 64, shuffled.size()),
+                     rng);
       }
       Doc d(2000 + seed);
       for (size_t i = 0; i < shuffled.size(); i += 16) {
@@ -133,7 +135,8 @@ Trace ManyAgentTrace(uint32_t agents, int txns, uint64_t seed) {
     for (uint64_t p : txn.parents) target.Merge(after[p]);
     for (const auto& [agent, next] : target.entries()) {
       if (reps[a].known_seqs(agent) < next) {
-        EXPECT_TRUE(reps[a].ApplyUpdate(reps[agent - 1].EncodeOpsSince(reps[a].version(), &target)).ok());
+        EXPECT_TRUE(
+            reps[a].ApplyUpdate(reps[agent - 1].EncodeOpsSince(reps[a].version(), &target)).ok());
       }
     }
     EXPECT_EQ(reps[a].version(), target);

@@ -117,8 +117,7 @@ class Doc {
   // bad bytes.
   static Result<Doc> LoadSnapshot(std::span<const std::byte> bytes, uint64_t agent,
                                   DocOptions options = {});
-  static Result<Doc> LoadSnapshot(std::string_view bytes, uint64_t agent,
-                                  DocOptions options = {});
+  static Result<Doc> LoadSnapshot(std::string_view bytes, uint64_t agent, DocOptions options = {});
 
   // ---- Editor support ------------------------------------------------------
   // Called once per visible change made by Apply/ApplyUpdate (remote ops and
