@@ -7,13 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -77,14 +77,19 @@ class Process {
   std::string Out() const { return Slurp(out_); }
   std::string Err() const { return Slurp(err_); }
 
-  // Waits until stderr matches `pattern`; returns the first group.
-  std::string WaitForLog(const std::string& pattern, milliseconds timeout = milliseconds(10000)) {
-    std::regex re(pattern);
+  // Waits until stderr contains `prefix` followed by digits; returns the
+  // digits (empty after `timeout`).
+  std::string WaitForNumberAfter(const std::string& prefix,
+                                 milliseconds timeout = milliseconds(10000)) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
-      std::smatch m;
       std::string err = Err();
-      if (std::regex_search(err, m, re)) return m.size() > 1 ? m[1].str() : m[0].str();
+      size_t at = err.find(prefix);
+      if (at != std::string::npos) {
+        size_t begin = at + prefix.size(), end = begin;
+        while (end < err.size() && std::isdigit(static_cast<unsigned char>(err[end]))) ++end;
+        if (end > begin && end < err.size()) return err.substr(begin, end - begin);
+      }
       poll(nullptr, 0, 10);  // the log is a file: poll it
     }
     return "";
@@ -130,7 +135,7 @@ class WeftProcesses : public ::testing::Test {
       args.push_back(p);
     }
     Process& p = Spawn(name, args);
-    std::string port = p.WaitForLog("listening on 127\\.0\\.0\\.1:(\\d+)");
+    std::string port = p.WaitForNumberAfter("listening on 127.0.0.1:");
     EXPECT_FALSE(port.empty()) << p.Err();
     nodes_[name] = &p;
     return "127.0.0.1:" + port;
