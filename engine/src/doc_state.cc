@@ -81,6 +81,9 @@ size_t DocState::FirstRunFrom(uint32_t agent, uint32_t seq) const {
 
 bool DocState::IsInsertRange(uint32_t agent, uint32_t lo, uint32_t hi) const {
   if (hi >= next_seq_[agent]) return false;
+  // One character (an origin, mostly): the id index and its leaf answer
+  // without a search through the log.
+  if (lo == hi) return tree_.Holds(agent, lo);
   const std::vector<uint32_t>& runs = runs_of_[agent];
   for (size_t k = FirstRunFrom(agent, lo); k < runs.size(); ++k) {
     const LogRun& r = log_[runs[k]];

@@ -14,6 +14,7 @@ constexpr uint32_t kFormatVersion = 1;
 // zstd level 3 (its default): most of the gain of higher levels on our
 // columns at a fraction of the encode time.
 constexpr int kZstdLevel = 3;
+constexpr size_t kMinCompressBytes = 512;
 
 // CRC-32 of "weft" followed by the payload: seeded so that an empty payload
 // does not check out against an absent (zero) field.
@@ -44,7 +45,9 @@ std::string Seal(PayloadKind kind, const std::string& raw, bool compress) {
   env.set_kind(static_cast<proto::Envelope::Kind>(kind));
   env.set_raw_size(raw.size());
   bool compressed = false;
-  if (compress && raw.size() > 64) {
+  // Small updates (live typing, syncs of a few ops) gain little from zstd
+  // and would pay its per-call cost on both ends.
+  if (compress && raw.size() >= kMinCompressBytes) {
     std::string out(ZSTD_compressBound(raw.size()), '\0');
     size_t n = ZSTD_compressCCtx(CompressContext(), out.data(), out.size(), raw.data(), raw.size(),
                                  kZstdLevel);

@@ -25,6 +25,13 @@ class IdIndex {
   void Reserve(uint32_t agent, uint64_t next_seq);
   // The leaf recorded for (agent, seq). REQUIRES: Reserve covered seq.
   uint32_t Get(uint32_t agent, uint32_t seq) const;
+  // Get, or UINT32_MAX when no block covers seq (an agent that never
+  // inserted that far). The result is only a candidate for a seq that is
+  // not an inserted character.
+  uint32_t Probe(uint32_t agent, uint32_t seq) const {
+    if (seq / kBlock >= agents_[agent].blocks.size()) return UINT32_MAX;
+    return Get(agent, seq);
+  }
   // Records `leaf` for seqs [seq, seq + len) of `agent`.
   void Set(uint32_t agent, uint32_t seq, uint32_t len, uint32_t leaf);
   void Clear(size_t agents) { agents_.assign(agents, Agent{}); }

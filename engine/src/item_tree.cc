@@ -99,6 +99,16 @@ ItemTree::Found ItemTree::FindId(uint32_t agent, uint32_t seq) const {
   return Found{Loc{kNone, 0}, 0};
 }
 
+bool ItemTree::Holds(uint32_t agent, uint32_t seq) const {
+  uint32_t leaf = index_.Probe(agent, seq);
+  if (leaf >= leaves_.size()) return false;
+  const Leaf& l = leaves_[leaf];
+  for (uint32_t i = 0; i < l.n; ++i) {
+    if (l.items[i].Contains(agent, seq)) return true;
+  }
+  return false;
+}
+
 uint64_t ItemTree::VisibleBefore(Loc loc) const { return CountBefore(loc, true); }
 
 uint64_t ItemTree::AllBefore(Loc loc) const { return CountBefore(loc, false); }

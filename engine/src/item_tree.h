@@ -96,6 +96,9 @@ class ItemTree {
   Found FindVisible(uint64_t pos) const;
   // The Item containing character (agent, seq). REQUIRES: it was inserted.
   Found FindId(uint32_t agent, uint32_t seq) const;
+  // True when (agent, seq) is an inserted character (some Item holds it).
+  // REQUIRES: agent is a known local index.
+  bool Holds(uint32_t agent, uint32_t seq) const;
   // Visible characters / all characters before the Item at `loc`.
   uint64_t VisibleBefore(Loc loc) const;
   uint64_t AllBefore(Loc loc) const;
