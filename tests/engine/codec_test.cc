@@ -60,6 +60,9 @@ Doc Source() {
   EXPECT_TRUE(b.Insert(5, "€€", nullptr).ok());
   EXPECT_TRUE(a.Insert(2, "concurrent", nullptr).ok());
   EXPECT_TRUE(a.ApplyUpdate(b.EncodeOpsSince(a.version())).ok());
+  std::string many;
+  for (int i = 0; i < 60; ++i) many += "run " + std::to_string(i) + " ";
+  EXPECT_TRUE(a.Insert(a.size(), many, nullptr).ok());
   return a;
 }
 
@@ -92,7 +95,9 @@ void SweepCorruption(const std::string& valid, bool snapshot) {
 
 TEST(Codec, CorruptUpdatesAreRejectedAndChangeNothing) {
   Doc src = Source();
-  SweepCorruption(src.EncodeOpsSince(VersionVector()), false);
+  std::string zstd = src.EncodeOpsSince(VersionVector());
+  ASSERT_LT(zstd.size(), src.Text().size()) << "expected a zstd-compressed update";
+  SweepCorruption(zstd, false);
   DocOptions raw = Uncompressed();
   Doc plain(3, raw);
   ASSERT_TRUE(plain.ApplyUpdate(src.EncodeOpsSince(VersionVector())).ok());
