@@ -2,6 +2,8 @@
 // before any change, and Integrate.
 #include <algorithm>
 #include <cassert>
+#include <functional>
+#include <queue>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -74,12 +76,24 @@ class Simulation {
 
 enum class Readiness { kWait, kReady, kDuplicate, kBad };
 
-Readiness CheckReady(const Simulation& sim, const RawOp& op) {
+// What a waiting op waits for: the Simulation knowing seq `seq` of `agent`.
+struct Blocker {
+  uint64_t agent = 0;
+  uint64_t seq = 0;
+};
+
+Readiness CheckReady(const Simulation& sim, const RawOp& op, Blocker* blocker) {
   uint64_t known = sim.Next(op.agent);
   if (known >= op.seq + op.len) return Readiness::kDuplicate;
-  if (known < op.seq) return Readiness::kWait;
+  if (known < op.seq) {
+    *blocker = Blocker{op.agent, op.seq - 1};
+    return Readiness::kWait;
+  }
   auto dep_ready = [&](uint64_t agent, uint64_t lo, uint64_t hi) {
-    if (hi >= sim.Next(agent)) return Readiness::kWait;
+    if (hi >= sim.Next(agent)) {
+      *blocker = Blocker{agent, hi};
+      return Readiness::kWait;
+    }
     return sim.IsInsertRange(agent, lo, hi) ? Readiness::kReady : Readiness::kBad;
   };
   if (op.kind == Op::Kind::kInsert) {
@@ -158,28 +172,48 @@ Status DocState::ApplyBatch(std::span<const RawOp> batch) {
   for (const Op& op : pending_) all.push_back(ViewOf(op));
   all.insert(all.end(), batch.begin(), batch.end());
 
+  // Each op is checked once in batch order; one that has to wait is parked
+  // under the (agent, seq) it waits for and checked again only when the
+  // Simulation learns that seq. Any arrival order costs O(n log n), not a
+  // pass over every waiting op per op that becomes ready.
   Simulation sim(*this);
   std::vector<uint8_t> state(all.size(), 0);  // 0 waiting, 1 ready, 2 dropped
   std::vector<size_t> order;
   order.reserve(all.size());
-  for (bool progress = true; progress;) {
-    progress = false;
-    for (size_t i = 0; i < all.size(); ++i) {
-      if (state[i] != 0) continue;
-      switch (CheckReady(sim, all[i])) {
-        case Readiness::kWait:
-          break;
-        case Readiness::kDuplicate:
-          state[i] = 2;
-          break;
-        case Readiness::kBad:
-          return Status::Corruption("op depends on an id that is not an inserted character");
-        case Readiness::kReady:
-          state[i] = 1;
-          sim.Accept(all[i]);
-          order.push_back(i);
-          progress = true;
-          break;
+  using Waiter = std::pair<uint64_t, size_t>;  // (seq waited for, op index)
+  std::unordered_map<uint64_t, std::priority_queue<Waiter, std::vector<Waiter>, std::greater<>>>
+      waiters;
+  std::vector<size_t> work;
+  for (size_t next = 0; next < all.size() || !work.empty();) {
+    size_t i;
+    if (!work.empty()) {
+      i = work.back();
+      work.pop_back();
+    } else {
+      i = next++;
+    }
+    Blocker blocker;
+    switch (CheckReady(sim, all[i], &blocker)) {
+      case Readiness::kWait:
+        waiters[blocker.agent].push(Waiter{blocker.seq, i});
+        break;
+      case Readiness::kDuplicate:
+        state[i] = 2;
+        break;
+      case Readiness::kBad:
+        return Status::Corruption("op depends on an id that is not an inserted character");
+      case Readiness::kReady: {
+        state[i] = 1;
+        sim.Accept(all[i]);
+        order.push_back(i);
+        auto w = waiters.find(all[i].agent);
+        if (w == waiters.end()) break;
+        uint64_t known = sim.Next(all[i].agent);
+        while (!w->second.empty() && w->second.top().first < known) {
+          work.push_back(w->second.top().second);
+          w->second.pop();
+        }
+        break;
       }
     }
   }

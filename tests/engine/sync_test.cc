@@ -1,6 +1,7 @@
 // Remote ops: idempotence, order independence, Pending, change events.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "engine_test_util.h"
@@ -183,6 +184,30 @@ TEST(Sync, SeqsRunningFarAheadOfTheTextAreRejected) {
   auto before = testing::StateOf(b);
   EXPECT_EQ(b.Apply(deletes(5 * n, 200)).code(), StatusCode::kCorruption);
   EXPECT_EQ(testing::StateOf(b), before);
+}
+
+}  // namespace
+}  // namespace weft::engine
+
+namespace weft::engine {
+namespace {
+
+// Regression: readiness was found by passes over every waiting op, so a
+// history delivered newest first took one pass per op (quadratic: minutes
+// for this one). Waiting ops are now woken by the seq they wait for.
+TEST(Sync, HistoryDeliveredNewestFirstAppliesInOneCall) {
+  Doc a(1);
+  Ops all;
+  for (int i = 0; i < 20'000; ++i) {
+    // Typing backwards: every op is its own run that depends on the last.
+    Ops ops = *a.Insert(0, i % 7 == 0 ? "é" : "x");
+    all.insert(all.end(), ops.begin(), ops.end());
+  }
+  std::reverse(all.begin(), all.end());
+  Doc b(2);
+  ASSERT_TRUE(b.Apply(all).ok());
+  EXPECT_EQ(b.pending_ops(), 0u);
+  EXPECT_EQ(b.Text(), a.Text());
 }
 
 }  // namespace
