@@ -155,6 +155,10 @@ class DocState {
   // Marks deleted the ids of a delete run.
   void IntegrateDelete(uint32_t agent, uint32_t seq, uint32_t len, Ref target, bool backward);
   void CommitOp(const RawOp& op);
+  // The limits a batch must stay within (text, seqs, Pending), given the
+  // ops PlanBatch found ready (`order`) and waiting (`state` 0).
+  Status CheckBatchBounds(const std::vector<RawOp>& all, const std::vector<size_t>& order,
+                          const std::vector<uint8_t>& state) const;
 
  public:
   // Inserts an Item for a new run at insertion point `at`, extending the Item

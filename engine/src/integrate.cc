@@ -159,27 +159,19 @@ Op OwnedOp(const RawOp& r) {
   return op;
 }
 
-// Validate, then commit. Phase 1 runs the batch together with Pending
-// through a Simulation until no more op becomes ready, rejecting the whole
-// batch on any malformed or hostile op (an origin or target that names a
-// delete, bad UTF-8, ...) or when the ops left waiting would overflow
-// Pending. Phase 2 applies the ready ops in the order they became ready,
-// which is causal, and keeps the rest in Pending. Phase 2 cannot fail.
-Status DocState::ApplyBatch(std::span<const RawOp> batch) {
-  for (const RawOp& op : batch) WEFT_RETURN_IF_ERROR(CheckShape(op));
-  std::vector<RawOp> all;
-  all.reserve(pending_.size() + batch.size());
-  for (const Op& op : pending_) all.push_back(ViewOf(op));
-  all.insert(all.end(), batch.begin(), batch.end());
+namespace {
 
-  // Each op is checked once in batch order; one that has to wait is parked
-  // under the (agent, seq) it waits for and checked again only when the
-  // Simulation learns that seq. Any arrival order costs O(n log n), not a
-  // pass over every waiting op per op that becomes ready.
-  Simulation sim(*this);
-  std::vector<uint8_t> state(all.size(), 0);  // 0 waiting, 1 ready, 2 dropped
-  std::vector<size_t> order;
-  order.reserve(all.size());
+// Orders `all` for applying: each op is checked once in batch order; one
+// that has to wait is parked under the (agent, seq) it waits for and checked
+// again only when the Simulation learns that seq. Any arrival order costs
+// O(n log n), not a pass over every waiting op per op that becomes ready.
+// Fills `order` with the ready ops in a causal order and marks `state`
+// (0 waiting, 1 ready, 2 duplicate); kCorruption for a hostile dependency.
+Status PlanBatch(const DocState& doc, const std::vector<RawOp>& all, std::vector<size_t>* order,
+                 std::vector<uint8_t>* state) {
+  Simulation sim(doc);
+  state->assign(all.size(), 0);
+  order->reserve(all.size());
   using Waiter = std::pair<uint64_t, size_t>;  // (seq waited for, op index)
   std::unordered_map<uint64_t, std::priority_queue<Waiter, std::vector<Waiter>, std::greater<>>>
       waiters;
@@ -198,14 +190,14 @@ Status DocState::ApplyBatch(std::span<const RawOp> batch) {
         waiters[blocker.agent].push(Waiter{blocker.seq, i});
         break;
       case Readiness::kDuplicate:
-        state[i] = 2;
+        (*state)[i] = 2;
         break;
       case Readiness::kBad:
         return Status::Corruption("op depends on an id that is not an inserted character");
       case Readiness::kReady: {
-        state[i] = 1;
+        (*state)[i] = 1;
         sim.Accept(all[i]);
-        order.push_back(i);
+        order->push_back(i);
         auto w = waiters.find(all[i].agent);
         if (w == waiters.end()) break;
         uint64_t known = sim.Next(all[i].agent);
@@ -217,6 +209,13 @@ Status DocState::ApplyBatch(std::span<const RawOp> batch) {
       }
     }
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status DocState::CheckBatchBounds(const std::vector<RawOp>& all, const std::vector<size_t>& order,
+                                  const std::vector<uint8_t>& state) const {
   // Bounds a hostile peer cannot push this replica past: text ever inserted
   // (Item offsets are 31-bit), and how far seqs may run ahead of the
   // characters the document holds (deletes take seqs too; per-seq
@@ -252,9 +251,27 @@ Status DocState::ApplyBatch(std::span<const RawOp> batch) {
                                      " ops wait for missing dependencies (limit " +
                                      std::to_string(options_.max_pending_ops) + ")");
   }
+  return Status::Ok();
+}
+
+// Validate, then commit. Phase 1 runs the batch together with Pending
+// through PlanBatch, rejecting the whole batch on any malformed or hostile
+// op (an origin or target that names a delete, bad UTF-8, ...), then checks
+// the bounds (text, seqs, Pending). Phase 2 applies the ready ops in the
+// order they became ready, which is causal, and keeps the rest in Pending.
+// Phase 2 cannot fail.
+Status DocState::ApplyBatch(std::span<const RawOp> batch) {
+  for (const RawOp& op : batch) WEFT_RETURN_IF_ERROR(CheckShape(op));
+  std::vector<RawOp> all;
+  all.reserve(pending_.size() + batch.size());
+  for (const Op& op : pending_) all.push_back(ViewOf(op));
+  all.insert(all.end(), batch.begin(), batch.end());
+  std::vector<size_t> order;
+  std::vector<uint8_t> state;
+  WEFT_RETURN_IF_ERROR(PlanBatch(*this, all, &order, &state));
+  WEFT_RETURN_IF_ERROR(CheckBatchBounds(all, order, state));
   for (size_t i : order) CommitOp(all[i]);
   std::vector<Op> still;
-  still.reserve(waiting);
   for (size_t i = 0; i < all.size(); ++i) {
     if (state[i] == 0) still.push_back(OwnedOp(all[i]));
   }
