@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -139,6 +141,104 @@ int ExitForStatus(const Status& st) {
   return Fail(input ? kExitBadInput : kExitDiverged, "replay failed: " + st.ToString());
 }
 
+// Everything one replay produces; the last of --repeat runs is kept.
+struct Outcome {
+  std::vector<Doc> replicas;
+  std::string update, snapshot;
+  std::string merged_text, loaded_text;
+  size_t heap_bytes = 0;
+};
+
+// One full replay: local edits, merge into a fresh replica, snapshot load.
+// Returns an exit code when something fails, nothing when all ran.
+std::optional<int> ReplayOnce(const engine::Trace& trace,
+                              const std::function<void(uint64_t)>& progress, bool show_progress,
+                              Outcome* out, Run* run) {
+  out->replicas.clear();
+  auto t0 = Clock::now();
+  Status st;
+  if (trace.concurrent) {
+    st = engine::ReplayConcurrent(trace, out->replicas, progress);
+  } else {
+    out->replicas.emplace_back(engine::TraceAgentId(0));
+    st = engine::ReplaySequential(trace, out->replicas[0], progress);
+  }
+  auto t1 = Clock::now();
+  if (show_progress) std::fprintf(stderr, "\r\033[K");
+  if (!st.ok()) return ExitForStatus(st);
+  run->local_ms = Ms(t0, t1);
+
+  // Merge and load timers include reading the text once, as an editor would.
+  out->update = out->replicas[0].EncodeOpsSince(engine::VersionVector());
+  auto t2 = Clock::now();
+  Doc merged(UINT64_MAX);
+  st = merged.ApplyUpdate(out->update);
+  out->merged_text = merged.Text();
+  auto t3 = Clock::now();
+  if (!st.ok()) return Fail(kExitDiverged, "merge failed: " + st.ToString());
+  run->merge_ms = Ms(t2, t3);
+
+  out->snapshot = out->replicas[0].EncodeSnapshot();
+  auto t4 = Clock::now();
+  Result<Doc> loaded = Doc::LoadSnapshot(out->snapshot, UINT64_MAX - 1);
+  if (loaded.ok()) out->loaded_text = loaded->Text();
+  auto t5 = Clock::now();
+  if (!loaded.ok()) {
+    return Fail(kExitDiverged, "snapshot load failed: " + loaded.status().ToString());
+  }
+  run->load_ms = Ms(t4, t5);
+  out->heap_bytes = out->replicas[0].HeapBytes();
+  return std::nullopt;
+}
+
+// Where the replicas, the merge and the load first disagree; empty if they
+// all hold `text`.
+std::string Divergence(const Outcome& out, const std::string& text) {
+  for (size_t k = 1; k < out.replicas.size(); ++k) {
+    std::string other = out.replicas[k].Text();
+    if (other != text) {
+      return "replica 0 and replica " + std::to_string(k) + " differ at " +
+             FirstDifference(text, other);
+    }
+  }
+  if (out.merged_text != text) {
+    return "merge differs from the replicas at " + FirstDifference(text, out.merged_text);
+  }
+  if (out.loaded_text != text) {
+    return "snapshot load differs from the replicas at " + FirstDifference(text, out.loaded_text);
+  }
+  return "";
+}
+
+void Report(const Flags& flags, const engine::Trace& trace, const Outcome& out,
+            const std::vector<Run>& runs, bool converged, bool ok) {
+  std::vector<double> local, merge, load;
+  for (const Run& r : runs) {
+    local.push_back(r.local_ms);
+    merge.push_back(r.merge_ms);
+    load.push_back(r.load_ms);
+  }
+  const char* kind = trace.concurrent ? "concurrent" : "sequential";
+  auto patches = static_cast<unsigned long long>(trace.patches);
+  if (flags.json) {
+    std::printf(
+        "{\"trace\": %s, \"kind\": \"%s\", \"patches\": %llu, \"agents\": %u, \"converged\": %s, "
+        "\"ok\": %s, \"local_ms\": %.3f, \"merge_ms\": %.3f, \"load_ms\": %.3f, "
+        "\"update_bytes\": %zu, \"snapshot_bytes\": %zu, \"doc_heap_bytes\": %zu, "
+        "\"peak_rss_kb\": %ld}\n",
+        JsonString(flags.trace).c_str(), kind, patches, trace.num_agents,
+        converged ? "true" : "false", ok ? "true" : "false", Median(local), Median(merge),
+        Median(load), out.update.size(), out.snapshot.size(), out.heap_bytes, PeakRssKb());
+    return;
+  }
+  std::printf("%s: %s, %llu patches, %u agent(s)\n", flags.trace.c_str(), kind, patches,
+              trace.num_agents);
+  std::printf("  local %.2f ms, merge %.2f ms, load %.2f ms (median of %d)\n", Median(local),
+              Median(merge), Median(load), flags.repeat);
+  std::printf("  update %zu bytes, snapshot %zu bytes, doc heap %zu bytes, peak RSS %ld KiB\n",
+              out.update.size(), out.snapshot.size(), out.heap_bytes, PeakRssKb());
+}
+
 }  // namespace
 
 int RunReplay(int argc, char** argv) {
@@ -158,91 +258,18 @@ int RunReplay(int argc, char** argv) {
                    static_cast<unsigned long long>(trace->patches));
     }
   };
-
-  std::vector<Run> runs;
-  std::vector<Doc> replicas;
-  std::string update, snapshot;
-  std::string merged_text, loaded_text;
-  size_t heap_bytes = 0;
-  for (int r = 0; r < flags.repeat; ++r) {
-    Run run;
-    replicas.clear();
-    auto t0 = Clock::now();
-    Status st;
-    if (trace->concurrent) {
-      st = engine::ReplayConcurrent(*trace, replicas, progress);
-    } else {
-      replicas.emplace_back(engine::TraceAgentId(0));
-      st = engine::ReplaySequential(*trace, replicas[0], progress);
+  Outcome out;
+  std::vector<Run> runs(flags.repeat);
+  for (Run& run : runs) {
+    if (std::optional<int> exit = ReplayOnce(*trace, progress, show_progress, &out, &run)) {
+      return *exit;
     }
-    auto t1 = Clock::now();
-    if (show_progress) std::fprintf(stderr, "\r\033[K");
-    if (!st.ok()) return ExitForStatus(st);
-    run.local_ms = Ms(t0, t1);
-
-    update = replicas[0].EncodeOpsSince(engine::VersionVector());
-    auto t2 = Clock::now();
-    Doc merged(UINT64_MAX);
-    st = merged.ApplyUpdate(update);
-    merged_text = merged.Text();
-    auto t3 = Clock::now();
-    if (!st.ok()) return Fail(kExitDiverged, "merge failed: " + st.ToString());
-    run.merge_ms = Ms(t2, t3);
-
-    snapshot = replicas[0].EncodeSnapshot();
-    auto t4 = Clock::now();
-    Result<Doc> loaded = Doc::LoadSnapshot(snapshot, UINT64_MAX - 1);
-    if (loaded.ok()) loaded_text = loaded->Text();
-    auto t5 = Clock::now();
-    if (!loaded.ok())
-      return Fail(kExitDiverged, "snapshot load failed: " + loaded.status().ToString());
-    run.load_ms = Ms(t4, t5);
-    heap_bytes = replicas[0].HeapBytes();
-    runs.push_back(run);
   }
-
-  const std::string text = replicas[0].Text();
-  std::string divergence;
-  for (size_t k = 1; k < replicas.size() && divergence.empty(); ++k) {
-    std::string other = replicas[k].Text();
-    if (other != text)
-      divergence = "replica 0 and replica " + std::to_string(k) + " differ at " +
-                   FirstDifference(text, other);
-  }
-  if (divergence.empty() && merged_text != text) {
-    divergence = "merge differs from the replicas at " + FirstDifference(text, merged_text);
-  }
-  if (divergence.empty() && loaded_text != text) {
-    divergence = "snapshot load differs from the replicas at " + FirstDifference(text, loaded_text);
-  }
+  const std::string text = out.replicas[0].Text();
+  const std::string divergence = Divergence(out, text);
   const bool converged = divergence.empty();
   const bool ok = converged && text == trace->end_content;
-
-  std::vector<double> local, merge, load;
-  for (const Run& r : runs) {
-    local.push_back(r.local_ms);
-    merge.push_back(r.merge_ms);
-    load.push_back(r.load_ms);
-  }
-  if (flags.json) {
-    std::printf(
-        "{\"trace\": %s, \"kind\": \"%s\", \"patches\": %llu, \"agents\": %u, \"converged\": %s, "
-        "\"ok\": %s, \"local_ms\": %.3f, \"merge_ms\": %.3f, \"load_ms\": %.3f, "
-        "\"update_bytes\": %zu, \"snapshot_bytes\": %zu, \"doc_heap_bytes\": %zu, "
-        "\"peak_rss_kb\": %ld}\n",
-        JsonString(flags.trace).c_str(), trace->concurrent ? "concurrent" : "sequential",
-        static_cast<unsigned long long>(trace->patches), trace->num_agents,
-        converged ? "true" : "false", ok ? "true" : "false", Median(local), Median(merge),
-        Median(load), update.size(), snapshot.size(), heap_bytes, PeakRssKb());
-  } else {
-    std::printf("%s: %s, %llu patches, %u agent(s)\n", flags.trace.c_str(),
-                trace->concurrent ? "concurrent" : "sequential",
-                static_cast<unsigned long long>(trace->patches), trace->num_agents);
-    std::printf("  local %.2f ms, merge %.2f ms, load %.2f ms (median of %d)\n", Median(local),
-                Median(merge), Median(load), flags.repeat);
-    std::printf("  update %zu bytes, snapshot %zu bytes, doc heap %zu bytes, peak RSS %ld KiB\n",
-                update.size(), snapshot.size(), heap_bytes, PeakRssKb());
-  }
+  Report(flags, *trace, out, runs, converged, ok);
   if (!converged) return Fail(kExitDiverged, "diverged: " + divergence);
   if (!ok) {
     // A sequential trace has no concurrent inserts, so no tie-break can
