@@ -271,3 +271,29 @@ TEST_F(RingOfRingPtrs, DestroyingTheRingReturnsEverySlot) {
 
 }  // namespace
 }  // namespace weft::ringbuf
+
+namespace weft::ringbuf {
+namespace {
+
+TEST(Ring, PeekedEntriesStayBorrowedUntilReleased) {
+  RingOptions o;
+  o.capacity = 4;
+  o.max_readers = 2;
+  Ring<int64_t> ring(o);
+  auto first = ring.AddReader();
+  auto gated = ring.AddReader({&*first});
+  for (int64_t i = 0; i < 4; ++i) ASSERT_TRUE(ring.writer().TryPublish(i));
+  std::vector<int64_t> seen;
+  EXPECT_EQ(first->Peek([&](const int64_t& v, int64_t) { seen.push_back(v); }, 3), 3u);
+  EXPECT_EQ(first->Peek([&](const int64_t& v, int64_t) { seen.push_back(v); }), 1u);
+  EXPECT_EQ(seen, (std::vector<int64_t>{0, 1, 2, 3}));
+  // Not released: the producer may not reuse them, the gated reader sees none.
+  EXPECT_FALSE(ring.writer().TryPublish(int64_t{4}));
+  EXPECT_EQ(gated->Poll([](const int64_t&, int64_t) {}), 0u);
+  first->Release();
+  EXPECT_EQ(gated->Poll([](const int64_t&, int64_t) {}), 4u);
+  EXPECT_TRUE(ring.writer().TryPublish(int64_t{4}));
+}
+
+}  // namespace
+}  // namespace weft::ringbuf

@@ -330,6 +330,18 @@ class Reader {
   // number handled (0 when none is ready). Never waits.
   template <typename Handler>
   size_t Poll(Handler&& handler, size_t max_batch = SIZE_MAX) {
+    size_t handled = Peek(handler, max_batch);
+    if (handled != 0) Commit(next_ - 1);
+    return handled;
+  }
+
+  // Like Poll, but leaves the entries unconsumed: they stay borrowed (the
+  // producer cannot reuse them and gated readers do not see them) until
+  // Release(). For a reader that must finish a batch as a whole before
+  // letting go of it, e.g. persistence, which fsyncs before acks may pass.
+  // Successive Peeks extend the borrowed range.
+  template <typename Handler>
+  size_t Peek(Handler&& handler, size_t max_batch = SIZE_MAX) {
     // One barrier read per batch: the acquire loads inside it make every
     // entry up to `last` visible.
     int64_t last = barrier_.Available();
@@ -340,8 +352,13 @@ class Reader {
     for (int64_t s = next_; s <= last; ++s) handler(std::as_const(ring_->entry(s)), s);
     size_t handled = static_cast<size_t>(last - next_ + 1);
     next_ = last + 1;
-    Commit(last);
     return handled;
+  }
+
+  // Marks everything peeked so far consumed. (Poll also releases whatever
+  // was peeked before it.)
+  void Release() {
+    if (cursor_->LoadRelaxed() != next_ - 1) Commit(next_ - 1);
   }
 
   // Like Poll, but first waits (by the ring's WaitStrategy) until an entry is
