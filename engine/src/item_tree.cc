@@ -19,20 +19,6 @@ ItemTree::ItemTree() {
   leaves_[0].parent = 0;
 }
 
-uint64_t ItemTree::visible() const {
-  const Node& r = nodes_[root_];
-  uint64_t sum = 0;
-  for (uint32_t i = 0; i < r.n; ++i) sum += r.vis[i];
-  return sum;
-}
-
-uint64_t ItemTree::all() const {
-  const Node& r = nodes_[root_];
-  uint64_t sum = 0;
-  for (uint32_t i = 0; i < r.n; ++i) sum += r.all[i];
-  return sum;
-}
-
 Loc ItemTree::Normalize(Loc loc) const {
   while (loc.leaf != kNone && loc.idx >= leaves_[loc.leaf].n) loc = Loc{leaves_[loc.leaf].next, 0};
   return loc;
@@ -131,6 +117,8 @@ uint64_t ItemTree::CountBefore(Loc loc, bool visible_only) const {
 
 void ItemTree::Adjust(uint32_t leaf, int64_t dvis, int64_t dall) {
   if (leaf != cache_leaf_) cache_valid_ = false;
+  visible_ += dvis;
+  all_ += dall;
   leaves_[leaf].vis += dvis;
   leaves_[leaf].all += dall;
   uint32_t slot = leaves_[leaf].slot;
@@ -400,6 +388,11 @@ void ItemTree::Build(const std::vector<Item>& items, std::string_view arena,
       l.all += it.len;
     }
   }
+  visible_ = all_ = 0;
+  for (size_t k = 0; k < nleaves; ++k) {
+    visible_ += leaves_[k].vis;
+    all_ += leaves_[k].all;
+  }
   index_.Clear(leaf_of.size());
   for (size_t a = 0; a < leaf_of.size(); ++a) index_.Load(static_cast<uint32_t>(a), leaf_of[a]);
   // Level by level: children [0, count) of the level below, leaves first.
@@ -498,7 +491,14 @@ Status ItemTree::CheckInvariants() const {
       if (v != nd.vis[i] || a != nd.all[i]) return Status::Internal("node counts stale");
     }
   }
-  if (vis_total != visible() || all_total != all()) return Status::Internal("root counts stale");
+  uint64_t root_vis = 0, root_all = 0;
+  for (uint32_t i = 0; i < nodes_[root_].n; ++i) {
+    root_vis += nodes_[root_].vis[i];
+    root_all += nodes_[root_].all[i];
+  }
+  if (vis_total != visible_ || all_total != all_ || root_vis != visible_ || root_all != all_) {
+    return Status::Internal("root counts stale");
+  }
   return Status::Ok();
 }
 

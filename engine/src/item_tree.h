@@ -75,8 +75,8 @@ class ItemTree {
 
   ItemTree();
 
-  uint64_t visible() const;  // visible characters
-  uint64_t all() const;      // characters including tombstones
+  uint64_t visible() const { return visible_; }  // visible characters
+  uint64_t all() const { return all_; }          // characters including tombstones
 
   Item& at(Loc loc) { return leaves_[loc.leaf].items[loc.idx]; }
   const Item& at(Loc loc) const { return leaves_[loc.leaf].items[loc.idx]; }
@@ -182,6 +182,8 @@ class ItemTree {
   ChunkedVector<Leaf, 16> leaves_;
   ChunkedVector<Node, 16> nodes_;
   uint32_t root_ = 0;
+  uint64_t visible_ = 0;  // Invariant: the sums over the root's children
+  uint64_t all_ = 0;
   std::vector<char> arena_;  // a vector: reserve() is exact, a string's doubles
   IdIndex index_;
 
