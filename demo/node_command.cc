@@ -46,19 +46,23 @@ void LogLine(const std::string& line) {
 }  // namespace
 
 int RunNode(int argc, char** argv) {
-  std::string listen, data, secret_file;
+  std::string listen, data, secret_file, fsync = "batch";
   std::vector<std::string> peers;
-  uint64_t workers = 1, heartbeat_ms = 1000, timeout_ms = 5000;
+  uint64_t workers = 1, heartbeat_ms = 1000, timeout_ms = 5000, snapshot_every = 5000;
   FlagParser flags("node",
                    "--listen HOST:PORT [--peer HOST:PORT]... --data DIR [--secret-file FILE]\n"
-                   "       [--workers N] [--heartbeat-ms MS] [--peer-timeout-ms MS]\n"
+                   "       [--workers N] [--fsync always|batch|off] [--snapshot-every BATCHES]\n"
+                   "       [--heartbeat-ms MS] [--peer-timeout-ms MS]\n"
                    "Hosts documents, syncs them with every connected peer, relays ops between\n"
-                   "peers; stops cleanly on SIGINT or SIGTERM.");
+                   "peers, keeps every accepted op in an op log under DIR (acknowledged once\n"
+                   "durable), recovers it at start; stops cleanly on SIGINT or SIGTERM.");
   flags.String("listen", &listen, true);
   flags.Strings("peer", &peers);
   flags.String("data", &data, true);
   flags.String("secret-file", &secret_file);
   flags.Uint("workers", &workers);
+  flags.String("fsync", &fsync);
+  flags.Uint("snapshot-every", &snapshot_every);
   flags.Uint("heartbeat-ms", &heartbeat_ms);
   flags.Uint("peer-timeout-ms", &timeout_ms);
   if (std::optional<int> exit = flags.Parse(argc, argv)) return *exit;
@@ -82,6 +86,11 @@ int RunNode(int argc, char** argv) {
   o.heartbeat = std::chrono::milliseconds(heartbeat_ms);
   o.peer_timeout = std::chrono::milliseconds(timeout_ms);
   o.data_dir = data;
+  Result<persist::FsyncPolicy> policy = persist::ParseFsyncPolicy(fsync);
+  if (!policy.ok()) return flags.Error(policy.status().ToString());
+  o.fsync = *policy;
+  if (snapshot_every == 0) return flags.Error("--snapshot-every must be at least 1");
+  o.snapshot_every = snapshot_every;
   Result<uint64_t> id = LoadOrCreateNodeId(data);
   if (!id.ok()) return flags.Error(id.status().ToString());
   o.node_id = *id;

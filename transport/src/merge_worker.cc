@@ -26,11 +26,19 @@ IngressRing::Reader RegisterReader(IngressRing& ingress) {
 
 }  // namespace
 
-MergeWorker::MergeWorker(MergeWorkerOptions options, IngressRing& ingress)
+MergeWorker::MergeWorker(MergeWorkerOptions options, IngressRing& ingress,
+                         std::map<std::string, std::unique_ptr<engine::Doc>> docs)
     : options_(std::move(options)),
       reader_(RegisterReader(ingress)),
       egress_(EgressOptions(options_.egress_capacity)),
-      alloc_(options_.pools) {}
+      alloc_(options_.pools) {
+  for (auto& [name, doc] : docs) {
+    // Recovered from a log tail, perhaps: snapshot it at the next shutdown
+    // even if nothing new arrives.
+    since_snapshot_[name] = 1;
+    docs_.emplace(name, std::move(doc));
+  }
+}
 
 void MergeWorker::Run() {
   // This thread allocates catch-up slots and reclaims the egress ring's
@@ -43,6 +51,13 @@ void MergeWorker::Run() {
     // before waiting again: an idle worker must not pin pool slots. (The
     // loop nudges the workers with an empty entry when it runs short.)
     egress_.writer().Reclaim();
+  }
+  // Shutting down: snapshot what changed, so the next start loads instead
+  // of replaying the log.
+  if (options_.snapshot_every != 0) {
+    for (const auto& [name, count] : since_snapshot_) {
+      if (count != 0) Snapshot(name, *docs_.at(name));
+    }
   }
   egress_.writer().Close();
   if (options_.wake) options_.wake();
@@ -132,6 +147,20 @@ void MergeWorker::Apply(const IngressEntry& e) {
     out.ack_next_seq = doc.version().Get(only_agent);
   }
   Publish(std::move(out));
+  if (options_.snapshot_every != 0 && ++since_snapshot_[name] >= options_.snapshot_every) {
+    Snapshot(name, doc);
+  }
+}
+
+void MergeWorker::Snapshot(const std::string& name, const engine::Doc& doc) {
+  auto c = std::make_shared<ControlData>();
+  c->doc = name;
+  c->snapshot = doc.EncodeSnapshot();
+  EgressEntry out;
+  out.kind = EgressEntry::Kind::kSnapshot;
+  out.control = std::move(c);
+  Publish(std::move(out));
+  since_snapshot_[name] = 0;
 }
 
 void MergeWorker::Reject(uint64_t conn, ErrorCode code, std::string reason) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -26,13 +27,19 @@ struct MergeWorkerOptions {
   // Called after each batch of egress entries is published (from the
   // worker's thread): wakes the loop thread and the persister.
   std::function<void()> wake;
+  // Send a document's snapshot to the persister after this many accepted
+  // batches, and at shutdown for every document changed since its last
+  // one. 0: never (no persistence).
+  uint64_t snapshot_every = 0;
 };
 
 class MergeWorker {
  public:
   // Registers the worker's reader on `ingress`; call before the loop thread
   // publishes anything. `ingress` must outlive the worker.
-  MergeWorker(MergeWorkerOptions options, IngressRing& ingress);
+  // `docs`: this worker's documents recovered from disk.
+  MergeWorker(MergeWorkerOptions options, IngressRing& ingress,
+              std::map<std::string, std::unique_ptr<engine::Doc>> docs = {});
 
   // The thread body: runs until the ingress ring is closed and drained, then
   // closes the egress ring.
@@ -62,6 +69,7 @@ class MergeWorker {
                    const engine::VersionVector& since);
   void PublishOps(uint64_t conn, const std::string& doc, const std::string& update);
   void Publish(EgressEntry&& e);
+  void Snapshot(const std::string& name, const engine::Doc& doc);
 
   MergeWorkerOptions options_;
   IngressRing::Reader reader_;
@@ -69,7 +77,8 @@ class MergeWorker {
   ringbuf::EventAllocator alloc_;
   std::unordered_map<std::string, std::unique_ptr<engine::Doc>> docs_;
   std::unordered_map<uint64_t, ConnInfo> conns_;
-  bool published_ = false;  // since the last wake
+  std::unordered_map<std::string, uint64_t> since_snapshot_;  // accepted batches per doc
+  bool published_ = false;                                    // since the last wake
 };
 
 }  // namespace weft::transport

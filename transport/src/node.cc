@@ -103,6 +103,34 @@ class Node::Impl : public ConnectionHost {
     if (options_.workers == 0 || options_.workers > 64) {
       return Status::InvalidArgument("--workers must be 1..64");
     }
+    if (!options_.data_dir.empty()) {
+      persist::RecoveryOptions ro;
+      ro.fs = options_.fs;
+      ro.log = options_.log;
+      auto started = std::chrono::steady_clock::now();
+      Result<persist::RecoveredState> r = persist::Recover(options_.data_dir, ro);
+      if (!r.ok()) return r.status().WithContext("recovering " + options_.data_dir);
+      recovered_ = std::make_unique<persist::RecoveredState>(std::move(*r));
+      double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+              .count();
+      char line[256];
+      std::snprintf(line, sizeof line,
+                    "recovered %zu document(s) from %s in %.1f ms: %" PRIu64
+                    " log records (%" PRIu64 " replayed), %zu snapshot(s)",
+                    recovered_->docs.size(), options_.data_dir.c_str(), ms, recovered_->records,
+                    recovered_->applied, recovered_->snapshot_covers.size());
+      Log(line);
+      for (const auto& [name, doc] : recovered_->docs) known_docs_.insert(name);
+      persist::OpLogOptions lo;
+      lo.fsync = options_.fsync;
+      lo.segment_bytes = options_.segment_bytes;
+      lo.fs = options_.fs;
+      Result<std::unique_ptr<persist::OpLogWriter>> w = persist::OpLogWriter::Open(
+          persist::LogDir(options_.data_dir), recovered_->next_segment, lo);
+      if (!w.ok()) return w.status().WithContext("opening the op log");
+      log_writer_ = std::move(*w);
+    }
     Result<sockaddr_storage> addr = Resolve(options_.listen);
     if (!addr.ok()) return addr.status();
     if (int rc = uv_tcp_bind(&listener_, reinterpret_cast<sockaddr*>(&*addr), 0); rc != 0) {
@@ -287,12 +315,20 @@ class Node::Impl : public ConnectionHost {
   // ---- Pipeline -----------------------------------------------------------------
 
   void StartPipeline() {
+    std::vector<std::map<std::string, std::unique_ptr<engine::Doc>>> docs(options_.workers);
+    if (recovered_) {
+      for (auto& [name, doc] : recovered_->docs) {
+        docs[WorkerFor(name, options_.workers)].emplace(name, std::move(doc));
+      }
+    }
     for (uint32_t i = 0; i < options_.workers; ++i) {
       MergeWorkerOptions wo;
       wo.index = i;
       wo.count = options_.workers;
       wo.wake = [this] { Wake(); };
-      workers_.push_back(std::make_unique<MergeWorker>(std::move(wo), ingress_));
+      wo.snapshot_every = options_.data_dir.empty() ? 0 : options_.snapshot_every;
+      workers_.push_back(
+          std::make_unique<MergeWorker>(std::move(wo), ingress_, std::move(docs[i])));
     }
     std::vector<EgressRing*> rings;
     for (auto& w : workers_) {
@@ -307,8 +343,14 @@ class Node::Impl : public ConnectionHost {
       bcast_readers_.push_back(std::move(*bcast));
       ack_readers_.push_back(std::move(*acks));
     }
-    persister_ = std::make_unique<Persister>(std::move(rings), std::move(persist_readers_),
-                                             [this] { uv_async_send(&wake_async_); });
+    PersisterOptions po;
+    po.data_dir = options_.data_dir;
+    po.fs = options_.fs;
+    po.log = options_.log;
+    persister_ = std::make_unique<Persister>(
+        std::move(rings), std::move(persist_readers_), std::move(po), std::move(log_writer_),
+        recovered_.get(), [this] { uv_async_send(&wake_async_); });
+    recovered_.reset();
     for (auto& w : workers_) threads_.emplace_back([w = w.get()] { w->Run(); });
     threads_.emplace_back([p = persister_.get()] { p->Run(); });
   }
@@ -422,6 +464,7 @@ class Node::Impl : public ConnectionHost {
           if (c->ready() && c->peer_is_node()) Announce(id, e.control->doc);
         }
         return;
+      case EgressEntry::Kind::kSnapshot:
       case EgressEntry::Kind::kNone:
         return;
     }
@@ -634,6 +677,8 @@ class Node::Impl : public ConnectionHost {
   std::vector<EgressRing::Reader> bcast_readers_;
   std::vector<EgressRing::Reader> ack_readers_;
   std::unique_ptr<Persister> persister_;
+  std::unique_ptr<persist::RecoveredState> recovered_;  // from Init until the pipeline starts
+  std::unique_ptr<persist::OpLogWriter> log_writer_;    // likewise, then the persister's
   std::vector<std::thread> threads_;
 };
 

@@ -1,77 +1,71 @@
 // Persister: the reader of every merge worker's egress ring that makes
 // accepted ops durable. Acks wait behind it (the loop's ack readers are
-// gated on its cursors), so an author hears "durable" only once it passed.
+// gated on its cursors), so an author hears "durable" only once the batch
+// holding its ops is in the op log and fsynced.
 //
-// This one keeps ops in memory only: it counts what it saw. The op log with
-// group commit replaces its handler without changing its place in the
-// pipeline.
+// Group commit: it takes whatever is ready on all rings (Peek), appends one
+// record per accepted op batch (the update bytes as they arrived, written
+// from the slot), writes the snapshots workers sent, fsyncs once, and only
+// then releases the batch. When the disk fails (full, I/O error) it keeps
+// the batch, says so once, and retries with backoff: acks stop, the rings
+// fill, the loop stops reading, and everything resumes when the disk does.
 #pragma once
 
 #include <atomic>
 #include <functional>
+#include <map>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "pipeline.h"
+#include "weft/persist/op_log.h"
+#include "weft/persist/recovery.h"
 
 namespace weft::transport {
 
+struct PersisterOptions {
+  std::string data_dir;  // empty: keep nothing (acks mean "accepted")
+  persist::FileSystem* fs = nullptr;
+  std::function<void(const std::string&)> log;
+};
+
 class Persister {
  public:
-  // `on_progress` runs on the persister's thread after each batch (it wakes
-  // the loop thread so acks go out).
+  // `log` appends to the op log (null without a data directory);
+  // `recovered` (null likewise) says which segments snapshots cover.
   Persister(std::vector<EgressRing*> rings, std::vector<EgressRing::Reader> readers,
-            std::function<void()> on_progress)
-      : rings_(std::move(rings)),
-        readers_(std::move(readers)),
-        on_progress_(std::move(on_progress)) {}
-
-  // The thread body: returns once every ring is closed and drained.
-  void Run() {
-    while (true) {
-      // Acquire pairs with the release increment in Wake(): a worker that
-      // published before bumping the epoch is seen by the polls below.
-      uint32_t epoch = epoch_.load(std::memory_order_acquire);
-      size_t handled = 0;
-      bool finished = true;
-      for (size_t i = 0; i < readers_.size(); ++i) {
-        handled += readers_[i].Poll([&](const EgressEntry& e, int64_t) { Persist(e); });
-        if (!rings_[i]->closed() || readers_[i].cursor() < rings_[i]->Stats().published) {
-          finished = false;
-        }
-      }
-      if (handled != 0) {
-        if (on_progress_) on_progress_();
-        continue;
-      }
-      if (finished) return;
-      epoch_.wait(epoch, std::memory_order_acquire);
-    }
-  }
-
+            PersisterOptions options, std::unique_ptr<persist::OpLogWriter> log,
+            const persist::RecoveredState* recovered, std::function<void()> on_progress);
+  // The thread body: returns once every ring is closed and drained (or, if
+  // the disk is failing, once Abandon() was called).
+  void Run();
   // Any thread: something was published (or a ring closed).
-  void Wake() {
-    // Release pairs with the acquire load in Run().
-    epoch_.fetch_add(1, std::memory_order_release);
-    epoch_.notify_all();
-  }
-
-  // Accepted batches and their bytes; read after Run returns.
-  uint64_t batches() const { return batches_; }
-  uint64_t bytes() const { return bytes_; }
+  void Wake();
+  // Any thread: stop retrying a failing disk and return from Run.
+  void Abandon();
 
  private:
-  void Persist(const EgressEntry& e) {
-    if (e.kind != EgressEntry::Kind::kAccepted) return;
-    ++batches_;
-    bytes_ += e.update.size();
-  }
+  // Writes batch_[done_..] and fsyncs. On error returns it; done_ says how
+  // far it got.
+  Status WriteBatch();
+  // Removes the oldest segments whose every record a snapshot covers. Only
+  // a prefix goes, so the log stays a contiguous run of segments.
+  void Compact();
 
   std::vector<EgressRing*> rings_;
   std::vector<EgressRing::Reader> readers_;
+  PersisterOptions options_;
   std::function<void()> on_progress_;
+  std::unique_ptr<persist::OpLogWriter> log_;
+  // Every segment on disk (oldest first) with, per document, where its last
+  // record there ends: a segment can go once snapshots cover all of them.
+  std::map<uint64_t, std::map<std::string, uint64_t, std::less<>>> segment_docs_;
+  std::map<std::string, persist::LogPosition, std::less<>> covers_;
+  std::vector<const EgressEntry*> batch_;
+  size_t done_ = 0;
   std::atomic<uint32_t> epoch_{0};
-  uint64_t batches_ = 0;
-  uint64_t bytes_ = 0;
+  std::atomic<bool> abandon_{false};
 };
 
 }  // namespace weft::transport

@@ -3,6 +3,8 @@
 //   loop thread ──IngressRing──► merge workers ──EgressRing (one per worker)──► persister
 //   (frames decoded in place)     (validate, integrate)                     └──► loop thread:
 //                                                                               broadcast, acks
+//                                                                               (acks gated
+//                                                                               on persister)
 //
 // Op batches travel as the RingPtr of the slot their frame arrived in: the
 // worker integrates the update in place and publishes the same RingPtr, so
@@ -35,6 +37,7 @@ struct ControlData {
   bool any_agent = false;        // kConnOpened: a node, which relays any agent's ops
   ErrorCode code = ErrorCode::kUnspecified;
   std::string reason;
+  std::string snapshot;  // kSnapshot: the document's encoded snapshot
 };
 
 struct IngressEntry {
@@ -65,6 +68,7 @@ struct EgressEntry {
     kSendSyncDone,   // send `conn` SyncDone{control->doc, control->version}
     kSendSubscribe,  // send `conn` Subscribe{control->doc, control->version}
     kDocCreated,     // control->doc is new on this node
+    kSnapshot,       // persist control->snapshot of control->doc
   };
   Kind kind = Kind::kNone;
   bool relay = false;

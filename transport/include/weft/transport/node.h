@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "weft/persist/file_system.h"
+#include "weft/persist/op_log.h"
 #include "weft/ringbuf/event_allocator.h"
 #include "weft/status.h"
 
@@ -35,9 +37,15 @@ struct HostPort {
 Result<HostPort> ParseHostPort(std::string_view text);
 
 struct NodeOptions {
-  HostPort listen{"127.0.0.1", 0};    // port 0: an ephemeral port (see Node::port)
-  std::vector<HostPort> peers;        // nodes to connect to, reconnecting forever
-  std::string data_dir;               // where the node keeps its data
+  HostPort listen{"127.0.0.1", 0};  // port 0: an ephemeral port (see Node::port)
+  std::vector<HostPort> peers;      // nodes to connect to, reconnecting forever
+  // Where the node keeps its op log and snapshots; recovered at Create.
+  // Empty: nothing is kept (acks then mean "accepted", not "durable").
+  std::string data_dir;
+  persist::FsyncPolicy fsync = persist::FsyncPolicy::kBatch;
+  uint64_t snapshot_every = 5000;  // accepted batches of a document between snapshots
+  uint64_t segment_bytes = 4 << 20;
+  persist::FileSystem* fs = nullptr;  // null: the real one (tests inject failures)
   std::optional<std::string> secret;  // none: accept anyone (and say so in the log)
   uint32_t workers = 1;
   uint64_t node_id = 0;                          // 0: a random id
@@ -56,8 +64,9 @@ struct NodeOptions {
 
 class Node {
  public:
-  // Binds the listening socket. Errors: InvalidArgument for bad options,
-  // Unavailable when the address cannot be bound.
+  // Recovers the data directory, then binds the listening socket. Errors:
+  // InvalidArgument for bad options, Unavailable when the address cannot
+  // be bound, Corruption (or IoError) when the data cannot be recovered.
   static Result<std::unique_ptr<Node>> Create(NodeOptions options);
   ~Node();
   Node(const Node&) = delete;
