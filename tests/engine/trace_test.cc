@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -100,7 +101,65 @@ TEST(Traces, ConcurrentTracesReplayExactly) {
 
 TEST(Traces, MalformedTraceIsAnError) {
   Result<Trace> missing = LoadTrace("/nonexistent/trace.json.gz");
-  EXPECT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kIoError);
+}
+
+// Writes `json` to a file of its own and loads it.
+Result<Trace> LoadJson(const std::string& json) {
+  std::string path = ::testing::TempDir() + "weft_trace_test.json";
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  EXPECT_NE(f, nullptr);
+  std::fwrite(json.data(), 1, json.size(), f);
+  std::fclose(f);
+  return LoadTrace(path);
+}
+
+TEST(Traces, TraceJsonIsReadInAnyKeyOrderAndUnknownKeysAreSkipped) {
+  Result<Trace> t = LoadJson(
+      R"({"txns": [{"parents": [], "agent": 1, "extra": {"a": [1, 2]}, "patches": [[0, 0, "hi"]]},
+                   {"agent": 0, "patches": [[1, 1, "é"]], "parents": [0], "numChildren": 0}],
+          "numAgents": 2, "endContent": "hé", "kind": "concurrent", "note": null})");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_TRUE(t->concurrent);
+  EXPECT_EQ(t->num_agents, 2u);
+  ASSERT_EQ(t->txns.size(), 2u);
+  EXPECT_EQ(t->txns[1].parents, std::vector<uint64_t>{0});
+  EXPECT_EQ(t->txns[1].patches[0].text, "é");
+  EXPECT_EQ(t->patches, 2u);
+  std::vector<Doc> replicas;
+  ASSERT_TRUE(ReplayConcurrent(*t, replicas).ok());
+  EXPECT_EQ(replicas[0].Text(), "hé");
+}
+
+TEST(Traces, MalformedTraceJsonIsRejected) {
+  struct Case {
+    const char* name;
+    const char* json;
+  } cases[] = {
+      {"not JSON", "{\"txns\": ["},
+      {"not an object", "[1, 2]"},
+      {"no endContent", R"({"txns": []})"},
+      {"no txns", R"({"endContent": ""})"},
+      {"patch too short", R"({"endContent": "", "txns": [{"patches": [[0, 0]]}]})"},
+      {"patch too long", R"({"endContent": "", "txns": [{"patches": [[0, 0, "a", 1]]}]})"},
+      {"negative position", R"({"endContent": "", "txns": [{"patches": [[-1, 0, "a"]]}]})"},
+      {"text not a string", R"({"endContent": "", "txns": [{"patches": [[0, 0, 5]]}]})"},
+      {"txn without patches", R"({"endContent": "", "txns": [{}]})"},
+      {"unknown kind", R"({"kind": "weird", "endContent": "", "txns": []})"},
+      {"concurrent without numAgents", R"({"kind": "concurrent", "endContent": "", "txns": []})"},
+      {"agent out of range",
+       R"({"kind": "concurrent", "numAgents": 1, "endContent": "",
+           "txns": [{"agent": 1, "parents": [], "patches": []}]})"},
+      {"parent not earlier",
+       R"({"kind": "concurrent", "numAgents": 1, "endContent": "",
+           "txns": [{"agent": 0, "parents": [0], "patches": []}]})"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Result<Trace> t = LoadJson(c.json);
+    ASSERT_FALSE(t.ok());
+    EXPECT_EQ(t.status().code(), StatusCode::kCorruption);
+  }
 }
 
 }  // namespace
