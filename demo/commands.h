@@ -10,5 +10,6 @@ int RunReplay(int argc, char** argv);
 int RunNode(int argc, char** argv);
 int RunCat(int argc, char** argv);
 int RunType(int argc, char** argv);
+int RunLog(int argc, char** argv);
 
 }  // namespace weft::demo

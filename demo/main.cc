@@ -26,6 +26,7 @@ constexpr Command kCommands[] = {
     {"node", weft::demo::RunNode, "run a node: host documents and sync them with peers"},
     {"cat", weft::demo::RunCat, "print a document's text as a node has it"},
     {"type", weft::demo::RunType, "stream a trace's edits to a node as a typist would"},
+    {"log", weft::demo::RunLog, "dump or verify a node's op log and snapshots"},
 #endif
 };
 
