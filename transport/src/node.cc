@@ -104,6 +104,8 @@ class Node::Impl : public ConnectionHost {
       return Status::InvalidArgument("--workers must be 1..64");
     }
     if (!options_.data_dir.empty()) {
+      if (options_.fs == nullptr) options_.fs = persist::DefaultFileSystem();
+      WEFT_RETURN_IF_ERROR(options_.fs->CreateDir(options_.data_dir));
       persist::RecoveryOptions ro;
       ro.fs = options_.fs;
       ro.log = options_.log;
