@@ -154,9 +154,15 @@ class PosixFileSystem : public FileSystem {
     return Status::Ok();
   }
 
+  // Creates missing parents too, like mkdir -p.
   Status CreateDir(const std::string& dir) override {
-    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return Errno("mkdir " + dir);
-    return Status::Ok();
+    for (size_t slash = dir.find('/', 1); ; slash = dir.find('/', slash + 1)) {
+      std::string prefix = dir.substr(0, slash);
+      if (!prefix.empty() && mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
+        return Errno("mkdir " + prefix);
+      }
+      if (slash == std::string::npos) return Status::Ok();
+    }
   }
 
   Result<std::vector<std::string>> List(const std::string& dir) override {

@@ -36,6 +36,7 @@ class FileSystem {
   virtual Status WriteAtomically(const std::string& path, std::span<const std::byte> bytes) = 0;
   virtual Status SyncDir(const std::string& dir) = 0;
   virtual Status Remove(const std::string& path) = 0;
+  // Creates `dir` and any missing parents; OK if it exists.
   virtual Status CreateDir(const std::string& dir) = 0;
   // Names (not paths) of the entries of `dir`; empty if it does not exist.
   virtual Result<std::vector<std::string>> List(const std::string& dir) = 0;
