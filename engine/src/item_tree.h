@@ -179,8 +179,8 @@ class ItemTree {
   void SetParent(uint32_t child, bool is_leaf, uint32_t parent, uint32_t slot);
   void IndexRange(const Item& item, uint32_t leaf);
 
-  ChunkedVector<Leaf, 16> leaves_;
-  ChunkedVector<Node, 16> nodes_;
+  ChunkedVector<Leaf, 4> leaves_;  // small chunks: an empty Doc stays small
+  ChunkedVector<Node, 4> nodes_;
   uint32_t root_ = 0;
   uint64_t visible_ = 0;  // Invariant: the sums over the root's children
   uint64_t all_ = 0;

@@ -56,7 +56,7 @@ class TraceHandler : public nlohmann::json_sax<nlohmann::json> {
     switch (Top()) {
       case Where::kTop:
         if (key_ == "numAgents") {
-          if (v == 0 || v > (1u << 20)) return Fail("numAgents out of range");
+          if (v == 0 || v > (1u << 16)) return Fail("numAgents out of range");
           t_->num_agents = static_cast<uint32_t>(v);
           saw_num_agents_ = true;
         }
