@@ -7,6 +7,8 @@
 #include <string>
 
 #include "weft/engine/doc.h"
+#include "weft/persist/op_log.h"
+#include "weft/persist/snapshot_file.h"
 #include "weft/transport/frame.h"
 #include "wire_codec.h"
 
@@ -85,6 +87,47 @@ int main(int argc, char** argv) {
   if (!other.ApplyUpdate(update).ok() || !other.Insert(0, ">> ").ok()) return 1;
   Write(dir / "update" / "second_author", other.EncodeOpsSince(doc.version()));
   Write(dir / "update" / "whole_history", other.EncodeOpsSince({}));
+  // Recovery seeds: [split][flags][segment without header][snapshot file],
+  // the layout recovery_fuzz reads (flags bit 7: header synthesized).
+  fs::path tmp = fs::temp_directory_path() / "weft_make_seeds";
+  fs::remove_all(tmp);
+  auto log = std::move(*weft::persist::OpLogWriter::Open((tmp / "log").string(), 0));
+  weft::engine::Doc typist(3);
+  for (const char* word : {"one ", "two ", "three "}) {
+    weft::engine::VersionVector before = typist.version();
+    if (!typist.Insert(typist.size(), word).ok()) return 1;
+    std::string u = typist.EncodeOpsSince(before);
+    if (!log->AppendOps("doc", std::as_bytes(std::span(u.data(), u.size()))).ok()) return 1;
+  }
+  weft::persist::SnapshotFile snap{"doc", log->position(), typist.EncodeSnapshot()};
+  log.reset();
+  if (!weft::persist::WriteSnapshotFile(weft::persist::DefaultFileSystem(), (tmp / "snap").string(),
+                                        snap)
+           .ok()) {
+    return 1;
+  }
+  std::ifstream seg_in(tmp / "log" / weft::persist::SegmentName(0), std::ios::binary);
+  std::string segment((std::istreambuf_iterator<char>(seg_in)), std::istreambuf_iterator<char>());
+  segment = segment.substr(weft::persist::kSegmentHeaderBytes);
+  std::ifstream snap_in(tmp / "snap" / weft::persist::SnapshotName("doc"), std::ios::binary);
+  std::string snapshot((std::istreambuf_iterator<char>(snap_in)), std::istreambuf_iterator<char>());
+  fs::remove_all(tmp);
+  auto compose = [](std::string seg, const std::string& snap) {
+    // Find a split byte that lands exactly between the two parts, padding
+    // the segment (a torn tail) when no byte value does.
+    while (true) {
+      size_t total = seg.size() + snap.size();
+      for (int b = 0; b < 256; ++b) {
+        if (total * static_cast<size_t>(b) / 255 == seg.size()) {
+          return std::string(1, static_cast<char>(b)) + std::string(1, '\x80') + seg + snap;
+        }
+      }
+      seg.push_back('\0');
+    }
+  };
+  Write(dir / "recovery" / "log_only", compose(segment, ""));
+  Write(dir / "recovery" / "log_and_snapshot", compose(segment, snapshot));
+  Write(dir / "recovery" / "torn_tail", compose(segment.substr(0, segment.size() - 5), ""));
   std::printf("wrote %d frame seeds to %s\n", i, dir.c_str());
   return 0;
 }
