@@ -5,12 +5,9 @@
 
 #include "doc_state.h"
 #include "envelope.h"
+#include "update_codec.h"
 
 namespace weft::engine {
-namespace detail {
-Status ApplyUpdateBytes(DocState& doc, std::string_view bytes);
-Result<Ops> DecodeUpdateBytes(std::string_view bytes, size_t max_bytes);
-}  // namespace detail
 
 namespace {
 std::string_view AsChars(std::span<const std::byte> bytes) {

@@ -1,6 +1,7 @@
-// DocState: everything a Doc holds, and the operations on it. doc.cc holds
-// the local edits and the public forwarding, integrate.cc remote ops,
-// update_codec.cc / snapshot_codec.cc the byte formats, undo.cc undo/redo.
+// DocState: everything a Doc holds, and the operations on it. doc_state.cc
+// holds agents, the op log and local edits; integrate.cc remote ops;
+// update_codec.cc / snapshot_codec.cc the byte formats; undo.cc undo/redo;
+// doc.cc the public Doc forwarding to all of these.
 #pragma once
 
 #include <algorithm>
@@ -91,7 +92,7 @@ class DocState {
   std::optional<uint32_t> FindAgent(uint64_t agent) const;
   uint64_t NextSeq(uint64_t agent) const;  // by global id
 
-  // ---- local edits (doc.cc) ----
+  // ---- local edits ----
   Status LocalInsert(uint64_t pos, std::string_view utf8, Ops* out, bool record_undo);
   Status LocalRemove(uint64_t pos, uint64_t len, Ops* out, bool record_undo);
   // Inserts a local run at insertion point `at`, whose preceding character
@@ -161,13 +162,13 @@ class DocState {
                           const std::vector<uint8_t>& state) const;
 
  public:
-  // Inserts an Item for a new run at insertion point `at`, extending the Item
-  // before it when the run continues it; returns nothing (the caller knows
-  // the position it computed).
+  // Inserts an Item for a new run at insertion point `at`, or extends the
+  // Item before `at` when the run continues it.
   void PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len, std::string_view text, Ref left,
                 Ref right);
   // Deletes the characters [lo, hi] of `agent` that are still visible;
-  // calls `on_deleted(item)` for each Item newly marked (after the mark).
+  // calls `on_deleted(loc)` for each Item newly marked (after the mark, before
+  // it is joined with neighbouring tombstones).
   template <typename F>
   void DeleteIdRange(uint32_t agent, uint32_t lo, uint32_t hi, F&& on_deleted);
 };

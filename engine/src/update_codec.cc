@@ -1,5 +1,7 @@
 // Update: encoding of ops_since and decoding of untrusted Update bytes.
 // Grammar and worked example: proto/README.md.
+#include "update_codec.h"
+
 #include <algorithm>
 #include <string>
 #include <unordered_map>

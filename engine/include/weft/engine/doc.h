@@ -10,7 +10,7 @@
 // Positions and lengths are Unicode code points over UTF-8 text.
 //
 // Threading: a Doc is a plain value-like object; use it from one thread at a
-// time.
+// time. A moved-from Doc may only be assigned to or destroyed.
 #pragma once
 
 #include <cstddef>
