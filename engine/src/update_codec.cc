@@ -59,13 +59,19 @@ std::string DocState::EncodeOpsSince(const VersionVector& since, const VersionVe
       limit[a] = std::min(limit[a], until->Get(agent_ids_[a]));
     }
   }
-  size_t start = log_.size();
+  // The log runs the other replica lacks, found per agent and put back in
+  // log (causal) order: a replica far behind on one agent does not make
+  // this scan every run logged since.
+  std::vector<uint32_t> needed;
   for (uint32_t a = 0; a < agent_ids_.size(); ++a) {
-    uint64_t from = from_of[a];
-    if (from >= limit[a]) continue;
-    size_t k = FirstRunFrom(a, static_cast<uint32_t>(from));
-    start = std::min<size_t>(start, runs_of_[a][k]);
+    if (from_of[a] >= limit[a]) continue;
+    const std::vector<uint32_t>& runs = runs_of_[a];
+    for (size_t k = FirstRunFrom(a, static_cast<uint32_t>(from_of[a]));
+         k < runs.size() && log_[runs[k]].seq < limit[a]; ++k) {
+      needed.push_back(runs[k]);
+    }
   }
+  std::sort(needed.begin(), needed.end());
   proto::Update u;
   AgentTable table(*this, &u);
   std::vector<bool> started(agent_ids_.size(), false);
@@ -96,7 +102,7 @@ std::string DocState::EncodeOpsSince(const VersionVector& since, const VersionVe
     add_ref(open.right, open.seq);
     open.open = false;
   };
-  for (size_t i = start; i < log_.size(); ++i) {
+  for (uint32_t i : needed) {
     const LogRun& r = log_[i];
     uint64_t from = from_of[r.agent];
     uint32_t end = static_cast<uint32_t>(std::min<uint64_t>(r.seq + r.len, limit[r.agent]));
