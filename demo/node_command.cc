@@ -48,11 +48,11 @@ void LogLine(const std::string& line) {
 int RunNode(int argc, char** argv) {
   std::string listen, data, secret_file, fsync = "batch";
   std::vector<std::string> peers;
-  uint64_t workers = 1, heartbeat_ms = 1000, timeout_ms = 5000, snapshot_every = 5000;
+  uint64_t workers = 1, heartbeat_ms = 1000, timeout_ms = 5000, snapshot_every = 5000, stats_ms = 0;
   FlagParser flags("node",
                    "--listen HOST:PORT [--peer HOST:PORT]... --data DIR [--secret-file FILE]\n"
                    "       [--workers N] [--fsync always|batch|off] [--snapshot-every BATCHES]\n"
-                   "       [--heartbeat-ms MS] [--peer-timeout-ms MS]\n"
+                   "       [--heartbeat-ms MS] [--peer-timeout-ms MS] [--stats-ms MS]\n"
                    "Hosts documents, syncs them with every connected peer, relays ops between\n"
                    "peers, keeps every accepted op in an op log under DIR (acknowledged once\n"
                    "durable), recovers it at start; stops cleanly on SIGINT or SIGTERM.");
@@ -65,6 +65,7 @@ int RunNode(int argc, char** argv) {
   flags.Uint("snapshot-every", &snapshot_every);
   flags.Uint("heartbeat-ms", &heartbeat_ms);
   flags.Uint("peer-timeout-ms", &timeout_ms);
+  flags.Uint("stats-ms", &stats_ms);
   if (std::optional<int> exit = flags.Parse(argc, argv)) return *exit;
 
   transport::NodeOptions o;
@@ -85,6 +86,7 @@ int RunNode(int argc, char** argv) {
   o.workers = static_cast<uint32_t>(workers);
   o.heartbeat = std::chrono::milliseconds(heartbeat_ms);
   o.peer_timeout = std::chrono::milliseconds(timeout_ms);
+  o.stats_interval = std::chrono::milliseconds(stats_ms);
   o.data_dir = data;
   Result<persist::FsyncPolicy> policy = persist::ParseFsyncPolicy(fsync);
   if (!policy.ok()) return flags.Error(policy.status().ToString());

@@ -15,6 +15,7 @@ namespace weft::transport {
 class Client::Impl : public ConnectionHost {
  public:
   explicit Impl(ClientOptions options) : options_(std::move(options)) {
+    IgnoreSigpipe();
     uv_loop_init(&loop_);
     uv_timer_init(&loop_, &timer_);
     uv_timer_init(&loop_, &retry_);

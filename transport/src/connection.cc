@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 
 #include <cassert>
+#include <csignal>
 #include <cstring>
+#include <mutex>
 
 #include "wire_codec.h"
 
@@ -54,6 +56,11 @@ std::string Prefix(size_t body_len) {
 }
 
 }  // namespace
+
+void IgnoreSigpipe() {
+  static std::once_flag once;
+  std::call_once(once, [] { std::signal(SIGPIPE, SIG_IGN); });
+}
 
 Connection::Connection(uv_loop_t* loop, uint64_t id, ringbuf::EventAllocator* alloc,
                        ConnectionHost* host, ConnectionOptions options)

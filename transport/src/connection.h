@@ -22,6 +22,12 @@ namespace weft::transport {
 
 class Connection;
 
+// Ignores SIGPIPE for the process, once. A peer that closes while we write
+// must be an error on that connection (EPIPE from the write), not the end
+// of the process; libuv's writes cannot ask for MSG_NOSIGNAL. Nodes and
+// clients call it when they start.
+void IgnoreSigpipe();
+
 // The owner of connections. Every callback runs on the loop thread.
 class ConnectionHost {
  public:

@@ -80,6 +80,7 @@ class Node::Impl : public ConnectionHost {
     if (!options_.log) {
       options_.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     }
+    IgnoreSigpipe();
     uv_loop_init(&loop_);
     uv_tcp_init(&loop_, &listener_);
     listener_.data = this;
@@ -173,6 +174,12 @@ class Node::Impl : public ConnectionHost {
     heartbeat_.data = this;
     uv_timer_init(&loop_, &retry_timer_);
     retry_timer_.data = this;
+    uv_timer_init(&loop_, &stats_timer_);
+    stats_timer_.data = this;
+    if (options_.stats_interval.count() > 0) {
+      uv_timer_start(&stats_timer_, OnStats, options_.stats_interval.count(),
+                     options_.stats_interval.count());
+    }
     uv_timer_start(&heartbeat_, OnHeartbeat, options_.heartbeat.count(),
                    options_.heartbeat.count());
     if (options_.handle_signals) {
@@ -430,6 +437,7 @@ class Node::Impl : public ConnectionHost {
   void Broadcast(const EgressEntry& e) {
     switch (e.kind) {
       case EgressEntry::Kind::kAccepted: {
+        ++accepted_;
         if (!e.relay) return;
         auto it = subs_.find(std::string(e.doc));
         if (it == subs_.end()) return;
@@ -565,6 +573,29 @@ class Node::Impl : public ConnectionHost {
     link->node->Dial(*link);
   }
 
+  static void OnStats(uv_timer_t* t) {
+    Impl* n = static_cast<Impl*>(t->data);
+    ringbuf::EventPoolsStats pools = n->alloc_.Stats();
+    uint32_t in_use = 0, capacity = 0;
+    for (const ringbuf::SlotPoolStats& p : pools.pools) {
+      in_use += p.in_use;
+      capacity += p.capacity;
+    }
+    size_t peers = 0;
+    for (const auto& [id, c] : n->conns_) peers += c->ready() && c->peer_is_node() ? 1 : 0;
+    double seconds = static_cast<double>(n->options_.stats_interval.count()) / 1000.0;
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "stats conns=%zu peers=%zu docs=%zu accepted=%" PRIu64
+                  " ops_per_s=%.0f "
+                  "pool_in_use=%u/%u persisted_bytes=%" PRIu64,
+                  n->conns_.size(), peers, n->known_docs_.size(), n->accepted_,
+                  static_cast<double>(n->accepted_ - n->accepted_at_last_stats_) / seconds, in_use,
+                  capacity, n->persister_ ? n->persister_->persisted_bytes() : 0);
+    n->accepted_at_last_stats_ = n->accepted_;
+    n->Log(line);
+  }
+
   static void OnHeartbeat(uv_timer_t* t) {
     Impl* n = static_cast<Impl*>(t->data);
     auto now = Connection::Clock::now();
@@ -634,7 +665,8 @@ class Node::Impl : public ConnectionHost {
     for (uv_handle_t* h :
          {reinterpret_cast<uv_handle_t*>(&wake_async_),
           reinterpret_cast<uv_handle_t*>(&stop_async_), reinterpret_cast<uv_handle_t*>(&heartbeat_),
-          reinterpret_cast<uv_handle_t*>(&retry_timer_)}) {
+          reinterpret_cast<uv_handle_t*>(&retry_timer_),
+          reinterpret_cast<uv_handle_t*>(&stats_timer_)}) {
       uv_close(h, nullptr);
     }
     if (options_.handle_signals) {
@@ -655,6 +687,9 @@ class Node::Impl : public ConnectionHost {
   uv_async_t stop_async_{};
   uv_async_t wake_async_{};
   uv_timer_t heartbeat_{};
+  uv_timer_t stats_timer_{};
+  uint64_t accepted_ = 0;  // op batches the workers accepted (loop thread)
+  uint64_t accepted_at_last_stats_ = 0;
   uv_timer_t retry_timer_{};
   uv_signal_t sigint_{};
   uv_signal_t sigterm_{};

@@ -71,6 +71,9 @@ Status Persister::WriteBatch() {
     if (e.kind == EgressEntry::Kind::kAccepted) {
       Result<persist::LogPosition> end = log_->AppendOps(e.doc, e.update);
       if (!end.ok()) return end.status();
+      // Relaxed, not an RMW: this thread alone writes it; readers want a figure.
+      persisted_bytes_.store(persisted_bytes_.load(std::memory_order_relaxed) + e.update.size(),
+                             std::memory_order_relaxed);
       auto& docs = segment_docs_[end->segment];
       auto last = docs.find(e.doc);
       if (last == docs.end()) last = docs.emplace(std::string(e.doc), 0).first;

@@ -45,6 +45,9 @@ class Persister {
   // Any thread: stop retrying a failing disk and return from Run.
   void Abandon();
 
+  // Update bytes made durable so far. Any thread.
+  uint64_t persisted_bytes() const { return persisted_bytes_.load(std::memory_order_relaxed); }
+
  private:
   // Writes batch_[done_..] and fsyncs. On error returns it; done_ says how
   // far it got.
@@ -66,6 +69,8 @@ class Persister {
   size_t done_ = 0;
   std::atomic<uint32_t> epoch_{0};
   std::atomic<bool> abandon_{false};
+  // Written by the persister thread only, read for statistics.
+  std::atomic<uint64_t> persisted_bytes_{0};
 };
 
 }  // namespace weft::transport

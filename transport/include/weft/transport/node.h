@@ -60,6 +60,9 @@ struct NodeOptions {
   // One line per connect, disconnect (with reason) and completed sync.
   // Default: stderr.
   std::function<void(const std::string&)> log;
+  // Every this often, a "stats ..." log line: connections, documents, ops
+  // accepted and per second, pool slots in use, bytes persisted. 0: never.
+  std::chrono::milliseconds stats_interval{0};
 };
 
 class Node {
