@@ -63,12 +63,24 @@ ItemTree::Found ItemTree::FindVisible(uint64_t pos) const {
     cache_valid_ = true;
     cache_leaf_ = leaf;
     cache_start_ = pos - rel;
+    hint_valid_ = false;
   }
   const Leaf& l = leaves_[leaf];
-  for (uint32_t i = 0; i < l.n; ++i) {
+  uint32_t i = 0;
+  uint64_t start = 0;  // visible characters in the leaf before item i
+  if (hint_valid_ && rel >= hint_start_) {
+    i = hint_idx_;
+    start = hint_start_;
+  }
+  for (; i < l.n; ++i) {
     uint32_t v = l.items[i].visible();
-    if (rel < v) return Found{Loc{leaf, i}, static_cast<uint32_t>(rel)};
-    rel -= v;
+    if (rel - start < v) {
+      hint_valid_ = true;
+      hint_idx_ = i;
+      hint_start_ = start;
+      return Found{Loc{leaf, i}, static_cast<uint32_t>(rel - start)};
+    }
+    start += v;
   }
   assert(false && "visible counts out of step with items");
   return Found{Loc{kNone, 0}, 0};
@@ -113,6 +125,10 @@ uint64_t ItemTree::CountBefore(Loc loc, bool visible_only) const {
     slot = nodes_[node].slot;
   }
   return sum;
+}
+
+void ItemTree::Touched(uint32_t leaf, uint32_t idx) {
+  if (leaf == cache_leaf_ && idx <= hint_idx_) hint_valid_ = false;
 }
 
 void ItemTree::Adjust(uint32_t leaf, int64_t dvis, int64_t dall) {
@@ -255,6 +271,7 @@ uint32_t ItemTree::SplitNode(uint32_t node) {
 
 Loc ItemTree::SplitLeaf(Loc loc) {
   cache_valid_ = false;
+  hint_valid_ = false;
   uint32_t right = static_cast<uint32_t>(leaves_.size());
   leaves_.emplace_back();
   Leaf& l = leaves_[loc.leaf];
@@ -301,6 +318,7 @@ Loc ItemTree::SplitItem(Loc loc, uint32_t offset) {
   right.left = Ref{it.agent, it.seq + offset - 1};
   it.len = offset;
   it.byte_len = bytes;
+  Touched(loc.leaf, loc.idx + 1);
   for (uint32_t i = l.n; i > loc.idx + 1; --i) l.items[i] = l.items[i - 1];
   l.items[loc.idx + 1] = right;
   ++l.n;
@@ -314,6 +332,7 @@ Loc ItemTree::Insert(Loc loc, const Item& item) {
     loc = last.leaf == kNone ? Loc{0, 0} : Loc{last.leaf, last.idx + 1};
   }
   if (leaves_[loc.leaf].n == kLeafCap) loc = SplitLeaf(loc);
+  Touched(loc.leaf, loc.idx);
   Leaf& l = leaves_[loc.leaf];
   for (uint32_t i = l.n; i > loc.idx; --i) l.items[i] = l.items[i - 1];
   l.items[loc.idx] = item;
@@ -324,6 +343,7 @@ Loc ItemTree::Insert(Loc loc, const Item& item) {
 }
 
 void ItemTree::Extend(Loc loc, uint32_t len, uint32_t byte_len) {
+  Touched(loc.leaf, loc.idx + 1);
   Item& it = at(loc);
   uint32_t old_len = it.len;
   it.len += len;
@@ -335,6 +355,7 @@ void ItemTree::Extend(Loc loc, uint32_t len, uint32_t byte_len) {
 void ItemTree::MarkDeleted(Loc loc) {
   Item& it = at(loc);
   if (it.deleted) return;
+  Touched(loc.leaf, loc.idx + 1);
   it.deleted = true;
   Adjust(loc.leaf, -static_cast<int64_t>(it.len), 0);
 }
@@ -350,6 +371,7 @@ bool Continues(const Item& a, const Item& b) {
 }  // namespace
 
 void ItemTree::JoinTombstones(Loc loc) {
+  Touched(loc.leaf, loc.idx);
   Leaf& l = leaves_[loc.leaf];
   uint32_t i = loc.idx;
   if (i + 1 < l.n && Continues(l.items[i], l.items[i + 1])) {
@@ -373,6 +395,7 @@ void ItemTree::Build(const std::vector<Item>& items, std::string_view arena,
   leaves_.clear();
   nodes_.clear();
   cache_valid_ = false;
+  hint_valid_ = false;
   size_t nleaves = std::max<size_t>(1, (items.size() + kBuildFill - 1) / kBuildFill);
   leaves_.resize(nleaves);
   for (size_t k = 0; k < nleaves; ++k) {

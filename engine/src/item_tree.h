@@ -167,6 +167,8 @@ class ItemTree {
   };
 
   void Adjust(uint32_t leaf, int64_t dvis, int64_t dall);
+  // Items at index >= idx of `leaf` moved or changed their visible count.
+  void Touched(uint32_t leaf, uint32_t idx);
   uint64_t CountBefore(Loc loc, bool visible_only) const;
   Loc SplitLeaf(Loc loc);
   uint32_t SplitNode(uint32_t node);
@@ -193,6 +195,12 @@ class ItemTree {
   mutable bool cache_valid_ = false;
   mutable uint32_t cache_leaf_ = 0;
   mutable uint64_t cache_start_ = 0;
+  // Within that leaf, the Item last found and the visible characters before
+  // it, so typing at one place does not rescan the leaf. Valid until an Item
+  // at or before it moves or changes its count (Touched).
+  mutable bool hint_valid_ = false;
+  mutable uint32_t hint_idx_ = 0;
+  mutable uint64_t hint_start_ = 0;
 };
 
 }  // namespace weft::engine::detail

@@ -59,5 +59,43 @@ TEST(LocalEdit, RandomEditsMatchPlainString) {
   }
 }
 
+// Typing and backspacing around a cursor that now and then jumps: the
+// pattern the cursor caches of the item tree are built for.
+TEST(LocalEdit, TypingAtACursorMatchesPlainString) {
+  const char* alphabet[] = {"a", "b", "é", "€", "𝄞"};
+  for (uint32_t seed = 1; seed <= 100; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 rng(seed);
+    Doc doc(seed);
+    std::vector<std::string> model;
+    size_t cursor = 0;
+    for (int step = 0; step < 600; ++step) {
+      if (rng() % 4 == 0) cursor = rng() % (model.size() + 1);
+      uint32_t action = rng() % 10;
+      if (model.empty() || action < 6) {
+        std::string ins;
+        for (int k = 1 + rng() % (rng() % 5 == 0 ? 40 : 2); k > 0; --k) ins += alphabet[rng() % 5];
+        ASSERT_TRUE(doc.Insert(cursor, ins, nullptr).ok());
+        auto chars = CodePoints(ins);
+        model.insert(model.begin() + cursor, chars.begin(), chars.end());
+        cursor += chars.size();
+      } else if (action < 9 && cursor > 0) {
+        size_t len = 1 + rng() % std::min<size_t>(cursor, 3);
+        ASSERT_TRUE(doc.Remove(cursor - len, len, nullptr).ok());
+        model.erase(model.begin() + (cursor - len), model.begin() + cursor);
+        cursor -= len;
+      } else if (!model.empty()) {
+        size_t pos = rng() % model.size();
+        size_t len = 1 + rng() % std::min<size_t>(model.size() - pos, 5);
+        ASSERT_TRUE(doc.Remove(pos, len, nullptr).ok());
+        model.erase(model.begin() + pos, model.begin() + pos + len);
+        cursor = std::min(cursor, pos);
+      }
+      ASSERT_EQ(doc.Text(), Join(model));
+    }
+    ASSERT_TRUE(doc.CheckInvariants().ok()) << doc.CheckInvariants().ToString();
+  }
+}
+
 }  // namespace
 }  // namespace weft::engine
