@@ -16,7 +16,6 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"demo", weft::demo::RunRingbufDemo, "show weft at work (for now: the ringbuf event pipeline)"},
     {"ringbuf-demo", weft::demo::RunRingbufDemo,
      "a producer fanning pooled events out to two readers"},
 #ifdef WEFT_HAVE_ENGINE
@@ -27,6 +26,8 @@ constexpr Command kCommands[] = {
     {"cat", weft::demo::RunCat, "print a document's text as a node has it"},
     {"type", weft::demo::RunType, "stream a trace's edits to a node as a typist would"},
     {"log", weft::demo::RunLog, "dump or verify a node's op log and snapshots"},
+    {"demo", weft::demo::RunDemo,
+     "three nodes, writers, a crash and a partition: watch them converge"},
 #endif
 };
 

@@ -255,6 +255,24 @@ TEST_F(WeftProcesses, KillNineNeverLosesAnAcknowledgedPatch) {
   }
 }
 
+// The demo users meet first: three nodes, a SIGKILL, a partition, and a
+// converged document at the end.
+TEST_F(WeftProcesses, DemoConvergesThroughACrashAndAPartition) {
+  Process& demo = Spawn("demo", {"demo", "--seconds", "5"});
+  ASSERT_EQ(demo.Wait(milliseconds(120000)), 0) << demo.Out() << demo.Err();
+  std::string out = demo.Out();
+  EXPECT_NE(out.find("SIGKILL node A"), std::string::npos);
+  EXPECT_NE(out.find("partition healed"), std::string::npos);
+  EXPECT_NE(out.find("\nconverged: 3 nodes"), std::string::npos) << out;
+}
+
+TEST_F(WeftProcesses, DemoReplaysATraceToItsEndContent) {
+  Process& demo = Spawn("demo", {"demo", "--seconds", "3", "--trace",
+                                 TracesDir() + "/concurrent/friendsforever.json.gz"});
+  ASSERT_EQ(demo.Wait(milliseconds(120000)), 0) << demo.Out() << demo.Err();
+  EXPECT_NE(demo.Out().find("equal to the trace's endContent"), std::string::npos);
+}
+
 TEST_F(WeftProcesses, NodeStopsCleanlyOnSigterm) {
   std::string a = StartNode("a");
   nodes_["a"]->Signal(SIGTERM);

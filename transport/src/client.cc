@@ -98,6 +98,16 @@ class Client::Impl : public ConnectionHost {
     return Status::Ok();
   }
 
+  Status SendUpdate(const std::string& doc, std::string_view update) {
+    if (!conn_ || conn_->closing()) return Status::Unavailable("not connected: " + reason_);
+    if (update.empty() || update.size() > kMaxUpdateBytes) {
+      return Status::InvalidArgument("update must be 1.." + std::to_string(kMaxUpdateBytes) +
+                                     " bytes");
+    }
+    conn_->Send(OpBatch{doc, std::as_bytes(std::span(update.data(), update.size()))});
+    return Status::Ok();
+  }
+
   Status RunUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
     // The client may move between threads (never two at once): its pools
     // follow whichever thread runs it, or a new thread would find every free
@@ -140,6 +150,7 @@ class Client::Impl : public ConnectionHost {
     }
     if (const SyncDone* d = std::get_if<SyncDone>(&m)) {
       synced_.insert(d->doc);
+      synced_versions_[d->doc] = d->version;
       return true;
     }
     if (const Ack* a = std::get_if<Ack>(&m)) {
@@ -168,6 +179,10 @@ class Client::Impl : public ConnectionHost {
         1, 0);
   }
 
+  engine::VersionVector synced_version(const std::string& doc) const {
+    auto it = synced_versions_.find(doc);
+    return it == synced_versions_.end() ? engine::VersionVector() : it->second;
+  }
   engine::VersionVector acked(const std::string& doc) const {
     auto it = acked_.find(doc);
     return it == acked_.end() ? engine::VersionVector() : it->second;
@@ -194,6 +209,7 @@ class Client::Impl : public ConnectionHost {
   std::map<std::string, engine::Doc*> replicas_;
   std::set<std::string> synced_;
   std::map<std::string, engine::VersionVector> acked_;
+  std::map<std::string, engine::VersionVector> synced_versions_;
 };
 
 Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
@@ -211,11 +227,17 @@ Status Client::SendOpsSince(const std::string& doc, const engine::Doc& replica,
                             const engine::VersionVector& since) {
   return impl_->SendOpsSince(doc, replica, since);
 }
+Status Client::SendUpdate(const std::string& doc, std::string_view update) {
+  return impl_->SendUpdate(doc, update);
+}
 Status Client::RunUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
   return impl_->RunUntil(pred, timeout);
 }
 Status Client::Poll() { return impl_->Poll(); }
 engine::VersionVector Client::acked(const std::string& doc) const { return impl_->acked(doc); }
+engine::VersionVector Client::synced_version(const std::string& doc) const {
+  return impl_->synced_version(doc);
+}
 bool Client::connected() const { return impl_->connected(); }
 const std::string& Client::close_reason() const { return impl_->close_reason(); }
 uint64_t Client::bytes_received() const { return impl_->bytes_received(); }

@@ -49,17 +49,24 @@ class Client {
   Status SendOpsSince(const std::string& doc, const engine::Doc& replica,
                       const engine::VersionVector& since);
 
+  // Sends `update` (an encoded Update of at most kMaxUpdateBytes, see
+  // chunking) as one op batch of `doc`, as it is.
+  Status SendUpdate(const std::string& doc, std::string_view update);
+
   // Runs until pred() holds; DeadlineExceeded-style Unavailable on timeout,
   // Unavailable when the connection drops (see close_reason()).
   Status RunUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
   // Handles whatever has arrived, without waiting.
   Status Poll();
 
+  // The version the node said it had when it finished `doc`'s catch-up
+  // (SyncDone): what to send it after a reconnect is what lies beyond.
+  engine::VersionVector synced_version(const std::string& doc) const;
   // Per agent, the seqs the node said are durable for `doc`.
   engine::VersionVector acked(const std::string& doc) const;
   bool connected() const;
   const std::string& close_reason() const;
-  // Bytes received and sent, frames included.
+  // Bytes received, frames included.
   uint64_t bytes_received() const;
 
   class Impl;

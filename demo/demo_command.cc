@@ -1,0 +1,658 @@
+// `weft demo`: three nodes in a line, writers typing into one document on
+// different nodes, a node killed with SIGKILL and restarted, another cut off
+// by a network partition, and at the end a check that every replica holds
+// the same text.
+//
+//   writer ─► node A ◄──── node B ◄── proxy ◄── node C ◄─ writer
+//                 ▲           ▲     (partition)            ▲
+//               writer      writer                     observer
+//
+// Nodes are child processes of this program (`weft node`), so a SIGKILL is
+// real; the proxy between B and C lives here and cuts the link on demand.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "commands.h"
+#include "flags.h"
+#include "weft/engine/doc.h"
+#include "weft/engine/trace.h"
+#include "weft/transport/client.h"
+
+extern char** environ;
+
+namespace weft::demo {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr const char* kDoc = "demo";
+
+// ---- Child nodes --------------------------------------------------------------
+
+class NodeProcess {
+ public:
+  NodeProcess(std::string name, fs::path dir, std::vector<std::string> peers)
+      : name_(std::move(name)), dir_(std::move(dir)), peers_(std::move(peers)) {}
+  ~NodeProcess() { Kill(); }
+
+  // Starts `weft node`; `port` 0 picks one (kept for restarts).
+  bool Start() {
+    std::vector<std::string> args = {"weft",
+                                     "node",
+                                     "--listen",
+                                     "127.0.0.1:" + std::to_string(port_),
+                                     "--data",
+                                     (dir_ / name_).string(),
+                                     "--stats-ms",
+                                     "250",
+                                     "--heartbeat-ms",
+                                     "200",
+                                     "--peer-timeout-ms",
+                                     "1500"};
+    for (const std::string& p : peers_) {
+      args.push_back("--peer");
+      args.push_back(p);
+    }
+    log_ = dir_ / (name_ + ".log");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    log_offset_ = fs::exists(log_) ? fs::file_size(log_) : 0;
+    int rc = posix_spawn(&pid_, "/proc/self/exe", &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) return false;
+    // Its port, from the "listening on" line this start writes.
+    for (int i = 0; i < 1000; ++i) {
+      std::string text = NewLog();
+      size_t at = text.find("listening on 127.0.0.1:");
+      if (at != std::string::npos) {
+        port_ = static_cast<uint16_t>(std::atoi(text.c_str() + at + 23));
+        return port_ != 0;
+      }
+      poll(nullptr, 0, 10);  // the log is a file: poll it
+    }
+    return false;
+  }
+
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  // SIGTERM and wait: a clean stop (flush, snapshots).
+  bool Stop() {
+    if (pid_ <= 0) return true;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+
+  // The newest "stats ..." line of this run of the node.
+  std::string LastStats() const {
+    std::string text = NewLog();
+    size_t at = text.rfind("stats ");
+    if (at == std::string::npos) return "";
+    size_t end = text.find('\n', at);
+    return text.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
+  }
+
+  std::string addr() const { return "127.0.0.1:" + std::to_string(port_); }
+  uint16_t port() const { return port_; }
+  const std::string& name() const { return name_; }
+  bool running() const { return pid_ > 0; }
+
+ private:
+  std::string NewLog() const {
+    std::ifstream in(log_);
+    in.seekg(static_cast<std::streamoff>(log_offset_));
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+
+  std::string name_;
+  fs::path dir_;
+  std::vector<std::string> peers_;
+  fs::path log_;
+  uint64_t log_offset_ = 0;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+// ---- A TCP proxy that can partition the network ---------------------------------
+
+class Proxy {
+ public:
+  explicit Proxy(uint16_t target) : target_(target) {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    listen(listener_, 16);
+    getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~Proxy() {
+    stop_ = true;
+    thread_.join();
+    for (auto& [a, b] : pairs_) Close(a, b);
+    close(listener_);
+  }
+  uint16_t port() const { return port_; }
+  // While partitioned, every link is cut and new ones are refused.
+  void SetPartitioned(bool on) { partitioned_ = on; }
+
+ private:
+  void Close(int a, int b) {
+    close(a);
+    close(b);
+  }
+
+  void Loop() {
+    while (!stop_) {
+      std::vector<pollfd> fds = {{listener_, POLLIN, 0}};
+      for (auto& [a, b] : pairs_) {
+        fds.push_back({a, POLLIN, 0});
+        fds.push_back({b, POLLIN, 0});
+      }
+      if (poll(fds.data(), fds.size(), 50) < 0) continue;
+      if (partitioned_) {
+        for (auto& [a, b] : pairs_) Close(a, b);
+        pairs_.clear();
+      }
+      if (fds[0].revents & POLLIN) {
+        int in = accept(listener_, nullptr, nullptr);
+        if (in >= 0 && partitioned_) {
+          close(in);
+        } else if (in >= 0) {
+          int out = socket(AF_INET, SOCK_STREAM, 0);
+          sockaddr_in t{};
+          t.sin_family = AF_INET;
+          t.sin_port = htons(target_);
+          t.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+          if (connect(out, reinterpret_cast<sockaddr*>(&t), sizeof t) != 0) {
+            Close(in, out);
+          } else {
+            pairs_.emplace_back(in, out);
+          }
+        }
+      }
+      if (partitioned_) continue;
+      std::vector<std::pair<int, int>> keep;
+      for (size_t i = 0; i < pairs_.size(); ++i) {
+        auto [a, b] = pairs_[i];
+        bool ok = Pump(fds[1 + 2 * i], a, b) && Pump(fds[2 + 2 * i], b, a);
+        if (ok) {
+          keep.emplace_back(a, b);
+        } else {
+          Close(a, b);
+        }
+      }
+      pairs_ = std::move(keep);
+    }
+  }
+
+  static bool Pump(const pollfd& p, int from, int to) {
+    if (p.revents & (POLLHUP | POLLERR)) return false;
+    if (!(p.revents & POLLIN)) return true;
+    char buf[65536];
+    ssize_t n = recv(from, buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    for (ssize_t done = 0; done < n;) {
+      ssize_t w = send(to, buf + done, static_cast<size_t>(n - done), MSG_NOSIGNAL);
+      if (w <= 0) return false;
+      done += w;
+    }
+    return true;
+  }
+
+  uint16_t target_;
+  int listener_ = -1;
+  uint16_t port_ = 0;
+  std::vector<std::pair<int, int>> pairs_;
+  std::atomic<bool> partitioned_{false};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// ---- Writers -------------------------------------------------------------------
+
+// When each writer's seqs were typed, for edit-to-remote latency.
+class Latency {
+ public:
+  void Typed(uint64_t agent, uint64_t next_seq) {
+    std::lock_guard<std::mutex> l(mu_);
+    std::vector<Clock::time_point>& v = typed_[agent];
+    while (v.size() < next_seq) v.push_back(Clock::now());
+  }
+  // An observer's replica now has `version`: record the newly seen seqs.
+  void Seen(const engine::VersionVector& version, uint64_t except_agent) {
+    Clock::time_point now = Clock::now();
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [agent, next] : version.entries()) {
+      if (agent == except_agent) continue;
+      uint64_t& seen = seen_[except_agent][agent];
+      const std::vector<Clock::time_point>& t = typed_[agent];
+      for (; seen < next && seen < t.size(); ++seen) {
+        samples_.push_back(std::chrono::duration<double, std::milli>(now - t[seen]).count());
+      }
+    }
+  }
+  std::pair<double, double> P50P99() {
+    std::lock_guard<std::mutex> l(mu_);
+    if (samples_.empty()) return {0, 0};
+    std::sort(samples_.begin(), samples_.end());
+    return {samples_[samples_.size() / 2], samples_[samples_.size() * 99 / 100]};
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<uint64_t, std::vector<Clock::time_point>> typed_;
+  std::map<uint64_t, std::map<uint64_t, uint64_t>> seen_;
+  std::vector<double> samples_;
+};
+
+// One simulated user: a replica of the document on one node, typing.
+class Writer {
+ public:
+  // `also`: more agents this writer may send ops of (a trace replay sends
+  // every author's ops through whichever writer is next).
+  Writer(uint64_t agent, std::function<std::string()> addr, Latency* latency,
+         std::vector<uint64_t> also = {})
+      : agent_(agent),
+        also_(std::move(also)),
+        addr_(std::move(addr)),
+        doc_(agent),
+        latency_(latency) {}
+
+  // Connects (again) and brings node and replica up to date with each other.
+  bool Connect() {
+    client_.reset();
+    transport::ClientOptions o;
+    Result<transport::HostPort> hp = transport::ParseHostPort(addr_());
+    if (!hp.ok()) return false;
+    o.server = *hp;
+    o.agents = {agent_};
+    o.agents.insert(o.agents.end(), also_.begin(), also_.end());
+    o.label = "demo writer";
+    o.timeout = milliseconds(3000);
+    Result<std::unique_ptr<transport::Client>> c = transport::Client::Connect(o);
+    if (!c.ok()) return false;
+    client_ = std::move(*c);
+    if (!client_->Subscribe(kDoc, &doc_).ok()) return false;
+    // Whatever we typed while away, the node may lack.
+    return client_->SendOpsSince(kDoc, doc_, client_->synced_version(kDoc)).ok();
+  }
+
+  // Applies one edit locally and sends it; reconnects when the node is gone.
+  void Edit(const std::function<void(engine::Doc&)>& edit) {
+    engine::VersionVector before = doc_.version();
+    edit(doc_);
+    latency_->Typed(agent_, doc_.version().Get(agent_));
+    Pump();
+    if (client_) (void)client_->SendOpsSince(kDoc, doc_, before);
+  }
+
+  // Handles what arrived; reconnects (at most every 200 ms) if the
+  // connection dropped. Edits made meanwhile go out after the reconnect.
+  void Pump() {
+    if (client_ && client_->Poll().ok()) {
+      latency_->Seen(doc_.version(), agent_);
+      return;
+    }
+    if (Clock::now() < next_attempt_) return;
+    next_attempt_ = Clock::now() + milliseconds(200);
+    if (Connect()) {
+      ++reconnects_;
+    } else {
+      client_.reset();
+    }
+  }
+
+  // Sends an update as it is (concurrent trace replays); false if offline.
+  bool Send(const std::string& update) { return client_ && client_->SendUpdate(kDoc, update).ok(); }
+
+  engine::Doc& doc() { return doc_; }
+  uint64_t agent() const { return agent_; }
+  int reconnects() const { return reconnects_; }
+
+ private:
+  uint64_t agent_;
+  std::vector<uint64_t> also_;
+  std::function<std::string()> addr_;
+  engine::Doc doc_;
+  Latency* latency_;
+  std::unique_ptr<transport::Client> client_;
+  Clock::time_point next_attempt_;
+  int reconnects_ = 0;
+};
+
+// Realistic typing: words a letter at a time, typos fixed with backspace,
+// cursor jumps, the odd paste.
+void TypeLikeAPerson(Writer& w, std::mt19937& rng, uint64_t& cursor) {
+  static const char* kWords[] = {"weft", "replica", "merge", "cursor", "the",
+                                 "and",  "text",    "ring",  "slot",   "node",
+                                 "sync", "edit",    "of",    "a",      "durable"};
+  engine::Doc& d = w.doc();
+  cursor = std::min<uint64_t>(cursor, d.size());
+  int roll = static_cast<int>(rng() % 100);
+  if (roll < 8 && d.size() > 0) {
+    cursor = rng() % (d.size() + 1);  // a click elsewhere
+    return;
+  }
+  if (roll < 10) {
+    std::string paste = "Pasted: the quick brown fox jumps over the lazy dog. ";
+    w.Edit([&](engine::Doc& doc) { (void)doc.Insert(cursor, paste, nullptr); });
+    cursor += paste.size();
+    return;
+  }
+  std::string word = kWords[rng() % std::size(kWords)];
+  word += rng() % 6 == 0 ? ". " : " ";
+  for (char c : word) {
+    w.Edit([&](engine::Doc& doc) { (void)doc.Insert(cursor, std::string(1, c), nullptr); });
+    ++cursor;
+  }
+  if (rng() % 10 == 0 && cursor >= 2) {  // a typo: backspace twice
+    for (int i = 0; i < 2; ++i) {
+      w.Edit([&](engine::Doc& doc) { (void)doc.Remove(cursor - 1, 1, nullptr); });
+      --cursor;
+    }
+  }
+}
+
+std::string Hash(const std::string& text) {
+  uint64_t h = 1469598103934665603ull;
+  for (char c : text) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, h);
+  return buf;
+}
+
+// The document's text as a node has it (a fresh replica synced from it).
+Result<std::string> TextOn(const std::string& addr) {
+  transport::ClientOptions o;
+  Result<transport::HostPort> hp = transport::ParseHostPort(addr);
+  if (!hp.ok()) return hp.status();
+  o.server = *hp;
+  o.timeout = milliseconds(5000);
+  Result<std::unique_ptr<transport::Client>> c = transport::Client::Connect(o);
+  if (!c.ok()) return c.status();
+  engine::Doc replica(0x7fff);
+  WEFT_RETURN_IF_ERROR((*c)->Subscribe(kDoc, &replica));
+  return replica.Text();
+}
+
+}  // namespace
+
+int RunDemo(int argc, char** argv) {
+  std::string trace_path;
+  uint64_t seconds = 20, writers_count = 3;
+  FlagParser flags("demo",
+                   "[--seconds N] [--writers N] [--trace FILE]\n"
+                   "Starts three nodes on loopback (A-B-C), has writers type into one document\n"
+                   "on different nodes, kills node A with SIGKILL and restarts it midway, cuts\n"
+                   "B-C with a partition for a few seconds, and checks at the end that every\n"
+                   "replica converged. --trace replays a real sequential or concurrent trace\n"
+                   "instead of the built-in typists and checks the result against it.");
+  flags.String("trace", &trace_path);
+  flags.Uint("seconds", &seconds);
+  flags.Uint("writers", &writers_count);
+  if (std::optional<int> exit = flags.Parse(argc, argv)) return *exit;
+  if (seconds == 0 || writers_count == 0 || writers_count > 16) {
+    return flags.Error("--seconds must be at least 1 and --writers 1..16");
+  }
+  std::optional<engine::Trace> trace;
+  if (!trace_path.empty()) {
+    Result<engine::Trace> t = engine::LoadTrace(trace_path);
+    if (!t.ok()) return flags.Error(t.status().ToString());
+    trace = std::move(*t);
+  }
+
+  Clock::time_point start = Clock::now();
+  fs::path dir = fs::temp_directory_path() / ("weft-demo-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  bool tty = isatty(STDOUT_FILENO) != 0;
+
+  // Three nodes in a line; C reaches B through the partitionable proxy.
+  NodeProcess a("A", dir, {});
+  if (!a.Start()) return std::fprintf(stderr, "weft demo: node A did not start\n"), 1;
+  NodeProcess b("B", dir, {a.addr()});
+  if (!b.Start()) return std::fprintf(stderr, "weft demo: node B did not start\n"), 1;
+  Proxy proxy(b.port());
+  NodeProcess c("C", dir, {"127.0.0.1:" + std::to_string(proxy.port())});
+  if (!c.Start()) return std::fprintf(stderr, "weft demo: node C did not start\n"), 1;
+  std::vector<NodeProcess*> nodes = {&a, &b, &c};
+  std::printf("weft demo: nodes A %s, B %s, C %s (C reaches B through a proxy); data in %s\n",
+              a.addr().c_str(), b.addr().c_str(), c.addr().c_str(), dir.c_str());
+
+  // Writers, spread over the nodes.
+  Latency latency;
+  std::vector<std::unique_ptr<Writer>> writers;
+  size_t count = trace ? (trace->concurrent ? trace->num_agents : 1) : writers_count;
+  std::vector<uint64_t> trace_agents;
+  if (trace && trace->concurrent) {
+    for (uint32_t k = 0; k < trace->num_agents; ++k)
+      trace_agents.push_back(engine::TraceAgentId(k));
+  }
+  for (size_t i = 0; i < count; ++i) {
+    NodeProcess* home = nodes[i % nodes.size()];
+    writers.push_back(std::make_unique<Writer>(
+        1000 + i, [home] { return home->addr(); }, &latency, trace_agents));
+    if (!writers.back()->Connect()) return std::fprintf(stderr, "weft demo: writer failed\n"), 1;
+  }
+  std::printf("%zu writer(s) typing into '%s' for %" PRIu64 " s%s\n", writers.size(), kDoc, seconds,
+              trace ? (" from " + trace_path).c_str() : "");
+
+  std::atomic<bool> stop{false};
+  std::atomic<size_t> finished{0};  // writer threads done (trace replays end on their own)
+  std::vector<std::thread> threads;
+  std::atomic<uint64_t> edits{0};
+  auto keep_up = [&](Writer& w) {
+    for (int i = 0; i < 20; ++i) w.Pump();
+    finished.fetch_add(1);
+  };
+  if (!trace) {
+    for (auto& w : writers) {
+      threads.emplace_back([&, w = w.get()] {
+        std::mt19937 rng(static_cast<uint32_t>(w->agent()));
+        uint64_t cursor = 0;
+        auto next = Clock::now();
+        while (!stop.load()) {
+          TypeLikeAPerson(*w, rng, cursor);
+          edits.fetch_add(1, std::memory_order_relaxed);
+          next += milliseconds(20 + rng() % 30);  // a fast typist
+          while (Clock::now() < next && !stop.load()) {
+            w->Pump();
+            poll(nullptr, 0, 2);  // pacing between keystrokes
+          }
+        }
+        keep_up(*w);
+      });
+    }
+  } else if (!trace->concurrent) {
+    threads.emplace_back([&] {
+      Writer& w = *writers[0];
+      for (const engine::TraceTxn& txn : trace->txns) {
+        for (const engine::TracePatch& p : txn.patches) {
+          w.Edit([&](engine::Doc& d) {
+            if (p.del > 0) (void)d.Remove(p.pos, p.del, nullptr);
+            if (!p.text.empty()) (void)d.Insert(p.pos, p.text, nullptr);
+          });
+          edits.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+      keep_up(w);
+    });
+  } else {
+    // A concurrent trace: replayed offline into one merged replica, whose
+    // history then streams out in causal order, 32 ops per batch, each
+    // batch through the next writer's node in turn.
+    threads.emplace_back([&] {
+      std::vector<engine::Doc> replicas;
+      if (!engine::ReplayConcurrent(*trace, replicas).ok()) {
+        finished.fetch_add(writers.size());
+        return;
+      }
+      const engine::Doc& all = replicas[0];
+      Result<engine::Ops> ops = engine::Doc::DecodeUpdate(all.EncodeOpsSince({}));
+      engine::VersionVector since;
+      for (size_t i = 0; ops.ok() && i < ops->size(); i += 32) {
+        engine::VersionVector until = since;
+        for (size_t j = i; j < std::min(ops->size(), i + 32); ++j) {
+          const engine::Op& op = (*ops)[j];
+          until.Set(op.id.agent, op.id.seq + op.len);
+        }
+        Writer& w = *writers[(i / 32) % writers.size()];
+        while (!w.Send(all.EncodeOpsSince(since, &until))) {
+          w.Pump();  // offline: reconnect first
+          poll(nullptr, 0, 20);
+        }
+        w.Pump();
+        since = until;
+        edits.fetch_add(std::min<size_t>(32, ops->size() - i), std::memory_order_relaxed);
+      }
+      for (auto& w : writers) keep_up(*w);
+    });
+  }
+
+  // The script: kill A a third of the way in, partition C a bit later.
+  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  double t_kill = static_cast<double>(seconds) / 3,
+         t_partition = static_cast<double>(seconds) * 0.6;
+  bool killed = false, restarted = false, partitioned = false, healed = false;
+  int lines = 0;
+  auto say = [&](const std::string& what) {
+    std::printf("%s%5.1fs  %s\n", tty ? "\x1b[2K" : "", elapsed(), what.c_str());
+    lines = 0;
+  };
+  auto status = [&](bool final_line) {
+    if (tty && lines > 0) std::printf("\x1b[%dA", lines);
+    lines = 0;
+    for (NodeProcess* n : nodes) {
+      const char* state = !n->running()                       ? "killed "
+                          : n == &c && partitioned && !healed ? "cut off"
+                                                              : "up     ";
+      std::printf("%s  node %s %s %s\n", tty ? "\x1b[2K" : "", n->name().c_str(), state,
+                  n->running() ? n->LastStats().c_str() : "");
+      ++lines;
+    }
+    if (!tty || final_line) lines = 0;
+    std::fflush(stdout);
+  };
+  double last_print = -1;
+  while (true) {
+    double t = elapsed();
+    if (!killed && t >= t_kill) {
+      a.Kill();
+      killed = true;
+      say("SIGKILL node A");
+    }
+    if (killed && !restarted && t >= t_kill + 1.5) {
+      restarted = a.Start();
+      say(restarted ? "node A restarted on its port, recovering its data directory"
+                    : "node A failed to restart");
+      if (!restarted) break;
+    }
+    if (!partitioned && t >= t_partition) {
+      proxy.SetPartitioned(true);
+      partitioned = true;
+      say("network partition between B and C");
+    }
+    if (partitioned && !healed && t >= t_partition + 3) {
+      proxy.SetPartitioned(false);
+      healed = true;
+      say("partition healed");
+    }
+    if (t - last_print >= (tty ? 0.25 : 2.0)) {
+      status(false);
+      last_print = t;
+    }
+    bool script_done = restarted && healed;
+    if (!trace && script_done && t >= static_cast<double>(seconds)) break;
+    if (trace && script_done && finished.load() >= writers.size()) break;
+    poll(nullptr, 0, 50);  // the script's clock
+  }
+  stop = true;
+  for (std::thread& th : threads) th.join();
+
+  // Converge: every node and every writer's replica must hold one text.
+  std::printf("writing done after %.1fs (%" PRIu64 " edits); waiting for the replicas to agree\n",
+              elapsed(), edits.load());
+  std::vector<std::string> texts(nodes.size());
+  bool converged = false;
+  for (int attempt = 0; attempt < 100 && !converged; ++attempt) {
+    for (auto& w : writers) w->Pump();
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      Result<std::string> t = TextOn(nodes[i]->addr());
+      texts[i] = t.ok() ? *t : "(unreachable: " + t.status().ToString() + ")";
+    }
+    converged = std::all_of(texts.begin(), texts.end(),
+                            [&](const std::string& t) { return t == texts[0]; });
+    for (auto& w : writers) converged = converged && w->doc().Text() == texts[0];
+    if (!converged) poll(nullptr, 0, 100);
+  }
+  status(true);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    std::printf("  node %s: %zu bytes, hash %s\n", nodes[i]->name().c_str(), texts[i].size(),
+                Hash(texts[i]).c_str());
+  }
+  bool matches_trace = !trace || texts[0] == trace->end_content;
+  auto [p50, p99] = latency.P50P99();
+  std::printf("edit-to-remote latency p50 %.1f ms, p99 %.1f ms; writer reconnects %d\n", p50, p99,
+              [&] {
+                int r = 0;
+                for (auto& w : writers) r += w->reconnects();
+                return r;
+              }());
+  for (NodeProcess* n : nodes) n->Stop();
+  fs::remove_all(dir);
+  double total = elapsed();
+  if (converged && matches_trace) {
+    std::printf(
+        "converged: 3 nodes and %zu writers hold the same %zu bytes (hash %s)%s in %.1f s\n",
+        writers.size(), texts[0].size(), Hash(texts[0]).c_str(),
+        trace ? ", equal to the trace's endContent" : "", total);
+    return 0;
+  }
+  std::printf("NOT converged%s after %.1f s\n", converged ? " with the trace's endContent" : "",
+              total);
+  return 1;
+}
+
+}  // namespace weft::demo
