@@ -15,40 +15,114 @@
 namespace weft::engine::detail {
 namespace {
 
-// Builds the agent table of an Update as agents are first referenced.
-class AgentTable {
+// Writes the runs of an Update in the order given. Insert runs are taken
+// from the Items that hold their characters now (origins and text come from
+// the Items) and glued back together where an Item boundary was only a
+// split; the agent table grows as agents are first named.
+class UpdateWriter {
  public:
-  AgentTable(const DocState& doc, proto::Update* u) : doc_(doc), u_(u) {}
-  uint32_t Index(uint32_t local) {
-    auto [it, added] = map_.try_emplace(local, static_cast<uint32_t>(u_->agents_size()));
+  explicit UpdateWriter(const DocState& doc) : doc_(doc), started_(doc.agent_ids_.size(), false) {}
+
+  // The inserted characters [s, end) of `agent`.
+  void AddInsert(uint32_t agent, uint32_t s, uint32_t end) {
+    const ItemTree& tree = doc_.tree_;
+    while (s < end) {
+      ItemTree::Found f = tree.FindId(agent, s);
+      const Item& it = tree.at(f.loc);
+      uint32_t take = std::min(end, it.seq + it.len) - s;
+      Ref left = f.offset > 0 ? Ref{agent, s - 1} : it.left;
+      std::string_view bytes = tree.Bytes(it);
+      size_t b0 = it.byte_len == it.len ? f.offset : Utf8Offset(bytes, f.offset);
+      size_t b1 = it.byte_len == it.len ? f.offset + take : Utf8Offset(bytes, f.offset + take);
+      bool glue = open_ && open_agent_ == agent && open_seq_ + open_len_ == s &&
+                  open_right_ == it.right && left == Ref{agent, s - 1};
+      if (!glue) {
+        Flush();
+        open_ = true;
+        open_agent_ = agent;
+        open_seq_ = s;
+        open_len_ = 0;
+        open_left_ = left;
+        open_right_ = it.right;
+      }
+      open_len_ += take;
+      text_.append(bytes.substr(b0, b1 - b0));
+      s += take;
+    }
+  }
+
+  // Seqs [s0, end) of delete run `r`.
+  void AddDelete(const LogRun& r, uint32_t s0, uint32_t end) {
+    Flush();
+    uint32_t skip = s0 - r.seq;
+    Ref target = r.target;
+    target.seq = r.kind == RunKind::kDeleteBackward ? target.seq - skip : target.seq + skip;
+    BeginRun(r.agent, s0);
+    uint32_t len = end - s0;
+    RunKind kind = len == 1 ? RunKind::kDeleteForward : r.kind;
+    u_.add_run_head(uint64_t{len} << 2 | static_cast<uint64_t>(kind));
+    AddRef(target, s0);
+  }
+
+  std::string Finish(bool compress) {
+    Flush();
+    u_.set_text(std::move(text_));
+    return Seal(PayloadKind::kUpdate, u_.SerializeAsString(), compress);
+  }
+
+ private:
+  uint32_t TableIndex(uint32_t local) {
+    auto [it, added] = table_.try_emplace(local, static_cast<uint32_t>(u_.agents_size()));
     if (added) {
-      u_->add_agents(doc_.agent_ids_[local]);
-      u_->add_start_seqs(0);
+      u_.add_agents(doc_.agent_ids_[local]);
+      u_.add_start_seqs(0);
     }
     return it->second;
   }
 
- private:
-  const DocState& doc_;
-  proto::Update* u_;
-  std::unordered_map<uint32_t, uint32_t> map_;
-};
+  void AddRef(Ref ref, uint32_t base) {
+    if (ref.none()) {
+      u_.add_ref_agent(0);
+      u_.add_ref_seq(0);
+    } else {
+      u_.add_ref_agent(TableIndex(ref.agent) + 1);
+      u_.add_ref_seq(SeqDelta(base, ref.seq));
+    }
+  }
 
-struct PendingRun {
-  bool open = false;
-  uint32_t agent = 0, seq = 0, len = 0;
-  Ref left, right;
-  size_t text_begin = 0;
+  void BeginRun(uint32_t agent, uint32_t seq) {
+    uint32_t idx = TableIndex(agent);
+    if (!started_[agent]) {
+      started_[agent] = true;
+      u_.set_start_seqs(static_cast<int>(idx), seq);
+    }
+    u_.add_run_agent(idx);
+  }
+
+  void Flush() {
+    if (!open_) return;
+    BeginRun(open_agent_, open_seq_);
+    u_.add_run_head(uint64_t{open_len_} << 2 | static_cast<uint64_t>(RunKind::kInsert));
+    AddRef(open_left_, open_seq_);
+    AddRef(open_right_, open_seq_);
+    open_ = false;
+  }
+
+  const DocState& doc_;
+  proto::Update u_;
+  std::unordered_map<uint32_t, uint32_t> table_;  // local agent -> table index
+  std::vector<bool> started_;                     // per local agent: first run written
+  std::string text_;
+  // The insert run being glued together, not yet written.
+  bool open_ = false;
+  uint32_t open_agent_ = 0, open_seq_ = 0, open_len_ = 0;
+  Ref open_left_, open_right_;
 };
 
 }  // namespace
 
-// Walks the log from the first run the other replica lacks, in log (causal)
-// order. Insert runs are cut into the Items that hold them now (origins and
-// text come from the Items) and glued back together where an Item boundary
-// was only a split.
 std::string DocState::EncodeOpsSince(const VersionVector& since, const VersionVector* until) const {
-  // Dense, by local agent index: the scan below looks these up per run.
+  // Dense, by local agent index: the loop below looks these up per run.
   std::vector<uint64_t> limit(next_seq_.begin(), next_seq_.end());
   std::vector<uint64_t> from_of(agent_ids_.size(), 0);
   for (const auto& [agent, next] : since.entries()) {
@@ -72,36 +146,7 @@ std::string DocState::EncodeOpsSince(const VersionVector& since, const VersionVe
     }
   }
   std::sort(needed.begin(), needed.end());
-  proto::Update u;
-  AgentTable table(*this, &u);
-  std::vector<bool> started(agent_ids_.size(), false);
-  std::string text;
-  PendingRun open;
-  auto add_ref = [&](Ref ref, uint32_t base) {
-    if (ref.none()) {
-      u.add_ref_agent(0);
-      u.add_ref_seq(0);
-    } else {
-      u.add_ref_agent(table.Index(ref.agent) + 1);
-      u.add_ref_seq(SeqDelta(base, ref.seq));
-    }
-  };
-  auto begin_run = [&](uint32_t agent, uint32_t seq) {
-    uint32_t idx = table.Index(agent);
-    if (!started[agent]) {
-      started[agent] = true;
-      u.set_start_seqs(static_cast<int>(idx), seq);
-    }
-    u.add_run_agent(idx);
-  };
-  auto flush = [&]() {
-    if (!open.open) return;
-    begin_run(open.agent, open.seq);
-    u.add_run_head(uint64_t{open.len} << 2 | 0);
-    add_ref(open.left, open.seq);
-    add_ref(open.right, open.seq);
-    open.open = false;
-  };
+  UpdateWriter writer(*this);
   for (uint32_t i : needed) {
     const LogRun& r = log_[i];
     uint64_t from = from_of[r.agent];
@@ -109,39 +154,12 @@ std::string DocState::EncodeOpsSince(const VersionVector& since, const VersionVe
     if (end <= from || end <= r.seq) continue;
     uint32_t s0 = static_cast<uint32_t>(std::max<uint64_t>(r.seq, from));
     if (r.kind == RunKind::kInsert) {
-      for (uint32_t s = s0; s < end;) {
-        ItemTree::Found f = tree_.FindId(r.agent, s);
-        const Item& it = tree_.at(f.loc);
-        uint32_t take = std::min(end, it.seq + it.len) - s;
-        Ref left = f.offset > 0 ? Ref{r.agent, s - 1} : it.left;
-        std::string_view bytes = tree_.Bytes(it);
-        size_t b0 = it.byte_len == it.len ? f.offset : Utf8Offset(bytes, f.offset);
-        size_t b1 = it.byte_len == it.len ? f.offset + take : Utf8Offset(bytes, f.offset + take);
-        bool glue = open.open && open.agent == r.agent && open.seq + open.len == s &&
-                    open.right == it.right && left == Ref{r.agent, s - 1};
-        if (!glue) {
-          flush();
-          open = PendingRun{true, r.agent, s, 0, left, it.right, text.size()};
-        }
-        open.len += take;
-        text.append(bytes.substr(b0, b1 - b0));
-        s += take;
-      }
-      continue;
+      writer.AddInsert(r.agent, s0, end);
+    } else {
+      writer.AddDelete(r, s0, end);
     }
-    flush();
-    uint32_t skip = s0 - r.seq;
-    Ref target = r.target;
-    target.seq = r.kind == RunKind::kDeleteBackward ? target.seq - skip : target.seq + skip;
-    begin_run(r.agent, s0);
-    uint32_t len = end - s0;
-    RunKind kind = len == 1 ? RunKind::kDeleteForward : r.kind;
-    u.add_run_head(uint64_t{len} << 2 | static_cast<uint64_t>(kind));
-    add_ref(target, s0);
   }
-  flush();
-  u.set_text(std::move(text));
-  return Seal(PayloadKind::kUpdate, u.SerializeAsString(), options_.compress);
+  return writer.Finish(options_.compress);
 }
 
 namespace {
