@@ -54,14 +54,34 @@ constexpr const char* kDoc = "demo";
 
 // ---- Child nodes --------------------------------------------------------------
 
+// A free port below the kernel's ephemeral range (32768 and up): a port the
+// kernel hands out itself could be taken as some connection's source port
+// while its node is down, and the node could not rebind it after a restart.
+uint16_t FreePort() {
+  std::mt19937 rng(std::random_device{}());
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    auto port = static_cast<uint16_t>(20000 + rng() % 10000);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(fd);
+    if (ok) return port;
+  }
+  return 0;
+}
+
 class NodeProcess {
  public:
   NodeProcess(std::string name, fs::path dir, std::vector<std::string> peers)
       : name_(std::move(name)), dir_(std::move(dir)), peers_(std::move(peers)) {}
   ~NodeProcess() { Kill(); }
 
-  // Starts `weft node`; `port` 0 picks one (kept for restarts).
+  // Starts `weft node` on a port of its own (kept for restarts).
   bool Start() {
+    if (port_ == 0) port_ = FreePort();
     std::vector<std::string> args = {"weft",
                                      "node",
                                      "--listen",
@@ -316,8 +336,11 @@ class Writer {
     if (!c.ok()) return false;
     client_ = std::move(*c);
     if (!client_->Subscribe(kDoc, &doc_).ok()) return false;
-    // Whatever we typed while away, the node may lack.
-    return client_->SendOpsSince(kDoc, doc_, client_->synced_version(kDoc)).ok();
+    // Whatever we typed while away, the node may lack. Only our own ops: a
+    // client may author no one else's (the node gets those from its peers).
+    engine::VersionVector since = doc_.version();
+    since.Set(agent_, std::min(since.Get(agent_), client_->synced_version(kDoc).Get(agent_)));
+    return client_->SendOpsSince(kDoc, doc_, since).ok();
   }
 
   // Applies one edit locally and sends it; reconnects when the node is gone.
@@ -616,7 +639,9 @@ int RunDemo(int argc, char** argv) {
               elapsed(), edits.load());
   std::vector<std::string> texts(nodes.size());
   bool converged = false;
-  for (int attempt = 0; attempt < 100 && !converged; ++attempt) {
+  // Links come back with exponential backoff (up to 5 s), so allow time.
+  Clock::time_point converge_deadline = Clock::now() + std::chrono::seconds(30);
+  while (!converged && Clock::now() < converge_deadline) {
     for (auto& w : writers) w->Pump();
     for (size_t i = 0; i < nodes.size(); ++i) {
       Result<std::string> t = TextOn(nodes[i]->addr());
@@ -641,17 +666,22 @@ int RunDemo(int argc, char** argv) {
                 return r;
               }());
   for (NodeProcess* n : nodes) n->Stop();
-  fs::remove_all(dir);
   double total = elapsed();
   if (converged && matches_trace) {
+    fs::remove_all(dir);
     std::printf(
         "converged: 3 nodes and %zu writers hold the same %zu bytes (hash %s)%s in %.1f s\n",
         writers.size(), texts[0].size(), Hash(texts[0]).c_str(),
         trace ? ", equal to the trace's endContent" : "", total);
     return 0;
   }
-  std::printf("NOT converged%s after %.1f s\n", converged ? " with the trace's endContent" : "",
-              total);
+  for (auto& w : writers) {
+    std::string t = w->doc().Text();
+    std::printf("  writer %" PRIu64 ": %zu bytes, hash %s\n", w->agent(), t.size(),
+                Hash(t).c_str());
+  }
+  std::printf("NOT converged%s after %.1f s (node logs and data kept in %s)\n",
+              converged ? " with the trace's endContent" : "", total, dir.c_str());
   return 1;
 }
 

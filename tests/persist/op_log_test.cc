@@ -257,13 +257,16 @@ TEST_F(OpLogTest, SnapshotsCoverRecordsAndRestartEqualsFullReplay) {
   EXPECT_EQ(without->docs.at("b")->Text(), with->docs.at("b")->Text());
 }
 
-TEST_F(OpLogTest, DamagedSnapshotFallsBackOnTheLogOrSaysHistoryIsMissing) {
-  auto w = Open();
+TEST_F(OpLogTest, DamagedSnapshotFallsBackOnTheLogOrIsRefusedOverACompactedLog) {
+  OpLogOptions o;
+  o.segment_bytes = 200;
+  auto w = Open(0, o);
   std::vector<std::string> texts = WriteEdits(*w, 10);
   Result<RecoveredState> now = Recover(data(), RecoveryOptions{nullptr, true, {}, {}});
   ASSERT_TRUE(now.ok());
   SnapshotFile snap{"doc", w->position(), now->docs.at("doc")->EncodeSnapshot()};
   ASSERT_TRUE(WriteSnapshotFile(DefaultFileSystem(), SnapshotDir(data()), snap).ok());
+  w.reset();
   std::string path = SnapshotDir(data()) + "/" + SnapshotName("doc");
   std::string bytes = Slurp(path);
   bytes[bytes.size() / 2] ^= 0x40;
@@ -272,16 +275,32 @@ TEST_F(OpLogTest, DamagedSnapshotFallsBackOnTheLogOrSaysHistoryIsMissing) {
   Result<RecoveredState> r = Recover(data());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->docs.at("doc")->Text(), texts.back());
-  // With the log's start compacted away, the history would be incomplete:
-  // recovery must refuse rather than serve a partial document.
-  w.reset();
-  std::string seg = Slurp(segment(0));
-  Result<SegmentScan> scan = ScanSegment(DefaultFileSystem(), segment(0), 0);
-  size_t cut = scan->records[3].start.offset;
-  Spit(segment(0), seg.substr(0, kSegmentHeaderBytes) + seg.substr(cut));
+  // With the log's first segment compacted away (as the snapshot allowed),
+  // the history it held is gone: recovery refuses rather than serve a hole.
+  fs::remove(segment(0));
   r = Recover(data());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(r.status().message().find("compacted"), std::string_view::npos);
+}
+
+// A node may accept ops before their dependencies (they wait in Pending);
+// after a crash they come back waiting, not as corruption.
+TEST_F(OpLogTest, OpsWaitingForDependenciesRecoverWaiting) {
+  engine::Doc alice(1), bob(2);
+  ASSERT_TRUE(alice.Insert(0, "hello").ok());
+  std::string first = alice.EncodeOpsSince({});
+  ASSERT_TRUE(bob.ApplyUpdate(first).ok());
+  ASSERT_TRUE(bob.Insert(5, " world").ok());
+  std::string second = bob.EncodeOpsSince(alice.version());
+  auto w = Open();
+  ASSERT_TRUE(w->AppendOps("doc", Bytes(second)).ok());  // arrived before its dependency
+  ASSERT_TRUE(w->Sync().ok());
+  Result<RecoveredState> r = Recover(data());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GT(r->docs.at("doc")->pending_ops(), 0u);
+  ASSERT_TRUE(r->docs.at("doc")->ApplyUpdate(first).ok());
+  EXPECT_EQ(r->docs.at("doc")->Text(), "hello world");
 }
 
 TEST_F(OpLogTest, ReadOnlyRecoveryTouchesNothing) {

@@ -208,6 +208,12 @@ class Node::Impl : public ConnectionHost {
   // ---- ConnectionHost ---------------------------------------------------------
 
   void OnReady(Connection& c) override {
+    if (c.peer_node_id() == node_id_) {
+      // A dial that reached this node itself (a peer address that is ours,
+      // or a loopback self-connect while the peer was down).
+      c.Fail(ErrorCode::kProtocol, "connected to itself");
+      return;
+    }
     const Hello& h = c.peer_hello();
     Log("connect " + c.peer_name() + " conn " + std::to_string(c.id()) + " peer " +
         Hex(c.peer_node_id()) + (c.peer_is_node() ? " (node)" : "") +

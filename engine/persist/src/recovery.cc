@@ -39,11 +39,13 @@ struct Recoverer {
         // Its document falls back on the log; if the log no longer reaches
         // back far enough, the history check below says so.
         Log("ignoring snapshot " + path + ": " + s.status().ToString());
+        ++skipped_snapshots;
         continue;
       }
       Result<engine::Doc> doc = engine::Doc::LoadSnapshot(s->snapshot, 0, opt.doc_options);
       if (!doc.ok()) {
         Log("ignoring snapshot " + path + ": " + doc.status().ToString());
+        ++skipped_snapshots;
         continue;
       }
       state.docs[s->doc] = std::make_unique<engine::Doc>(std::move(*doc));
@@ -77,6 +79,7 @@ struct Recoverer {
       if (scan->damage) WEFT_RETURN_IF_ERROR(HandleDamage(path, *scan, last));
     }
     state.next_segment = segments.empty() ? 0 : segments.back() + 1;
+    first_segment = segments.empty() ? 0 : segments.front();
     return Status::Ok();
   }
 
@@ -123,18 +126,21 @@ struct Recoverer {
     return Status::Ok();
   }
 
-  // Every document must be whole: an op whose dependencies never arrived
-  // means history is missing (a damaged snapshot over a compacted log).
-  Status CheckComplete() {
-    for (const auto& [name, doc] : state.docs) {
-      if (doc->pending_ops() != 0) {
-        return Status::Corruption("document '" + name +
-                                  "' is missing history: " + std::to_string(doc->pending_ops()) +
-                                  " ops wait for ops that neither a snapshot nor the log holds");
-      }
-    }
-    return Status::Ok();
+  // Ops still waiting for dependencies are normal (the node had accepted
+  // them before their dependencies arrived; peers will send those). But a
+  // snapshot skipped as damaged over a log that no longer starts at its
+  // beginning may have held history nothing else holds: refuse rather than
+  // serve a document with a hole.
+  Status CheckComplete() const {
+    if (skipped_snapshots == 0 || first_segment == 0) return Status::Ok();
+    return Status::Corruption(std::to_string(skipped_snapshots) +
+                              " damaged snapshot(s) over a log compacted up to segment " +
+                              std::to_string(first_segment) +
+                              ": the history they held is nowhere else");
   }
+
+  size_t skipped_snapshots = 0;
+  uint64_t first_segment = 0;
 };
 
 }  // namespace

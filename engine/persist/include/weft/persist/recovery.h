@@ -6,9 +6,10 @@
 // Each document starts from its newest snapshot, then every log record of
 // it that the snapshot does not cover is applied, segment by segment. A
 // torn tail of the last segment (a crash mid-append) is cut off and
-// reported; damage anywhere else, a missing segment, or a document whose
-// history does not add up is an error naming what is wrong: a node never
-// serves a document it could not rebuild exactly.
+// reported; damage anywhere else, a missing segment, or a damaged snapshot
+// over a compacted log is an error naming what is wrong: a node never
+// serves a document it could not rebuild exactly. Ops the node had accepted
+// before their dependencies arrived come back waiting for them, as before.
 #pragma once
 
 #include <functional>
