@@ -59,9 +59,11 @@ TEST(BackoffWait, SleepingProducerWakesWhenAReaderFreesRoom) {
   o.capacity = 2;
   Ring<int64_t, BackoffWait> ring(o);
   auto reader = ring.AddReader();
-  ASSERT_TRUE(ring.writer().TryPublish(int64_t{0}));
-  ASSERT_TRUE(ring.writer().TryPublish(int64_t{1}));
-  std::thread producer([&] { ring.writer().Publish(int64_t{2}); });
+  // One producer thread for all publishes (debug builds assert a single
+  // producer): it fills the ring, then waits for room for a third entry.
+  std::thread producer([&] {
+    for (int64_t i = 0; i < 3; ++i) ring.writer().Publish(i);
+  });
   while (ring.wait_strategy().sleepers() == 0) std::this_thread::yield();
   EXPECT_EQ(reader->Poll([](const int64_t&, int64_t) {}, 1), 1u);
   producer.join();
