@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
   if (!other.ApplyUpdate(update).ok() || !other.Insert(0, ">> ").ok()) return 1;
   Write(dir / "update" / "second_author", other.EncodeOpsSince(doc.version()));
   Write(dir / "update" / "whole_history", other.EncodeOpsSince({}));
+  Write(dir / "snapshot" / "two_authors", other.EncodeSnapshot());
   // Recovery seeds: [split][flags][segment without header][snapshot file],
   // the layout recovery_fuzz reads (flags bit 7: header synthesized).
   fs::path tmp = fs::temp_directory_path() / "weft_make_seeds";
