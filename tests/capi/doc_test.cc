@@ -1,6 +1,7 @@
 // The C API's local edits, reading calls, error codes and UTF-16 helpers.
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "capi/capi_test_util.h"
@@ -28,6 +29,19 @@ TEST(CApi, LastErrorDescribesTheLatestCallOnly) {
   EXPECT_STRNE(weft_last_error(), "");
   EXPECT_EQ(r.Insert(0, "x"), WEFT_OK);
   EXPECT_STREQ(weft_last_error(), "");
+}
+
+TEST(CApi, LastErrorIsPerThread) {
+  Replica r(1);
+  std::string other;
+  std::thread t([&] {
+    EXPECT_EQ(weft_doc_len(nullptr, nullptr), WEFT_INVALID_ARGUMENT);
+    other = weft_last_error();
+  });
+  t.join();
+  EXPECT_EQ(r.Delete(0, 0), WEFT_OK);
+  EXPECT_STREQ(weft_last_error(), "");
+  EXPECT_EQ(other, "doc is NULL");
 }
 
 TEST(CApi, InsertAndDeleteCountCodePoints) {
