@@ -281,8 +281,9 @@ TEST(CApiUndo, ComposesWithConcurrentRemoteEdits) {
   EXPECT_EQ(a.Len(), 12u);
 }
 
-// Random edits on three replicas, with random pairwise syncs; every observer
-// shadow tracks its replica and all converge at the end.
+// Random edits, undos and redos on three replicas, with random pairwise
+// syncs; every observer shadow tracks its replica and all converge at the
+// end.
 TEST(CApiSync, RandomConcurrentEditsConverge) {
   const char* pieces[] = {"a", "bc", "é", "😀", "ñu", " ", "🇫🇷"};
   for (uint32_t seed : {1u, 2u, 3u}) {
@@ -299,6 +300,9 @@ TEST(CApiSync, RandomConcurrentEditsConverge) {
       if (rng() % 4 == 0) {
         int j = static_cast<int>(rng() % 3);
         if (j != i) Deliver(*rs[j], r);
+      } else if (rng() % 6 == 0) {
+        // The observer reports what undo/redo changed.
+        ASSERT_EQ(rng() % 3 == 0 ? weft_doc_redo(r.get()) : weft_doc_undo(r.get()), WEFT_OK);
       } else if (len > 0 && rng() % 3 == 0) {
         uint64_t pos = rng() % len;
         uint64_t n = 1 + rng() % std::min<uint64_t>(3, len - pos);
