@@ -11,6 +11,7 @@ int RunNode(int argc, char** argv);
 int RunCat(int argc, char** argv);
 int RunType(int argc, char** argv);
 int RunLog(int argc, char** argv);
+int RunReplayLog(int argc, char** argv);
 int RunDemo(int argc, char** argv);
 
 }  // namespace weft::demo

@@ -155,6 +155,46 @@ int Verify(const std::string& data) {
 
 }  // namespace
 
+int RunReplayLog(int argc, char** argv) {
+  std::string data, doc, expect;
+  FlagParser flags("replay", "--data DIR --doc NAME [--expect FILE]");
+  flags.String("data", &data, true);
+  flags.String("doc", &doc, true);
+  flags.String("expect", &expect);
+  if (std::optional<int> exit = flags.Parse(argc, argv)) return *exit;
+  persist::RecoveryOptions ro;
+  ro.read_only = true;  // a field log is evidence: look, do not repair
+  ro.log = [](const std::string& line) { std::fprintf(stderr, "weft replay: %s\n", line.c_str()); };
+  Result<persist::RecoveredState> r = persist::Recover(data, ro);
+  if (!r.ok()) {
+    std::fprintf(stderr, "weft replay: %s\n", r.status().ToString().c_str());
+    return r.status().code() == StatusCode::kIoError ? 2 : 1;
+  }
+  auto it = r->docs.find(doc);
+  if (it == r->docs.end()) return flags.Error("no document '" + doc + "' in " + data);
+  std::string text = it->second->Text();
+  if (it->second->pending_ops() != 0) {
+    std::fprintf(stderr, "weft replay: %zu ops of '%s' still wait for their dependencies\n",
+                 it->second->pending_ops(), doc.c_str());
+  }
+  if (expect.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return 0;
+  }
+  Result<std::string> want = persist::DefaultFileSystem()->ReadAll(expect);
+  if (!want.ok()) return flags.Error(want.status().ToString());
+  if (*want == text) {
+    std::printf("ok: '%s' from %s (%" PRIu64 " records) matches %s\n", doc.c_str(), data.c_str(),
+                r->records, expect.c_str());
+    return 0;
+  }
+  size_t at = 0;
+  while (at < text.size() && at < want->size() && text[at] == (*want)[at]) ++at;
+  std::printf("DIFFERENT: '%s' (%zu bytes) and %s (%zu bytes) first differ at byte %zu\n",
+              doc.c_str(), text.size(), expect.c_str(), want->size(), at);
+  return 1;
+}
+
 int RunLog(int argc, char** argv) {
   std::string verb = argc > 0 ? argv[0] : "";
   std::string data, doc;

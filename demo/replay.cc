@@ -54,11 +54,14 @@ double Median(std::vector<double> v) {
 void Usage(std::FILE* out) {
   std::fprintf(out,
                "usage: weft replay [--json] [--repeat N] TRACE\n"
+               "       weft replay --data DIR --doc NAME [--expect FILE]\n"
                "  Replays TRACE (.json or .json.gz, sequential or concurrent) and checks the\n"
                "  result against its endContent, then merges the full history into a fresh\n"
                "  replica and loads a snapshot into another.\n"
                "  exit 0: all match endContent; 1: replicas, merge or load disagree (a bug);\n"
-               "  3: all agree but differ from endContent (concurrent tie-break); 2: bad input.\n");
+               "  3: all agree but differ from endContent (concurrent tie-break); 2: bad input.\n"
+               "  With --data, rebuilds document NAME from a node's data directory (read only)\n"
+               "  and prints its text, or compares it with FILE (exit 0 same, 1 different).\n");
 }
 
 int ParseFlags(int argc, char** argv, Flags* f) {
@@ -242,6 +245,12 @@ void Report(const Flags& flags, const engine::Trace& trace, const Outcome& out,
 }  // namespace
 
 int RunReplay(int argc, char** argv) {
+#ifdef WEFT_HAVE_TRANSPORT
+  // `weft replay --data DIR --doc NAME`: a node's op log instead of a trace.
+  for (int i = 0; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--data") return RunReplayLog(argc, argv);
+  }
+#endif
   Flags flags;
   if (ParseFlags(argc, argv, &flags) != kExitOk) {
     Usage(stderr);

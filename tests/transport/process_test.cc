@@ -274,6 +274,29 @@ TEST_F(WeftProcesses, DemoReplaysATraceToItsEndContent) {
   EXPECT_NE(demo.Out().find("equal to the trace's endContent"), std::string::npos);
 }
 
+// A node's data directory replays into the document it served, for
+// reproducing a field bug from its log.
+TEST_F(WeftProcesses, ReplayRebuildsADocumentFromANodesLog) {
+  std::string trace = TracesDir() + "/sequential/sveltecomponent.json.gz";
+  std::string node = StartNode("n");
+  Process& t = Spawn("type", {"type", "--connect", node, "--doc", "svelte", "--trace", trace});
+  ASSERT_EQ(t.Wait(), 0) << t.Err();
+  nodes_["n"]->Signal(SIGKILL);  // no clean shutdown: the log alone must do
+  nodes_["n"]->Wait();
+  weft::Result<weft::engine::Trace> tr = weft::engine::LoadTrace(trace);
+  ASSERT_TRUE(tr.ok());
+  std::string expect = (dir_ / "expect.txt").string();
+  std::ofstream(expect, std::ios::binary) << tr->end_content;
+  Process& ok = Spawn(
+      "replay", {"replay", "--data", (dir_ / "n").string(), "--doc", "svelte", "--expect", expect});
+  EXPECT_EQ(ok.Wait(), 0) << ok.Out() << ok.Err();
+  std::ofstream(expect, std::ios::binary) << "something else";
+  Process& differ = Spawn("replay2", {"replay", "--data", (dir_ / "n").string(), "--doc", "svelte",
+                                      "--expect", expect});
+  EXPECT_EQ(differ.Wait(), 1);
+  EXPECT_NE(differ.Out().find("first differ"), std::string::npos);
+}
+
 TEST_F(WeftProcesses, NodeStopsCleanlyOnSigterm) {
   std::string a = StartNode("a");
   nodes_["a"]->Signal(SIGTERM);
