@@ -176,8 +176,10 @@ WEFT_API weft_status weft_doc_snapshot(const weft_doc* doc, uint8_t** out_buf, s
 
 /* A new replica for `agent` loaded from weft_doc_snapshot bytes; it can
  * merge and serve weft_doc_encode_since like the original. Release it with
- * weft_doc_free. WEFT_CORRUPTION for bad bytes. To continue editing as the
- * same replica, pass the same agent. */
+ * weft_doc_free. WEFT_CORRUPTION for bad bytes. Undo history is not part of
+ * a snapshot. To continue editing as the saved replica, pass its agent, but
+ * only once that replica is no longer used: two live replicas with one
+ * agent would number different edits alike. */
 WEFT_API weft_status weft_doc_load(uint64_t agent, const uint8_t* snapshot, size_t len,
                                    weft_doc** out);
 

@@ -106,6 +106,9 @@ TEST(CApiSnapshot, RoundTripKeepsTextAndHistory) {
   Replica loaded(raw);
   EXPECT_EQ(loaded.Text(), "snap😀shot");
   EXPECT_EQ(loaded.Version(), a.Version());
+  int32_t can_undo = -1;
+  ASSERT_EQ(weft_doc_can_undo(loaded.get(), &can_undo), WEFT_OK);
+  EXPECT_EQ(can_undo, 0);  // undo history is not saved
   // The loaded replica merges and serves updates like the original.
   ASSERT_EQ(loaded.Insert(4, "-"), WEFT_OK);
   Sync(loaded, b);
