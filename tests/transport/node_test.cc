@@ -203,6 +203,24 @@ TEST(Node, ClientsSyncThroughANode) {
   EXPECT_EQ(carol.doc.Text(), "hello world");
 }
 
+TEST(Node, PresenceReachesTheOtherSubscribers) {
+  TestNode n;
+  Peer alice(n, 1, "p");
+  Peer bob(n, 2, "p");
+  alice.Type(0, "hello");
+  ASSERT_TRUE(bob.WaitFor([&] { return bob.doc.Text() == "hello"; }));
+  engine::Anchor caret = alice.doc.AnchorAt(2, engine::Bias::kRight);
+  ASSERT_TRUE(alice.client->SendPresence("p", 1, caret, "alice").ok());
+  ASSERT_TRUE(bob.WaitFor([&] { return bob.client->presence("p").count(1) == 1; }));
+  PeerPresence seen = bob.client->presence("p").at(1);
+  EXPECT_EQ(seen.label, "alice");
+  EXPECT_EQ(bob.doc.Resolve(seen.cursor), 2u);
+  // The anchor stays on its character when text is inserted before it.
+  bob.Type(0, ">> ");
+  EXPECT_EQ(bob.doc.Resolve(seen.cursor), 5u);
+  EXPECT_EQ(alice.client->presence("p").count(1), 0u) << "presence is not echoed to its sender";
+}
+
 TEST(Node, AuthorsHearWhatIsDurable) {
   TestNode n;
   Peer alice(n, 1, "d");

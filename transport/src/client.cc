@@ -108,6 +108,24 @@ class Client::Impl : public ConnectionHost {
     return Status::Ok();
   }
 
+  Status SendPresence(const std::string& doc, uint64_t agent, const engine::Anchor& cursor,
+                      const std::string& label) {
+    if (!conn_ || conn_->closing()) return Status::Unavailable("not connected: " + reason_);
+    WireAnchor a;
+    if (cursor.has_id) {
+      a.agent = cursor.id.agent;
+      a.seq = cursor.id.seq;
+    }
+    a.right = cursor.bias == engine::Bias::kRight;
+    conn_->Send(Presence{doc, agent, a, a, label.substr(0, kMaxLabel)});
+    return Status::Ok();
+  }
+
+  std::map<uint64_t, PeerPresence> presence(const std::string& doc) const {
+    auto it = presence_.find(doc);
+    return it == presence_.end() ? std::map<uint64_t, PeerPresence>() : it->second;
+  }
+
   Status RunUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
     // The client may move between threads (never two at once): its pools
     // follow whichever thread runs it, or a new thread would find every free
@@ -157,7 +175,15 @@ class Client::Impl : public ConnectionHost {
       acked_[a->doc].Merge(a->durable);
       return true;
     }
-    return true;  // subscriptions and presence are not for this client
+    if (const Presence* p = std::get_if<Presence>(&m)) {
+      PeerPresence& peer = presence_[p->doc][p->agent];
+      peer.cursor.has_id = p->cursor.agent != 0 || p->cursor.seq != 0;
+      peer.cursor.id = engine::OpId{p->cursor.agent, p->cursor.seq};
+      peer.cursor.bias = p->cursor.right ? engine::Bias::kRight : engine::Bias::kLeft;
+      peer.label = p->label;
+      return true;
+    }
+    return true;  // subscriptions are for nodes, not for this client
   }
 
   void OnClosed(Connection&, const std::string& reason) override {
@@ -210,6 +236,7 @@ class Client::Impl : public ConnectionHost {
   std::set<std::string> synced_;
   std::map<std::string, engine::VersionVector> acked_;
   std::map<std::string, engine::VersionVector> synced_versions_;
+  std::map<std::string, std::map<uint64_t, PeerPresence>> presence_;
 };
 
 Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
@@ -229,6 +256,13 @@ Status Client::SendOpsSince(const std::string& doc, const engine::Doc& replica,
 }
 Status Client::SendUpdate(const std::string& doc, std::string_view update) {
   return impl_->SendUpdate(doc, update);
+}
+Status Client::SendPresence(const std::string& doc, uint64_t agent, const engine::Anchor& cursor,
+                            const std::string& label) {
+  return impl_->SendPresence(doc, agent, cursor, label);
+}
+std::map<uint64_t, PeerPresence> Client::presence(const std::string& doc) const {
+  return impl_->presence(doc);
 }
 Status Client::RunUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
   return impl_->RunUntil(pred, timeout);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "weft/engine/anchor.h"
 #include "weft/engine/doc.h"
 #include "weft/engine/version_vector.h"
 #include "weft/status.h"
@@ -27,6 +28,12 @@ struct ClientOptions {
   std::vector<uint64_t> agents;  // the agents this client authors ops under
   std::string label;
   std::chrono::milliseconds timeout{10000};  // for Connect and Subscribe
+};
+
+// Where another user of a document is, as their Presence frames say.
+struct PeerPresence {
+  engine::Anchor cursor;
+  std::string label;
 };
 
 class Client {
@@ -52,6 +59,13 @@ class Client {
   // Sends `update` (an encoded Update of at most kMaxUpdateBytes, see
   // chunking) as one op batch of `doc`, as it is.
   Status SendUpdate(const std::string& doc, std::string_view update);
+
+  // Tells the node's other subscribers of `doc` where this user's cursor
+  // is (an anchor, so it stays on its character as the text changes).
+  Status SendPresence(const std::string& doc, uint64_t agent, const engine::Anchor& cursor,
+                      const std::string& label);
+  // The latest presence of each other agent in `doc`.
+  std::map<uint64_t, PeerPresence> presence(const std::string& doc) const;
 
   // Runs until pred() holds; DeadlineExceeded-style Unavailable on timeout,
   // Unavailable when the connection drops (see close_reason()).
