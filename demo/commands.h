@@ -12,6 +12,7 @@ int RunCat(int argc, char** argv);
 int RunType(int argc, char** argv);
 int RunLog(int argc, char** argv);
 int RunReplayLog(int argc, char** argv);
+int RunEdit(int argc, char** argv);
 int RunDemo(int argc, char** argv);
 
 }  // namespace weft::demo

@@ -26,6 +26,7 @@ constexpr Command kCommands[] = {
     {"cat", weft::demo::RunCat, "print a document's text as a node has it"},
     {"type", weft::demo::RunType, "stream a trace's edits to a node as a typist would"},
     {"log", weft::demo::RunLog, "dump or verify a node's op log and snapshots"},
+    {"edit", weft::demo::RunEdit, "a terminal editor on a shared document"},
     {"demo", weft::demo::RunDemo,
      "three nodes, writers, a crash and a partition: watch them converge"},
 #endif
