@@ -215,36 +215,39 @@ class Proxy {
       if (partitioned_) {
         for (auto& [a, b] : pairs_) Close(a, b);
         pairs_.clear();
-      }
-      if (fds[0].revents & POLLIN) {
-        int in = accept(listener_, nullptr, nullptr);
-        if (in >= 0 && partitioned_) {
-          close(in);
-        } else if (in >= 0) {
-          int out = socket(AF_INET, SOCK_STREAM, 0);
-          sockaddr_in t{};
-          t.sin_family = AF_INET;
-          t.sin_port = htons(target_);
-          t.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-          if (connect(out, reinterpret_cast<sockaddr*>(&t), sizeof t) != 0) {
-            Close(in, out);
+      } else {
+        // Only the pairs that were polled (fds has their slots).
+        std::vector<std::pair<int, int>> keep;
+        for (size_t i = 0; i < pairs_.size(); ++i) {
+          auto [a, b] = pairs_[i];
+          if (Pump(fds[1 + 2 * i], a, b) && Pump(fds[2 + 2 * i], b, a)) {
+            keep.emplace_back(a, b);
           } else {
-            pairs_.emplace_back(in, out);
+            Close(a, b);
           }
         }
+        pairs_ = std::move(keep);
       }
-      if (partitioned_) continue;
-      std::vector<std::pair<int, int>> keep;
-      for (size_t i = 0; i < pairs_.size(); ++i) {
-        auto [a, b] = pairs_[i];
-        bool ok = Pump(fds[1 + 2 * i], a, b) && Pump(fds[2 + 2 * i], b, a);
-        if (ok) {
-          keep.emplace_back(a, b);
-        } else {
-          Close(a, b);
-        }
-      }
-      pairs_ = std::move(keep);
+      if (fds[0].revents & POLLIN) Accept();
+    }
+  }
+
+  void Accept() {
+    int in = accept(listener_, nullptr, nullptr);
+    if (in < 0) return;
+    if (partitioned_) {
+      close(in);
+      return;
+    }
+    int out = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in t{};
+    t.sin_family = AF_INET;
+    t.sin_port = htons(target_);
+    t.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(out, reinterpret_cast<sockaddr*>(&t), sizeof t) != 0) {
+      Close(in, out);
+    } else {
+      pairs_.emplace_back(in, out);
     }
   }
 
