@@ -83,6 +83,16 @@ struct UndoStep {
   uint32_t len = 0;
 };
 
+// Undoing a delete brings the text back as new characters of the local
+// agent. Each such run records which of the local agent's own characters
+// it stands for, so that undoing the insert that first made them removes
+// the copies too (an editor's undo history refers to text, not ids).
+struct UndoReplacement {
+  uint32_t original_seq = 0;  // first replaced character (local agent)
+  uint32_t len = 0;
+  uint32_t copy_seq = 0;  // first character of the copy (local agent)
+};
+
 class DocState {
  public:
   DocState(uint64_t agent, DocOptions options);
@@ -148,6 +158,7 @@ class DocState {
   std::vector<Op> pending_;
   std::function<void(const Delta&)> listener_;
   std::deque<UndoStep> undo_, redo_;
+  std::vector<UndoReplacement> replacements_;
 
  private:
   // Places a remote insert run among concurrent ones (FugueMax) and inserts it.

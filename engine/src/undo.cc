@@ -26,7 +26,18 @@ Result<Ops> DocState::UndoRedo(bool undo) {
   UndoStep step = from.back();
   uint32_t before = next_seq_[local_];
   if (step.insert) {
-    if (step.len > 0) LocalDeleteIds(local_, step.seq, step.len, &out);
+    // The step's characters, and every copy that undoing a delete of them
+    // brought back since (copies of copies too).
+    std::vector<std::pair<uint32_t, uint32_t>> work = {{step.seq, step.len}};
+    for (size_t w = 0; w < work.size(); ++w) {
+      auto [seq, len] = work[w];
+      if (len > 0) LocalDeleteIds(local_, seq, len, &out);
+      for (const UndoReplacement& r : replacements_) {
+        uint32_t lo = std::max(seq, r.original_seq);
+        uint32_t hi = std::min(seq + len, r.original_seq + r.len);
+        if (lo < hi) work.emplace_back(r.copy_seq + (lo - r.original_seq), hi - lo);
+      }
+    }
     from.pop_back();
     to.push_back(UndoStep{false, before, next_seq_[local_] - before});
     return out;
@@ -83,7 +94,14 @@ Result<Ops> DocState::UndoRedo(bool undo) {
       const Item& p = tree_.at(prev);
       left = Ref{p.agent, p.seq + p.len - 1};
     }
+    uint32_t copy = next_seq_[local_];
     InsertAt(at, left, text, step.len, &out);
+    for (const Range& rg : ranges) {
+      if (rg.first.agent == local_) {
+        replacements_.push_back(UndoReplacement{rg.first.seq, rg.len, copy});
+      }
+      copy += rg.len;
+    }
   }
   from.pop_back();
   to.push_back(UndoStep{true, before, next_seq_[local_] - before});

@@ -119,3 +119,46 @@ TEST(Undo, NewEditClearsRedo) {
 
 }  // namespace
 }  // namespace weft::engine
+
+namespace weft::engine {
+namespace {
+
+// Regression: undoing a delete brought the text back as new characters, and
+// undoing the insert that first made it then left those copies behind
+// ("hello", delete "h", undo, undo gave "h" instead of "").
+TEST(Undo, UndoingTheInsertAlsoRemovesTextAnUndoBroughtBack) {
+  Doc d(1);
+  ASSERT_TRUE(d.Insert(0, "hello").ok());
+  ASSERT_TRUE(d.Remove(0, 1).ok());
+  ASSERT_TRUE(d.Undo().ok());
+  EXPECT_EQ(d.Text(), "hello");
+  ASSERT_TRUE(d.Undo().ok());
+  EXPECT_EQ(d.Text(), "");
+  EXPECT_FALSE(d.CanUndo());
+  // And forward again, through copies of copies.
+  ASSERT_TRUE(d.Redo().ok());
+  EXPECT_EQ(d.Text(), "hello");
+  ASSERT_TRUE(d.Redo().ok());
+  EXPECT_EQ(d.Text(), "ello");
+  ASSERT_TRUE(d.Undo().ok());
+  ASSERT_TRUE(d.Undo().ok());
+  EXPECT_EQ(d.Text(), "");
+}
+
+TEST(Undo, CopiesFollowTheInsertUnderConcurrency) {
+  Doc a(1), b(2);
+  ASSERT_TRUE(a.Insert(0, "abc").ok());
+  ASSERT_TRUE(a.Remove(1, 1).ok());
+  ASSERT_TRUE(a.Undo().ok());  // "b" back, as a copy
+  ASSERT_TRUE(b.ApplyUpdate(a.EncodeOpsSince({})).ok());
+  ASSERT_TRUE(b.Insert(3, "!").ok());
+  ASSERT_TRUE(a.ApplyUpdate(b.EncodeOpsSince(a.version())).ok());
+  Result<Ops> ops = a.Undo();  // the original "abc", copy included
+  ASSERT_TRUE(ops.ok());
+  EXPECT_EQ(a.Text(), "!");
+  ASSERT_TRUE(b.Apply(*ops).ok());
+  EXPECT_EQ(b.Text(), "!");
+}
+
+}  // namespace
+}  // namespace weft::engine
