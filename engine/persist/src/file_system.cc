@@ -156,7 +156,7 @@ class PosixFileSystem : public FileSystem {
 
   // Creates missing parents too, like mkdir -p.
   Status CreateDir(const std::string& dir) override {
-    for (size_t slash = dir.find('/', 1); ; slash = dir.find('/', slash + 1)) {
+    for (size_t slash = dir.find('/', 1);; slash = dir.find('/', slash + 1)) {
       std::string prefix = dir.substr(0, slash);
       if (!prefix.empty() && mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
         return Errno("mkdir " + prefix);
