@@ -168,6 +168,10 @@ class LiveReader {
     return latencies_;
   }
   uint64_t seen() const { return seen_.load(); }
+  void ClearLatencies() {
+    std::lock_guard<std::mutex> l(*mu_);
+    latencies_.clear();
+  }
 
  private:
   void Loop() {
@@ -222,6 +226,27 @@ void BM_Live(benchmark::State& state) {
   (void)writer->Subscribe("live", &doc);
   LiveReader rb(b, 2, kWriter, &sent, &mu);
   LiveReader rc(c, 3, kWriter, &sent, &mu);
+  // Warm-up: nodes link up (with reconnect backoff) and subscribe to each
+  // other in the first moments; measure the steady state, once an edit has
+  // gone all the way through. The warm-up text is typed and deleted again,
+  // so the trace's positions still start from an empty document.
+  {
+    engine::VersionVector before = doc.version();
+    {
+      std::lock_guard<std::mutex> l(mu);
+      (void)doc.Insert(0, "warm-up", nullptr);
+      (void)doc.Remove(0, 7, nullptr);
+      while (sent.size() < doc.version().Get(kWriter)) sent.push_back(Clock::now());
+    }
+    (void)writer->SendOpsSince("live", doc, before);
+    uint64_t end = doc.version().Get(kWriter);
+    for (int i = 0; i < 2000 && (rb.seen() < end || rc.seen() < end); ++i) {
+      (void)writer->RunUntil([] { return false; }, milliseconds(5));
+    }
+    if (rb.seen() < end || rc.seen() < end) return state.SkipWithError("nodes never linked up");
+    rb.ClearLatencies();
+    rc.ClearLatencies();
+  }
   long rss_start = 0, rss_end = 0;
   uint64_t patches = 0;
   for (auto _ : state) {
