@@ -348,11 +348,16 @@ class Writer {
 
   // Applies one edit locally and sends it; reconnects when the node is gone.
   void Edit(const std::function<void(engine::Doc&)>& edit) {
-    engine::VersionVector before = doc_.version();
+    uint64_t mine = doc_.version().Get(agent_);
     edit(doc_);
     latency_->Typed(agent_, doc_.version().Get(agent_));
+    if (client_) {
+      // Only this writer's new ops: a client may author no one else's.
+      engine::VersionVector since = doc_.version();
+      since.Set(agent_, mine);
+      (void)client_->SendOpsSince(kDoc, doc_, since);
+    }
     Pump();
-    if (client_) (void)client_->SendOpsSince(kDoc, doc_, before);
   }
 
   // Handles what arrived; reconnects (at most every 200 ms) if the
