@@ -92,7 +92,7 @@ void BM_CatchUp(benchmark::State& state) {
     engine::Doc doc(1);
     (void)engine::ReplaySequential(*trace, doc);
     (void)writer->SendOpsSince("paper", doc, {});
-    uint64_t end = doc.version().Get(1);
+    uint64_t end = doc.known_seqs(1);
     (void)writer->RunUntil([&] { return writer->acked("paper").Get(1) == end; },
                            milliseconds(30000));
   }
@@ -176,9 +176,9 @@ class LiveReader {
  private:
   void Loop() {
     while (!stop_) {
-      (void)client_->RunUntil([&] { return doc_.version().Get(writer_) > seen_ || stop_; },
+      (void)client_->RunUntil([&] { return doc_.known_seqs(writer_) > seen_ || stop_; },
                               milliseconds(5));
-      uint64_t now_seq = doc_.version().Get(writer_);
+      uint64_t now_seq = doc_.known_seqs(writer_);
       Clock::time_point now = Clock::now();
       std::lock_guard<std::mutex> l(*mu_);
       for (uint64_t s = seen_; s < now_seq && s < sent_->size(); ++s) {
@@ -236,10 +236,10 @@ void BM_Live(benchmark::State& state) {
       std::lock_guard<std::mutex> l(mu);
       (void)doc.Insert(0, "warm-up", nullptr);
       (void)doc.Remove(0, 7, nullptr);
-      while (sent.size() < doc.version().Get(kWriter)) sent.push_back(Clock::now());
+      while (sent.size() < doc.known_seqs(kWriter)) sent.push_back(Clock::now());
     }
     (void)writer->SendOpsSince("live", doc, before);
-    uint64_t end = doc.version().Get(kWriter);
+    uint64_t end = doc.known_seqs(kWriter);
     for (int i = 0; i < 2000 && (rb.seen() < end || rc.seen() < end); ++i) {
       (void)writer->RunUntil([] { return false; }, milliseconds(5));
     }
@@ -261,7 +261,7 @@ void BM_Live(benchmark::State& state) {
         if (patch.del > 0) (void)doc.Remove(patch.pos, patch.del, nullptr);
         if (!patch.text.empty()) (void)doc.Insert(patch.pos, patch.text, nullptr);
         Clock::time_point now = Clock::now();
-        while (sent.size() < doc.version().Get(kWriter)) sent.push_back(now);
+        while (sent.size() < doc.known_seqs(kWriter)) sent.push_back(now);
       }
       (void)writer->SendOpsSince("live", doc, before);
       (void)writer->Poll();
@@ -274,7 +274,7 @@ void BM_Live(benchmark::State& state) {
       auto due = start + std::chrono::duration<double>(static_cast<double>(patches) / rate);
       while (Clock::now() < due) (void)writer->RunUntil([] { return false; }, milliseconds(1));
     }
-    uint64_t end = doc.version().Get(kWriter);
+    uint64_t end = doc.known_seqs(kWriter);
     auto all_seen = [&] { return rb.seen() >= end && rc.seen() >= end; };
     for (int i = 0; i < 1000 && !all_seen(); ++i)
       (void)writer->RunUntil([] { return false; }, milliseconds(5));

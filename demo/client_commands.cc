@@ -2,10 +2,10 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
-#include <random>
 #include <thread>
 
 #include "commands.h"
+#include "connect_flags.h"
 #include "flags.h"
 #include "weft/engine/doc.h"
 #include "weft/engine/trace.h"
@@ -17,42 +17,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Connection flags shared by the client commands.
-struct ConnectFlags {
-  std::string connect, doc, secret_file;
-
-  void Register(FlagParser& f) {
-    f.String("connect", &connect, true);
-    f.String("doc", &doc, true);
-    f.String("secret-file", &secret_file);
-  }
-
-  // Fills `o`; a non-OK status is a bad argument.
-  Status Fill(transport::ClientOptions* o) const {
-    Result<transport::HostPort> hp = transport::ParseHostPort(connect);
-    if (!hp.ok()) return hp.status();
-    o->server = *hp;
-    if (!secret_file.empty()) {
-      Result<std::string> s = transport::LoadSecretFile(secret_file);
-      if (!s.ok()) return s.status();
-      o->secret = *s;
-    }
-    if (doc.empty() || doc.size() > 256)
-      return Status::InvalidArgument("--doc must be 1..256 bytes");
-    return Status::Ok();
-  }
-};
-
 int Fail(const char* command, const Status& s) {
   std::fprintf(stderr, "weft %s: %s\n", command, s.ToString().c_str());
   return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
-}
-
-uint64_t RandomAgent() {
-  std::random_device rd;
-  uint64_t a = 0;
-  while (a == 0) a = (uint64_t{rd()} << 32) | rd();
-  return a;
 }
 
 }  // namespace
@@ -131,7 +98,7 @@ int RunType(int argc, char** argv) {
       if (!p.text.empty()) {
         if (Status s = replica.Insert(p.pos, p.text, nullptr); !s.ok()) return Fail("type", s);
       }
-      patch_end.push_back(replica.version().Get(agent));
+      patch_end.push_back(replica.known_seqs(agent));
       ++sent;
     }
     if (Status s = c.SendOpsSince(cf.doc, replica, before); !s.ok()) return Fail("type", s);
@@ -147,7 +114,7 @@ int RunType(int argc, char** argv) {
       }
     }
   }
-  uint64_t final_seq = replica.version().Get(agent);
+  uint64_t final_seq = replica.known_seqs(agent);
   Status s = c.RunUntil(
       [&] {
         report_acks();

@@ -339,24 +339,16 @@ class Writer {
     if (!c.ok()) return false;
     client_ = std::move(*c);
     if (!client_->Subscribe(kDoc, &doc_).ok()) return false;
-    // Whatever we typed while away, the node may lack. Only our own ops: a
-    // client may author no one else's (the node gets those from its peers).
-    engine::VersionVector since = doc_.version();
-    since.Set(agent_, std::min(since.Get(agent_), client_->synced_version(kDoc).Get(agent_)));
-    return client_->SendOpsSince(kDoc, doc_, since).ok();
+    // Whatever we typed while away, the node may lack.
+    return client_->SendOpsSince(kDoc, doc_, client_->synced_version(kDoc)).ok();
   }
 
   // Applies one edit locally and sends it; reconnects when the node is gone.
   void Edit(const std::function<void(engine::Doc&)>& edit) {
-    uint64_t mine = doc_.version().Get(agent_);
+    engine::VersionVector before = doc_.version();
     edit(doc_);
-    latency_->Typed(agent_, doc_.version().Get(agent_));
-    if (client_) {
-      // Only this writer's new ops: a client may author no one else's.
-      engine::VersionVector since = doc_.version();
-      since.Set(agent_, mine);
-      (void)client_->SendOpsSince(kDoc, doc_, since);
-    }
+    latency_->Typed(agent_, doc_.known_seqs(agent_));
+    if (client_) (void)client_->SendOpsSince(kDoc, doc_, before);
     Pump();
   }
 

@@ -8,11 +8,11 @@
 #include <clocale>
 #include <cstdio>
 #include <fstream>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "commands.h"
+#include "connect_flags.h"
 #include "flags.h"
 #include "weft/engine/doc.h"
 #include "weft/transport/auth.h"
@@ -133,10 +133,8 @@ class Editor {
       client_.reset();
       return false;
     }
-    // Edits made while offline: ours only (the node has the others').
-    engine::VersionVector since = doc_.version();
-    since.Set(agent_, std::min(since.Get(agent_), client_->synced_version(name_).Get(agent_)));
-    (void)client_->SendOpsSince(name_, doc_, since);
+    // Edits made while offline.
+    (void)client_->SendOpsSince(name_, doc_, client_->synced_version(name_));
     status_ = "connected";
     sent_presence_ = UINT64_MAX;
     return true;
@@ -300,35 +298,25 @@ class Editor {
 }  // namespace
 
 int RunEdit(int argc, char** argv) {
-  std::string connect, doc, label, secret_file, save;
+  ConnectFlags cf;
+  std::string label, save;
   FlagParser flags(
       "edit",
       "--connect HOST:PORT --doc NAME [--name LABEL] [--save FILE] [--secret-file FILE]\n"
       "A terminal editor on a shared document: type, Backspace/Delete, arrows,\n"
       "Home/End, PgUp/PgDn; Ctrl-Z undo, Ctrl-Y redo, Ctrl-S save (to FILE or\n"
       "NAME.txt), Ctrl-Q quit. Others' edits appear live; their carets in color.");
-  flags.String("connect", &connect, true);
-  flags.String("doc", &doc, true);
+  cf.Register(flags);
   flags.String("name", &label);
   flags.String("save", &save);
-  flags.String("secret-file", &secret_file);
   if (std::optional<int> exit = flags.Parse(argc, argv)) return *exit;
   transport::ClientOptions o;
-  Result<transport::HostPort> hp = transport::ParseHostPort(connect);
-  if (!hp.ok()) return flags.Error(hp.status().ToString());
-  o.server = *hp;
-  if (!secret_file.empty()) {
-    Result<std::string> s = transport::LoadSecretFile(secret_file);
-    if (!s.ok()) return flags.Error(s.status().ToString());
-    o.secret = *s;
-  }
-  std::random_device rd;
-  uint64_t agent = 0;
-  while (agent == 0) agent = (uint64_t{rd()} << 32) | rd();
+  if (Status s = cf.Fill(&o); !s.ok()) return flags.Error(s.ToString());
+  uint64_t agent = RandomAgent();
   o.agents = {agent};
   o.label = label.empty() ? "weft edit" : label;
   if (label.empty()) label = "user-" + std::to_string(agent % 10000);
-  Editor editor(std::move(o), doc, label, save);
+  Editor editor(std::move(o), cf.doc, label, save);
   return editor.Run();
 }
 

@@ -201,6 +201,15 @@ TEST(Node, ClientsSyncThroughANode) {
   // A latecomer gets everything in its catch-up.
   Peer carol(n, 3, "notes");
   EXPECT_EQ(carol.doc.Text(), "hello world");
+  // Resending "everything" sends only the client's own ops: bob's replica
+  // holds alice's too, and a node drops a client that sends another's.
+  ASSERT_TRUE(bob.client->SendOpsSince("notes", bob.doc, {}).ok());
+  bob.Type(11, "!");
+  ASSERT_TRUE(alice.WaitFor([&] { return alice.doc.Text() == "hello world!"; }));
+  // ...and bob is still connected and subscribed afterwards.
+  alice.Type(12, "?");
+  EXPECT_TRUE(bob.WaitFor([&] { return bob.doc.Text() == "hello world!?"; }))
+      << bob.client->close_reason();
 }
 
 TEST(Node, PresenceReachesTheOtherSubscribers) {
@@ -286,7 +295,7 @@ TEST(Node, LateJoiningNodeCatchesUpAWholeHistory) {
     Peer writer(first, 9, "paper");
     ASSERT_TRUE(engine::ReplaySequential(*trace, writer.doc).ok());
     ASSERT_TRUE(writer.client->SendOpsSince("paper", writer.doc, {}).ok());
-    uint64_t end = writer.doc.version().Get(9);
+    uint64_t end = writer.doc.known_seqs(9);
     ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("paper").Get(9) == end; }));
   }
   NodeOptions o;
@@ -352,7 +361,7 @@ TEST(Node, RestartedNodeServesWhatItAcknowledged) {
     TestNode n(options());
     Peer p(n, 1, "d");
     for (int i = 0; i < 20; ++i) p.Type(p.doc.size(), "line " + std::to_string(i) + "\n");
-    uint64_t end = p.doc.version().Get(1);
+    uint64_t end = p.doc.known_seqs(1);
     ASSERT_TRUE(p.WaitFor([&] { return p.client->acked("d").Get(1) == end; }));
     text = p.doc.Text();
   }
@@ -520,7 +529,7 @@ TEST(Node, PeerThatStopsReadingIsDroppedNotBuffered) {
     writer.Type(writer.doc.size(), line);
   }
   // The writer is served to the end...
-  uint64_t end = writer.doc.version().Get(1);
+  uint64_t end = writer.doc.known_seqs(1);
   EXPECT_TRUE(writer.WaitFor([&] { return writer.client->acked("flood").Get(1) == end; }));
   // ...while the slow peer was cut off: reading now, it finds the end of the
   // stream well before the 8 MB it would have had to buffer.

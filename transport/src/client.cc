@@ -90,7 +90,12 @@ class Client::Impl : public ConnectionHost {
   Status SendOpsSince(const std::string& doc, const engine::Doc& replica,
                       const engine::VersionVector& since) {
     if (!conn_ || conn_->closing()) return Status::Unavailable("not connected: " + reason_);
-    Result<std::vector<std::string>> chunks = EncodeChunks(replica, since);
+    // A client may author only its own agents' ops (the node refuses any
+    // other as foreign): others' ops the replica holds are not resent, even
+    // when they arrived after `since`.
+    engine::VersionVector own = replica.version();
+    for (uint64_t agent : options_.agents) own.Set(agent, since.Get(agent));
+    Result<std::vector<std::string>> chunks = EncodeChunks(replica, own);
     if (!chunks.ok()) return chunks.status();
     for (const std::string& c : *chunks) {
       conn_->Send(OpBatch{doc, std::as_bytes(std::span(c.data(), c.size()))});

@@ -35,8 +35,7 @@ MergeWorker::MergeWorker(MergeWorkerOptions options, IngressRing& ingress,
   for (auto& [name, doc] : docs) {
     // Recovered from a log tail, perhaps: snapshot it at the next shutdown
     // even if nothing new arrives.
-    since_snapshot_[name] = 1;
-    docs_.emplace(name, std::move(doc));
+    docs_.emplace(name, DocEntry{std::move(doc), 1});
   }
 }
 
@@ -55,8 +54,8 @@ void MergeWorker::Run() {
   // Shutting down: snapshot what changed, so the next start loads instead
   // of replaying the log.
   if (options_.snapshot_every != 0) {
-    for (const auto& [name, count] : since_snapshot_) {
-      if (count != 0) Snapshot(name, *docs_.at(name));
+    for (auto& entry : docs_) {
+      if (entry.second.since_snapshot != 0) Snapshot(entry);
     }
   }
   egress_.writer().Close();
@@ -95,20 +94,21 @@ void MergeWorker::Handle(const IngressEntry& e) {
   }
 }
 
-engine::Doc& MergeWorker::DocFor(const std::string& name) {
+MergeWorker::DocMap::value_type& MergeWorker::DocFor(std::string_view name) {
   auto it = docs_.find(name);
-  if (it != docs_.end()) return *it->second;
+  if (it != docs_.end()) return *it;
   // A node's replica never makes local edits; its agent id is never used.
-  auto doc = std::make_unique<engine::Doc>(0, options_.doc_options);
-  engine::Doc& ref = *doc;
-  docs_.emplace(name, std::move(doc));
+  it = docs_
+           .emplace(std::string(name),
+                    DocEntry{std::make_unique<engine::Doc>(0, options_.doc_options), 0})
+           .first;
   auto c = std::make_shared<ControlData>();
   c->doc = name;
   EgressEntry created;
   created.kind = EgressEntry::Kind::kDocCreated;
   created.control = std::move(c);
   Publish(std::move(created));
-  return ref;
+  return *it;
 }
 
 void MergeWorker::Apply(const IngressEntry& e) {
@@ -127,11 +127,11 @@ void MergeWorker::Apply(const IngressEntry& e) {
     }
     if (op.id.agent != only_agent) only_agent = 0;
   }
-  std::string name(e.doc);
-  engine::Doc& doc = DocFor(name);
-  engine::VersionVector before = doc.version();
+  DocMap::value_type& entry = DocFor(e.doc);
+  engine::Doc& doc = *entry.second.doc;
   bool novel = false;
-  for (const engine::Op& op : *ops) novel = novel || before.Get(op.id.agent) < op.id.seq + op.len;
+  for (const engine::Op& op : *ops)
+    novel = novel || doc.known_seqs(op.id.agent) < op.id.seq + op.len;
   if (Status s = doc.Apply(*ops); !s.ok()) {
     return Reject(e.conn, ErrorCode::kMalformed, s.ToString());
   }
@@ -144,23 +144,23 @@ void MergeWorker::Apply(const IngressEntry& e) {
   out.update = e.update;
   if (only_agent != 0) {
     out.ack_agent = only_agent;
-    out.ack_next_seq = doc.version().Get(only_agent);
+    out.ack_next_seq = doc.known_seqs(only_agent);
   }
   Publish(std::move(out));
-  if (options_.snapshot_every != 0 && ++since_snapshot_[name] >= options_.snapshot_every) {
-    Snapshot(name, doc);
+  if (options_.snapshot_every != 0 && ++entry.second.since_snapshot >= options_.snapshot_every) {
+    Snapshot(entry);
   }
 }
 
-void MergeWorker::Snapshot(const std::string& name, const engine::Doc& doc) {
+void MergeWorker::Snapshot(DocMap::value_type& entry) {
   auto c = std::make_shared<ControlData>();
-  c->doc = name;
-  c->snapshot = doc.EncodeSnapshot();
+  c->doc = entry.first;
+  c->snapshot = entry.second.doc->EncodeSnapshot();
   EgressEntry out;
   out.kind = EgressEntry::Kind::kSnapshot;
   out.control = std::move(c);
   Publish(std::move(out));
-  since_snapshot_[name] = 0;
+  entry.second.since_snapshot = 0;
 }
 
 void MergeWorker::Reject(uint64_t conn, ErrorCode code, std::string reason) {
@@ -177,7 +177,7 @@ void MergeWorker::Reject(uint64_t conn, ErrorCode code, std::string reason) {
 void MergeWorker::Subscribe(uint64_t conn, const ControlData& request) {
   auto info = conns_.find(conn);
   if (info == conns_.end()) return;
-  engine::Doc& doc = DocFor(request.doc);
+  engine::Doc& doc = *DocFor(request.doc).second.doc;
   auto marker = std::make_shared<ControlData>();
   marker->doc = request.doc;
   EgressEntry subscribed;
@@ -205,7 +205,7 @@ void MergeWorker::Announce(uint64_t conn, const std::string& doc) {
   if (info == conns_.end() || !info->second.announced.insert(doc).second) return;
   auto c = std::make_shared<ControlData>();
   c->doc = doc;
-  c->version = DocFor(doc).version();
+  c->version = DocFor(doc).second.doc->version();
   EgressEntry out;
   out.kind = EgressEntry::Kind::kSendSubscribe;
   out.conn = conn;

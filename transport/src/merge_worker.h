@@ -46,10 +46,6 @@ class MergeWorker {
   void Run();
 
   EgressRing& egress() { return egress_; }
-  // Documents this worker holds. Only from the worker's thread, or after Run.
-  const std::unordered_map<std::string, std::unique_ptr<engine::Doc>>& docs() const {
-    return docs_;
-  }
 
  private:
   struct ConnInfo {
@@ -63,22 +59,31 @@ class MergeWorker {
   void Subscribe(uint64_t conn, const ControlData& c);
   void Announce(uint64_t conn, const std::string& doc);
   void Reject(uint64_t conn, ErrorCode code, std::string reason);
-  engine::Doc& DocFor(const std::string& name);
+  // A document of this worker, created (and announced) on first use.
+  struct DocEntry {
+    std::unique_ptr<engine::Doc> doc;
+    uint64_t since_snapshot = 0;  // accepted batches since its last snapshot
+  };
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  using DocMap = std::unordered_map<std::string, DocEntry, NameHash, std::equal_to<>>;
+  DocMap::value_type& DocFor(std::string_view name);
   // What a replica at `since` lacks, as kSendOps entries for `conn`.
   void SendCatchUp(uint64_t conn, const std::string& doc, engine::Doc& d,
                    const engine::VersionVector& since);
   void PublishOps(uint64_t conn, const std::string& doc, const std::string& update);
   void Publish(EgressEntry&& e);
-  void Snapshot(const std::string& name, const engine::Doc& doc);
+  void Snapshot(DocMap::value_type& entry);
 
   MergeWorkerOptions options_;
   IngressRing::Reader reader_;
   EgressRing egress_;
   ringbuf::EventAllocator alloc_;
-  std::unordered_map<std::string, std::unique_ptr<engine::Doc>> docs_;
+  DocMap docs_;
   std::unordered_map<uint64_t, ConnInfo> conns_;
-  std::unordered_map<std::string, uint64_t> since_snapshot_;  // accepted batches per doc
-  bool published_ = false;                                    // since the last wake
+  bool published_ = false;  // since the last wake
 };
 
 }  // namespace weft::transport

@@ -445,7 +445,7 @@ class Node::Impl : public ConnectionHost {
       case EgressEntry::Kind::kAccepted: {
         ++accepted_;
         if (!e.relay) return;
-        auto it = subs_.find(std::string(e.doc));
+        auto it = subs_.find(e.doc);  // heterogeneous: no string per relay
         if (it == subs_.end()) return;
         for (uint64_t id : it->second) {
           if (id == e.conn) continue;
@@ -710,7 +710,12 @@ class Node::Impl : public ConnectionHost {
 
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
   std::vector<std::unique_ptr<PeerLink>> peers_;
-  std::unordered_map<std::string, std::vector<uint64_t>> subs_;  // doc -> subscribed conns
+  // doc -> subscribed conns; looked up by string_view without a copy.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, std::vector<uint64_t>, NameHash, std::equal_to<>> subs_;
   std::set<std::string> known_docs_;
   std::deque<IngressEntry> pending_;  // control entries waiting for ring space
   std::set<uint64_t> stalled_;        // connections waiting for slots or ring space

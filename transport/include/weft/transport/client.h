@@ -51,8 +51,10 @@ class Client {
   // runs (Poll/RunUntil). `replica` must outlive the client.
   Status Subscribe(const std::string& doc, engine::Doc* replica);
 
-  // Sends the ops `replica` has beyond `since` (its own local edits) as op
-  // batches of `doc`, split to fit frames.
+  // Sends the ops of this client's agents that `replica` has beyond `since`
+  // (its local edits, also ones made while offline) as op batches of `doc`,
+  // split to fit frames. Other agents' ops in `replica` are never sent: a
+  // client authors only its own.
   Status SendOpsSince(const std::string& doc, const engine::Doc& replica,
                       const engine::VersionVector& since);
 
