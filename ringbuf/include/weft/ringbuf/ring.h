@@ -111,7 +111,8 @@ class Ring {
   // behind `gates` (readers of this ring that must finish an entry first).
   // Fails when max_readers readers have registered or more than
   // Barrier::kMaxGates gates are given. Any thread; safe while the producer
-  // runs.
+  // runs. (Registering makes every thread of the process run a memory
+  // barrier: cheap for the producer, but not for a tight loop of AddReader.)
   Result<Reader> AddReader(std::initializer_list<const Reader*> gates = {}) {
     if (gates.size() > Barrier::kMaxGates) return Status::InvalidArgument("too many gates");
     Barrier barrier(&sequencer_.published());
@@ -119,9 +120,9 @@ class Ring {
       if (g == nullptr || g->ring_ != this) return Status::InvalidArgument("gate on another ring");
       barrier.AddGate(g->cursor_);
     }
-    Sequence* cursor = readers_.Register([&] { return barrier.Available(); });
-    if (cursor == nullptr) return Status::ResourceExhausted("ring has no free reader slot");
-    return Reader(this, cursor, barrier);
+    Result<Sequence*> cursor = readers_.Register([&] { return barrier.Available(); });
+    if (!cursor.ok()) return cursor.status();
+    return Reader(this, *cursor, barrier);
   }
 
   size_t capacity() const { return mask_ + 1; }

@@ -1,7 +1,9 @@
 // Asymmetric fences: the two halves of a store-then-load (Dekker) handshake
 // where one side runs constantly and the other rarely. BackoffWait uses them:
 // every publish and every reader commit is a notifier (frequent), a thread
-// about to sleep is a sleeper (rare).
+// about to sleep is a sleeper (rare). So does the ring's reader table: the
+// producer's scan of the reader cursors is frequent, a reader registering
+// while the producer runs is rare.
 //
 // LightFence() is the frequent side. With Linux membarrier(2) it is only a
 // compiler barrier; HeavyFence(), the rare side, makes every running thread

@@ -257,6 +257,10 @@ class SlotPoolCore {
       // Relaxed: private list, owner only.
       meta_[index].next_free.store(local_head_, std::memory_order_relaxed);
       local_head_ = index;
+      // The private list is a stack: this slot is the next one handed out.
+      // Start taking its first line back for writing now (readers on other
+      // cores usually hold it), so the next allocation does not stall on it.
+      __builtin_prefetch(slot(index), 1);
     } else {
       PushShared(index);
     }
