@@ -7,6 +7,9 @@
 //                           │          │          │
 //                        (relay)    reader B   reader C   (latency: local edit -> applied)
 //
+// Steady:     the same line, the writer typing and deleting a paragraph over
+//             and over (a document of steady size), for the memory check.
+//
 // Run `transport_bench --benchmark_filter=Live --live_seconds=30` for the
 // 30-second memory check; the default run is short.
 #include <arpa/inet.h>
@@ -22,6 +25,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -150,12 +154,22 @@ BENCHMARK(BM_CatchUpPlainText)->Unit(benchmark::kMillisecond)->UseRealTime()->It
 
 // ---- Live --------------------------------------------------------------------
 
+// Grows `v` to `capacity` and writes every element, then empties it: its
+// pages count in RSS from now on, so the benchmark's own bookkeeping does not
+// show up as growth during a run (as long as it stays within `capacity`).
+template <typename T>
+void PreTouch(std::vector<T>* v, size_t capacity) {
+  v->resize(capacity);
+  v->clear();
+}
+
 // A reader on its own thread: records when each of the writer's seqs arrived.
 class LiveReader {
  public:
   LiveReader(const BenchNode& n, uint64_t agent, uint64_t writer,
-             std::vector<Clock::time_point>* sent, std::mutex* mu)
+             std::vector<Clock::time_point>* sent, std::mutex* mu, size_t capacity)
       : client_(Connect(n, agent)), doc_(agent), writer_(writer), sent_(sent), mu_(mu) {
+    PreTouch(&latencies_, capacity);
     (void)client_->Subscribe("live", &doc_);
     thread_ = std::thread([this] { Loop(); });
   }
@@ -205,91 +219,165 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
 }
 
-void BM_Live(benchmark::State& state) {
-  const double rate = static_cast<double>(state.range(0));
-  Result<engine::Trace> trace =
-      engine::LoadTrace(TracesDir() + "/sequential/automerge-paper.json.gz");
-  if (!trace.ok()) return state.SkipWithError(trace.status().ToString().c_str());
-  BenchNode a;
-  transport::NodeOptions ob;
-  ob.peers = {a.addr()};
-  BenchNode b(ob);
-  transport::NodeOptions oc;
-  oc.peers = {b.addr()};
-  BenchNode c(oc);
-  constexpr uint64_t kWriter = 1;
-  std::vector<Clock::time_point> sent;  // per writer seq: when it was typed
-  sent.reserve(1 << 22);
-  std::mutex mu;
-  auto writer = Connect(a, kWriter);
-  engine::Doc doc(kWriter);
-  (void)writer->Subscribe("live", &doc);
-  LiveReader rb(b, 2, kWriter, &sent, &mu);
-  LiveReader rc(c, 3, kWriter, &sent, &mu);
-  // Warm-up: nodes link up (with reconnect backoff) and subscribe to each
-  // other in the first moments; measure the steady state, once an edit has
-  // gone all the way through. The warm-up text is typed and deleted again,
-  // so the trace's positions still start from an empty document.
-  {
-    engine::VersionVector before = doc.version();
-    {
-      std::lock_guard<std::mutex> l(mu);
-      (void)doc.Insert(0, "warm-up", nullptr);
-      (void)doc.Remove(0, 7, nullptr);
-      while (sent.size() < doc.known_seqs(kWriter)) sent.push_back(Clock::now());
-    }
-    (void)writer->SendOpsSince("live", doc, before);
-    uint64_t end = doc.known_seqs(kWriter);
-    for (int i = 0; i < 2000 && (rb.seen() < end || rc.seen() < end); ++i) {
-      (void)writer->RunUntil([] { return false; }, milliseconds(5));
-    }
-    if (rb.seen() < end || rc.seen() < end) return state.SkipWithError("nodes never linked up");
-    rb.ClearLatencies();
-    rc.ClearLatencies();
+// What the writer types next: one patch against its own replica's text.
+struct Patch {
+  uint32_t pos = 0;
+  uint32_t del = 0;
+  std::string text;
+};
+
+// Three nodes in a line, a writer on A and a reader on each of B and C,
+// linked up and warmed: an edit has gone all the way through.
+class LiveRig {
+ public:
+  // `seqs`: about how many seqs the writer will type (for PreTouch).
+  explicit LiveRig(size_t seqs)
+      : b_(Peer(a_)), c_(Peer(b_)), writer_(Connect(a_, kWriter)), doc_(kWriter) {
+    PreTouch(&sent_, seqs);
+    (void)writer_->Subscribe("live", &doc_);
+    rb_ = std::make_unique<LiveReader>(b_, 2, kWriter, &sent_, &mu_, seqs);
+    rc_ = std::make_unique<LiveReader>(c_, 3, kWriter, &sent_, &mu_, seqs);
   }
-  long rss_start = 0, rss_end = 0;
+
+  // Nodes link up (with reconnect backoff) and subscribe to each other in the
+  // first moments; measure the steady state, once an edit has gone all the
+  // way through. The warm-up text is typed and deleted again, so the
+  // workload still starts from an empty document.
+  bool WarmUp() {
+    Type({0, 0, "warm-up"});
+    Type({0, 7, ""});
+    uint64_t end = doc_.known_seqs(kWriter);
+    for (int i = 0; i < 2000 && !AllSeen(end); ++i) {
+      (void)writer_->RunUntil([] { return false; }, milliseconds(5));
+    }
+    rb_->ClearLatencies();
+    rc_->ClearLatencies();
+    return AllSeen(end);
+  }
+
+  // Applies a patch to the writer's replica, stamps its new seqs and sends them.
+  void Type(const Patch& patch) {
+    engine::VersionVector before = doc_.version();
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (patch.del > 0) (void)doc_.Remove(patch.pos, patch.del, nullptr);
+      if (!patch.text.empty()) (void)doc_.Insert(patch.pos, patch.text, nullptr);
+      Clock::time_point now = Clock::now();
+      while (sent_.size() < doc_.known_seqs(kWriter)) sent_.push_back(now);
+    }
+    (void)writer_->SendOpsSince("live", doc_, before);
+    (void)writer_->Poll();
+  }
+
+  // Services the writer's connection, then sleeps until `due`. (Waiting in
+  // the connection's loop instead paced by libuv's 1 ms timers: the writer
+  // overslept by up to 1.5 ms, then sent a burst to catch up, and the
+  // latencies measured the burst's queueing.)
+  void IdleUntil(Clock::time_point due) {
+    (void)writer_->Poll();
+    std::this_thread::sleep_until(due);
+  }
+
+  // Waits (bounded) for both readers to have everything typed so far.
+  void Drain() {
+    uint64_t end = doc_.known_seqs(kWriter);
+    for (int i = 0; i < 1000 && !AllSeen(end); ++i)
+      (void)writer_->RunUntil([] { return false; }, milliseconds(5));
+  }
+
+  std::vector<double> Latencies() {
+    std::vector<double> lat = rb_->latencies_us();
+    std::vector<double> lc = rc_->latencies_us();
+    lat.insert(lat.end(), lc.begin(), lc.end());
+    return lat;
+  }
+
+  const engine::Doc& doc() const { return doc_; }
+
+ private:
+  static constexpr uint64_t kWriter = 1;
+
+  static transport::NodeOptions Peer(const BenchNode& n) {
+    transport::NodeOptions o;
+    o.peers = {n.addr()};
+    return o;
+  }
+  bool AllSeen(uint64_t end) const { return rb_->seen() >= end && rc_->seen() >= end; }
+
+  BenchNode a_;
+  BenchNode b_;
+  BenchNode c_;
+  std::unique_ptr<transport::Client> writer_;
+  engine::Doc doc_;
+  std::vector<Clock::time_point> sent_;  // per writer seq: when it was typed
+  std::mutex mu_;
+  std::unique_ptr<LiveReader> rb_;
+  std::unique_ptr<LiveReader> rc_;
+};
+
+// Types `next()` patches at `rate` per second for --live_seconds (or until
+// next() returns nothing), sampling RSS once a second, and reports latency
+// percentiles and memory.
+template <typename Next>
+void RunLive(benchmark::State& state, double rate, Next&& next) {
+  // automerge-paper averages about one seq per patch; leave room.
+  LiveRig rig(static_cast<size_t>(rate * g_live_seconds * 1.5) + 100000);
+  if (!rig.WarmUp()) return state.SkipWithError("nodes never linked up");
+  std::vector<long> rss_kb;  // one sample per second of the run
+  size_t heap_1s = 0;
   uint64_t patches = 0;
   for (auto _ : state) {
     Clock::time_point start = Clock::now();
-    size_t t = 0, p = 0;
     while (std::chrono::duration<double>(Clock::now() - start).count() < g_live_seconds) {
-      if (t == trace->txns.size()) break;
-      const engine::TracePatch& patch = trace->txns[t].patches[p];
-      engine::VersionVector before = doc.version();
-      {
-        std::lock_guard<std::mutex> l(mu);
-        if (patch.del > 0) (void)doc.Remove(patch.pos, patch.del, nullptr);
-        if (!patch.text.empty()) (void)doc.Insert(patch.pos, patch.text, nullptr);
-        Clock::time_point now = Clock::now();
-        while (sent.size() < doc.known_seqs(kWriter)) sent.push_back(now);
-      }
-      (void)writer->SendOpsSince("live", doc, before);
-      (void)writer->Poll();
+      std::optional<Patch> patch = next(rig.doc());
+      if (!patch) break;
+      rig.Type(*patch);
       ++patches;
-      if (++p == trace->txns[t].patches.size()) {
-        p = 0;
-        ++t;
+      if (patches % static_cast<uint64_t>(rate) == 0) {
+        rss_kb.push_back(RssKb());
+        if (rss_kb.size() == 1) heap_1s = rig.doc().HeapBytes();
       }
-      if (patches == static_cast<uint64_t>(rate)) rss_start = RssKb();  // after one second
-      auto due = start + std::chrono::duration<double>(static_cast<double>(patches) / rate);
-      while (Clock::now() < due) (void)writer->RunUntil([] { return false; }, milliseconds(1));
+      rig.IdleUntil(start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                                         static_cast<double>(patches) / rate)));
     }
-    uint64_t end = doc.known_seqs(kWriter);
-    auto all_seen = [&] { return rb.seen() >= end && rc.seen() >= end; };
-    for (int i = 0; i < 1000 && !all_seen(); ++i)
-      (void)writer->RunUntil([] { return false; }, milliseconds(5));
-    rss_end = RssKb();
+    rig.Drain();
   }
-  std::vector<double> lat = rb.latencies_us();
-  std::vector<double> lc = rc.latencies_us();
-  lat.insert(lat.end(), lc.begin(), lc.end());
+  long rss_end = RssKb();  // before the latencies are copied and sorted
+  if (std::getenv("WEFT_BENCH_RSS")) {
+    for (size_t i = 0; i < rss_kb.size(); ++i) std::fprintf(stderr, "%zu s: rss %ld kB\n", i + 1, rss_kb[i]);
+  }
+  std::vector<double> lat = rig.Latencies();
   state.counters["patches_per_s"] = static_cast<double>(patches) / g_live_seconds;
   state.counters["p50_us"] = Percentile(lat, 0.50);
   state.counters["p99_us"] = Percentile(lat, 0.99);
   state.counters["max_us"] = lat.empty() ? 0 : *std::max_element(lat.begin(), lat.end());
-  state.counters["rss_start_kb"] = static_cast<double>(rss_start);
+  state.counters["rss_1s_kb"] = rss_kb.empty() ? 0 : static_cast<double>(rss_kb.front());
+  state.counters["rss_5s_kb"] = rss_kb.size() < 5 ? 0 : static_cast<double>(rss_kb[4]);
   state.counters["rss_end_kb"] = static_cast<double>(rss_end);
+  state.counters["rss_max_kb"] =
+      rss_kb.empty() ? 0 : static_cast<double>(*std::max_element(rss_kb.begin(), rss_kb.end()));
+  // The writer's replica, as a proxy for each of the six replicas' growth.
+  state.counters["doc_heap_1s_kb"] = static_cast<double>(heap_1s) / 1024;
+  state.counters["doc_heap_end_kb"] = static_cast<double>(rig.doc().HeapBytes()) / 1024;
   state.SetItemsProcessed(static_cast<int64_t>(patches));
+}
+
+// The writer replays automerge-paper: the document grows to the paper.
+void BM_Live(benchmark::State& state) {
+  Result<engine::Trace> trace =
+      engine::LoadTrace(TracesDir() + "/sequential/automerge-paper.json.gz");
+  if (!trace.ok()) return state.SkipWithError(trace.status().ToString().c_str());
+  size_t t = 0, p = 0;
+  RunLive(state, static_cast<double>(state.range(0)),
+          [&](const engine::Doc&) -> std::optional<Patch> {
+            if (t == trace->txns.size()) return std::nullopt;
+            const engine::TracePatch& tp = trace->txns[t].patches[p];
+            if (++p == trace->txns[t].patches.size()) {
+              p = 0;
+              ++t;
+            }
+            return Patch{static_cast<uint32_t>(tp.pos), static_cast<uint32_t>(tp.del), tp.text};
+          });
 }
 BENCHMARK(BM_Live)
     ->Arg(1000)
@@ -297,6 +385,24 @@ BENCHMARK(BM_Live)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(1);
+
+// A document of steady size: the writer types a 2,000-character paragraph
+// one character at a time, backspaces it away, and starts again, so any
+// growth of memory is the nodes' own (plus the replicas' tombstones).
+void BM_LiveSteady(benchmark::State& state) {
+  constexpr uint32_t kParagraph = 2000;
+  bool typing = true;
+  uint64_t n = 0;
+  RunLive(state, static_cast<double>(state.range(0)),
+          [&](const engine::Doc& doc) -> std::optional<Patch> {
+            uint32_t len = static_cast<uint32_t>(doc.size());
+            if (typing && len == kParagraph) typing = false;
+            if (!typing && len == 0) typing = true;
+            if (!typing) return Patch{len - 1, 1, ""};
+            return Patch{len, 0, std::string(1, static_cast<char>('a' + n++ % 26))};
+          });
+}
+BENCHMARK(BM_LiveSteady)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
 }  // namespace
 
