@@ -8,11 +8,13 @@
 //                        (relay)    reader B   reader C   (latency: local edit -> applied)
 //
 // Steady:     the same line, the writer typing and deleting a paragraph over
-//             and over (a document of steady size), for the memory check.
+//             and over (a document of steady size), for the memory check;
+//   baseline: the same edits into six bare replicas, no nodes
 //
 // Run `transport_bench --benchmark_filter=Live --live_seconds=30` for the
 // 30-second memory check; the default run is short.
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <benchmark/benchmark.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -82,6 +84,34 @@ long RssKb() {
     if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
   }
   return 0;
+}
+
+// Bytes malloc has handed out and not had back, over all arenas (glibc's
+// malloc_info totals: arena memory minus its free chunks, plus mmapped
+// blocks). Unlike RSS, this does not count free memory the arenas keep, so
+// it tells data that grows from allocator slack. 0 if unavailable.
+long HeapInUseKb() {
+  char* text = nullptr;
+  size_t size = 0;
+  FILE* f = open_memstream(&text, &size);
+  if (f == nullptr) return 0;
+  int rc = malloc_info(0, f);
+  std::fclose(f);
+  std::string xml(text, size);
+  std::free(text);
+  if (rc != 0) return 0;
+  // The totals over all arenas follow the last per-arena section.
+  size_t totals = xml.rfind("</heap>");
+  if (totals == std::string::npos) totals = 0;
+  auto field = [&](const std::string& tag) -> long {
+    size_t at = xml.find(tag, totals);
+    if (at == std::string::npos) return 0;
+    at = xml.find("size=\"", at);
+    return at == std::string::npos ? 0 : std::strtol(xml.c_str() + at + 6, nullptr, 10);
+  };
+  long in_use = field("<system type=\"current\"") - field("<total type=\"fast\"") -
+                field("<total type=\"rest\"") + field("<total type=\"mmap\"");
+  return in_use / 1024;
 }
 
 // ---- Catch-up ----------------------------------------------------------------
@@ -325,6 +355,7 @@ void RunLive(benchmark::State& state, double rate, Next&& next) {
   if (!rig.WarmUp()) return state.SkipWithError("nodes never linked up");
   std::vector<long> rss_kb;  // one sample per second of the run
   size_t heap_1s = 0;
+  long malloc_1s = 0;
   uint64_t patches = 0;
   for (auto _ : state) {
     Clock::time_point start = Clock::now();
@@ -335,7 +366,10 @@ void RunLive(benchmark::State& state, double rate, Next&& next) {
       ++patches;
       if (patches % static_cast<uint64_t>(rate) == 0) {
         rss_kb.push_back(RssKb());
-        if (rss_kb.size() == 1) heap_1s = rig.doc().HeapBytes();
+        if (rss_kb.size() == 1) {
+          heap_1s = rig.doc().HeapBytes();
+          malloc_1s = HeapInUseKb();
+        }
       }
       rig.IdleUntil(start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
                                          static_cast<double>(patches) / rate)));
@@ -343,6 +377,7 @@ void RunLive(benchmark::State& state, double rate, Next&& next) {
     rig.Drain();
   }
   long rss_end = RssKb();  // before the latencies are copied and sorted
+  long malloc_end = HeapInUseKb();
   if (std::getenv("WEFT_BENCH_RSS")) {
     for (size_t i = 0; i < rss_kb.size(); ++i) std::fprintf(stderr, "%zu s: rss %ld kB\n", i + 1, rss_kb[i]);
   }
@@ -354,6 +389,8 @@ void RunLive(benchmark::State& state, double rate, Next&& next) {
   state.counters["rss_1s_kb"] = rss_kb.empty() ? 0 : static_cast<double>(rss_kb.front());
   state.counters["rss_5s_kb"] = rss_kb.size() < 5 ? 0 : static_cast<double>(rss_kb[4]);
   state.counters["rss_end_kb"] = static_cast<double>(rss_end);
+  state.counters["malloc_1s_kb"] = static_cast<double>(malloc_1s);
+  state.counters["malloc_end_kb"] = static_cast<double>(malloc_end);
   state.counters["rss_max_kb"] =
       rss_kb.empty() ? 0 : static_cast<double>(*std::max_element(rss_kb.begin(), rss_kb.end()));
   // The writer's replica, as a proxy for each of the six replicas' growth.
@@ -389,20 +426,76 @@ BENCHMARK(BM_Live)
 // A document of steady size: the writer types a 2,000-character paragraph
 // one character at a time, backspaces it away, and starts again, so any
 // growth of memory is the nodes' own (plus the replicas' tombstones).
+class SteadyTyping {
+ public:
+  Patch Next(const engine::Doc& doc) {
+    constexpr uint32_t kParagraph = 2000;
+    uint32_t len = static_cast<uint32_t>(doc.size());
+    if (typing_ && len == kParagraph) typing_ = false;
+    if (!typing_ && len == 0) typing_ = true;
+    if (!typing_) return Patch{len - 1, 1, ""};
+    return Patch{len, 0, std::string(1, static_cast<char>('a' + n_++ % 26))};
+  }
+
+ private:
+  bool typing_ = true;
+  uint64_t n_ = 0;
+};
+
 void BM_LiveSteady(benchmark::State& state) {
-  constexpr uint32_t kParagraph = 2000;
-  bool typing = true;
-  uint64_t n = 0;
+  SteadyTyping typing;
   RunLive(state, static_cast<double>(state.range(0)),
-          [&](const engine::Doc& doc) -> std::optional<Patch> {
-            uint32_t len = static_cast<uint32_t>(doc.size());
-            if (typing && len == kParagraph) typing = false;
-            if (!typing && len == 0) typing = true;
-            if (!typing) return Patch{len - 1, 1, ""};
-            return Patch{len, 0, std::string(1, static_cast<char>('a' + n++ % 26))};
-          });
+          [&](const engine::Doc& doc) -> std::optional<Patch> { return typing.Next(doc); });
 }
 BENCHMARK(BM_LiveSteady)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+
+// Baseline for BM_LiveSteady's memory: the same edits (as many as it types
+// in --live_seconds at R patches/s) into six bare replicas, as in the live
+// line (writer, three nodes, two readers) but with no nodes, sockets or
+// rings: one replica types, the others apply its updates. RSS after the
+// first second's worth of patches and at the end, as there.
+void BM_LiveSteadyReplicasOnly(benchmark::State& state) {
+  const uint64_t rate = static_cast<uint64_t>(state.range(0));
+  const uint64_t total = static_cast<uint64_t>(static_cast<double>(rate) * g_live_seconds);
+  long rss_1s = 0, rss_end = 0, malloc_1s = 0, malloc_end = 0;
+  size_t heap_1s = 0, heap_end = 0;
+  for (auto _ : state) {
+    std::vector<std::unique_ptr<engine::Doc>> docs;
+    for (uint64_t agent = 1; agent <= 6; ++agent) docs.push_back(std::make_unique<engine::Doc>(agent));
+    engine::Doc& writer = *docs[0];
+    SteadyTyping typing;
+    for (uint64_t n = 1; n <= total; ++n) {
+      engine::VersionVector before = writer.version();
+      Patch patch = typing.Next(writer);
+      if (patch.del > 0) (void)writer.Remove(patch.pos, patch.del, nullptr);
+      if (!patch.text.empty()) (void)writer.Insert(patch.pos, patch.text, nullptr);
+      std::string update = writer.EncodeOpsSince(before);
+      for (size_t i = 1; i < docs.size(); ++i) {
+        if (!docs[i]->ApplyUpdate(update).ok()) return state.SkipWithError("update refused");
+      }
+      if (n == rate) {
+        rss_1s = RssKb();
+        malloc_1s = HeapInUseKb();
+        heap_1s = writer.HeapBytes();
+      }
+    }
+    rss_end = RssKb();
+    malloc_end = HeapInUseKb();
+    heap_end = writer.HeapBytes();
+  }
+  state.counters["rss_1s_kb"] = static_cast<double>(rss_1s);
+  state.counters["rss_end_kb"] = static_cast<double>(rss_end);
+  state.counters["malloc_1s_kb"] = static_cast<double>(malloc_1s);
+  state.counters["malloc_end_kb"] = static_cast<double>(malloc_end);
+  state.counters["doc_heap_1s_kb"] = static_cast<double>(heap_1s) / 1024;
+  state.counters["doc_heap_end_kb"] = static_cast<double>(heap_end) / 1024;
+  state.SetItemsProcessed(static_cast<int64_t>(total));
+}
+BENCHMARK(BM_LiveSteadyReplicasOnly)
+    ->Arg(10000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(1);
 
 }  // namespace
 
