@@ -22,29 +22,19 @@ Status ApplyPatch(Doc& doc, const TracePatch& p, uint64_t txn) {
   return Status::Ok();
 }
 
-// Brings `doc` to exactly `target` with ops from the replicas that made them.
-Status SyncTo(std::vector<Doc>& replicas, size_t self, const VersionVector& target) {
-  Doc& doc = replicas[self];
-  for (size_t k = 0; k < replicas.size(); ++k) {
-    if (doc.known_seqs(TraceAgentId(static_cast<uint32_t>(k))) >
-        target.Get(TraceAgentId(static_cast<uint32_t>(k)))) {
+// Brings `doc` to exactly `target` (a version the history reached, so
+// causally closed) with the ops it lacks from `hub`, which holds every op
+// made so far. One encoding, applied in one batch: nothing waits in Pending.
+Status SyncTo(Doc& doc, const Doc& hub, const VersionVector& target) {
+  const VersionVector have = doc.version();
+  for (const auto& [agent, next] : have.entries()) {
+    if (next > target.Get(agent)) {
       return Status::Corruption("a replica is ahead of its txn's parent version");
     }
   }
-  // Each agent's ops are all in its own replica; fetch from each replica the
-  // part of `target` it has. Ops that arrive before their dependencies wait
-  // in Pending until a later replica supplies them.
-  for (const auto& [agent, next] : target.entries()) {
-    if (doc.known_seqs(agent) >= next) continue;
-    uint64_t k = agent - 1;
-    if (agent == 0 || k >= replicas.size()) return Status::Corruption("unknown agent in version");
-    std::string bytes = replicas[k].EncodeOpsSince(doc.version(), &target);
-    WEFT_RETURN_IF_ERROR(doc.ApplyUpdate(bytes));
-  }
-  for (const auto& [agent, next] : target.entries()) {
-    if (doc.known_seqs(agent) != next) {
-      return Status::Internal("replica did not reach its txn's parent version");
-    }
+  if (have != target) WEFT_RETURN_IF_ERROR(doc.ApplyUpdate(hub.EncodeOpsSince(have, &target)));
+  if (doc.version() != target) {
+    return Status::Corruption("a txn's parents name ops no earlier txn made");
   }
   if (doc.pending_ops() != 0) return Status::Internal("ops left in Pending after a sync");
   return Status::Ok();
@@ -71,6 +61,13 @@ Status ReplayConcurrent(const Trace& trace, std::vector<Doc>& replicas,
                         const std::function<void(uint64_t)>& progress) {
   replicas.clear();
   for (uint32_t k = 0; k < trace.num_agents; ++k) replicas.emplace_back(TraceAgentId(k));
+  // Every op so far, gathered after each txn from the replica that made it:
+  // each sync then needs one encoding from one replica, however many agents
+  // the parents span. (Fetching each agent's part from its own replica cost
+  // a pass over the agents per txn, and encoded the same ops again from
+  // every replica that had them: with hundreds of agents that was most of
+  // the replay.) It never edits; its agent id is one no trace agent has.
+  Doc hub(TraceAgentId(trace.num_agents));
   // Version after each txn, dropped once all its children have run so long
   // histories with many agents stay small.
   std::vector<VersionVector> after(trace.txns.size());
@@ -86,22 +83,21 @@ Status ReplayConcurrent(const Trace& trace, std::vector<Doc>& replicas,
       target.Merge(after[p]);
       if (--children[p] == 0) after[p] = VersionVector();
     }
-    Status st = SyncTo(replicas, t.agent, target);
+    Doc& doc = replicas[t.agent];
+    Status st = SyncTo(doc, hub, target);
     if (!st.ok()) return st.WithContext("txn " + std::to_string(i));
     for (const TracePatch& p : t.patches) {
-      WEFT_RETURN_IF_ERROR(ApplyPatch(replicas[t.agent], p, i));
+      WEFT_RETURN_IF_ERROR(ApplyPatch(doc, p, i));
       if (progress && ++done % kProgressEvery == 0) progress(done);
     }
-    if (children[i] > 0) after[i] = replicas[t.agent].version();
+    // The txn's own ops; the hub already has everything they depend on.
+    st = hub.ApplyUpdate(doc.EncodeOpsSince(target));
+    if (!st.ok()) return st.WithContext("txn " + std::to_string(i));
+    if (children[i] > 0) after[i] = doc.version();
   }
-  // Everyone sends to replica 0, then replica 0 sends to everyone.
-  for (size_t k = 1; k < replicas.size(); ++k) {
-    WEFT_RETURN_IF_ERROR(
-        replicas[0].ApplyUpdate(replicas[k].EncodeOpsSince(replicas[0].version())));
-  }
-  for (size_t k = 1; k < replicas.size(); ++k) {
-    WEFT_RETURN_IF_ERROR(
-        replicas[k].ApplyUpdate(replicas[0].EncodeOpsSince(replicas[k].version())));
+  // The hub has every op: bring each replica up to it.
+  for (Doc& doc : replicas) {
+    WEFT_RETURN_IF_ERROR(doc.ApplyUpdate(hub.EncodeOpsSince(doc.version())));
   }
   return Status::Ok();
 }
