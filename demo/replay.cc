@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "commands.h"
@@ -161,7 +162,14 @@ std::optional<int> ReplayOnce(const engine::Trace& trace,
   auto t0 = Clock::now();
   Status st;
   if (trace.concurrent) {
-    st = engine::ReplayConcurrent(trace, out->replicas, progress);
+    // Replicas are checked against each other as they finish and then
+    // released (a history with hundreds of agents would otherwise hold the
+    // whole document hundreds of times at the end); the final catch-up
+    // runs on every core.
+    engine::ConcurrentReplayOptions options;
+    options.keep_replicas = false;
+    options.threads = std::max(1u, std::thread::hardware_concurrency());
+    st = engine::ReplayConcurrent(trace, out->replicas, progress, options);
   } else {
     out->replicas.emplace_back(engine::TraceAgentId(0));
     st = engine::ReplaySequential(trace, out->replicas[0], progress);

@@ -1,6 +1,8 @@
 // Trace replay: sequential (one replica) and concurrent (one per agent).
 #include <algorithm>
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "weft/engine/trace.h"
@@ -40,6 +42,50 @@ Status SyncTo(Doc& doc, const Doc& hub, const VersionVector& target) {
   return Status::Ok();
 }
 
+// The final sync: brings every replica up to the hub, which has every op.
+// Replicas catch up independently, `threads` at a time; the hub is only
+// read, through EncodeOpsSince, which unlike position lookups (AnchorAt)
+// updates no cursor cache, so concurrent calls are safe. Without keep_replicas, each is compared with the hub's text once it
+// has caught up, then released; replica 0 stays.
+Status CatchUp(std::vector<Doc>& replicas, const Doc& hub, const ConcurrentReplayOptions& options) {
+  const std::string text = options.keep_replicas ? std::string() : hub.Text();
+  auto catch_up = [&](size_t k) -> Status {
+    Doc& doc = replicas[k];
+    Status st = doc.ApplyUpdate(hub.EncodeOpsSince(doc.version()));
+    if (!st.ok()) return st.WithContext("final sync of replica " + std::to_string(k));
+    if (options.keep_replicas) return Status::Ok();
+    std::string mine = doc.Text();
+    if (mine != text) {
+      size_t at = static_cast<size_t>(
+          std::mismatch(mine.begin(), mine.end(), text.begin(), text.end()).first - mine.begin());
+      return Status::Internal("replica " + std::to_string(k) +
+                              " ended with a different text from the others, from byte " +
+                              std::to_string(at));
+    }
+    if (k != 0) doc = Doc(doc.agent());
+    return Status::Ok();
+  };
+  const size_t n = replicas.size();
+  const unsigned threads = static_cast<unsigned>(std::clamp<size_t>(options.threads, 1, n));
+  std::vector<Status> failed(threads);
+  std::atomic<size_t> next{0};
+  auto work = [&](unsigned t) {
+    // Relaxed: the counter only hands out indexes; each replica is touched
+    // by the one thread that drew it, and join() orders everything after.
+    for (size_t k; (k = next.fetch_add(1, std::memory_order_relaxed)) < n;) {
+      Status st = catch_up(k);
+      if (!st.ok() && failed[t].ok()) failed[t] = st;
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work, t);
+  work(0);
+  for (std::thread& th : pool) th.join();
+  for (const Status& st : failed) WEFT_RETURN_IF_ERROR(st);
+  if (!options.keep_replicas) replicas.erase(replicas.begin() + 1, replicas.end());
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ReplaySequential(const Trace& trace, Doc& doc,
@@ -58,7 +104,8 @@ Status ReplaySequential(const Trace& trace, Doc& doc,
 }
 
 Status ReplayConcurrent(const Trace& trace, std::vector<Doc>& replicas,
-                        const std::function<void(uint64_t)>& progress) {
+                        const std::function<void(uint64_t)>& progress,
+                        const ConcurrentReplayOptions& options) {
   replicas.clear();
   for (uint32_t k = 0; k < trace.num_agents; ++k) replicas.emplace_back(TraceAgentId(k));
   // Every op so far, gathered after each txn from the replica that made it:
@@ -95,11 +142,7 @@ Status ReplayConcurrent(const Trace& trace, std::vector<Doc>& replicas,
     if (!st.ok()) return st.WithContext("txn " + std::to_string(i));
     if (children[i] > 0) after[i] = doc.version();
   }
-  // The hub has every op: bring each replica up to it.
-  for (Doc& doc : replicas) {
-    WEFT_RETURN_IF_ERROR(doc.ApplyUpdate(hub.EncodeOpsSince(doc.version())));
-  }
-  return Status::Ok();
+  return CatchUp(replicas, hub, options);
 }
 
 }  // namespace weft::engine

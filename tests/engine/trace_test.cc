@@ -233,6 +233,38 @@ TEST(Traces, ManyAgentHistoryReplaysExactly) {
   for (const Doc& r : replicas) EXPECT_EQ(r.Text(), t.end_content);
 }
 
+TEST(Traces, ManyAgentHistoryChecksAndReleasesReplicasOnRequest) {
+  Trace t = ManyAgentTrace(12, 400, 11);
+  ConcurrentReplayOptions options;
+  options.keep_replicas = false;
+  options.threads = 3;
+  std::vector<Doc> replicas;
+  Status st = ReplayConcurrent(t, replicas, {}, options);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(replicas.size(), 1u);
+  EXPECT_EQ(replicas[0].Text(), t.end_content);
+  EXPECT_EQ(replicas[0].agent(), TraceAgentId(0));
+  // Replica 0 has every agent's ops, as the replay's merge and snapshot need.
+  for (uint32_t k = 0; k < t.num_agents; ++k) {
+    uint64_t authored = 0;
+    for (const TraceTxn& txn : t.txns) authored += txn.agent == k ? 1 : 0;
+    if (authored > 0) {
+      EXPECT_GT(replicas[0].known_seqs(TraceAgentId(k)), 0u) << "agent " << k;
+    }
+  }
+}
+
+TEST(Traces, ParallelFinalSyncKeepsEveryReplica) {
+  Trace t = ManyAgentTrace(9, 300, 13);
+  ConcurrentReplayOptions options;
+  options.threads = 4;
+  std::vector<Doc> replicas;
+  Status st = ReplayConcurrent(t, replicas, {}, options);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(replicas.size(), 9u);
+  for (const Doc& r : replicas) EXPECT_EQ(r.Text(), t.end_content);
+}
+
 TEST(Traces, ReplicaAheadOfItsParentsIsAnError) {
   Trace t = ManyAgentTrace(3, 20, 9);
   // Drop agent 0's own previous txn from one of its later txns' parents.

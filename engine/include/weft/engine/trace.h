@@ -47,14 +47,29 @@ Status ReplaySequential(const Trace& trace, Doc& doc,
 // The agent id of trace agent `k` in replays (ids order concurrent inserts).
 inline uint64_t TraceAgentId(uint32_t k) { return uint64_t{k} + 1; }
 
+struct ConcurrentReplayOptions {
+  // Keep every replica, synced, in `replicas`. When false, the final sync
+  // checks each replica against the others as soon as it has caught up and
+  // then releases it, and `replicas` holds replica 0 alone: with hundreds of
+  // agents, every replica holding the whole final document at once is most
+  // of the replay's memory.
+  bool keep_replicas = true;
+  // Threads for the final sync, where every replica catches up on its own
+  // (most of the time of a history with many agents who stopped early).
+  unsigned threads = 1;
+};
+
 // Replays a concurrent trace with one replica per agent: before each txn the
 // agent's replica is brought to exactly the txn's parent version by syncing
 // the missing ops from the other replicas (EncodeOpsSince/ApplyUpdate), then
 // the patches are applied as local edits. At the end every replica is synced
-// with every other. `replicas` receives them (index = trace agent).
-// kCorruption for a malformed history (bad parent, a replica ahead of its
-// parent version, a patch out of range), other errors from the Doc.
+// with every other. `replicas` receives them (index = trace agent; see
+// ConcurrentReplayOptions::keep_replicas). kCorruption for a malformed
+// history (bad parent, a replica ahead of its parent version, a patch out of
+// range); kInternal when a replica ends with a different text from the
+// others (a bug); other errors from the Doc.
 Status ReplayConcurrent(const Trace& trace, std::vector<Doc>& replicas,
-                        const std::function<void(uint64_t)>& progress = {});
+                        const std::function<void(uint64_t)>& progress = {},
+                        const ConcurrentReplayOptions& options = {});
 
 }  // namespace weft::engine
