@@ -1,6 +1,7 @@
 // Trace replay: sequential (one replica) and concurrent (one per agent).
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,15 +25,23 @@ Status ApplyPatch(Doc& doc, const TracePatch& p, uint64_t txn) {
   return Status::Ok();
 }
 
+constexpr uint64_t kHubAgent = UINT64_MAX - 2;
+
+// True when `v` has nothing `target` lacks.
+bool Within(const VersionVector& v, const VersionVector& target) {
+  for (const auto& [agent, next] : v.entries()) {
+    if (next > target.Get(agent)) return false;
+  }
+  return true;
+}
+
 // Brings `doc` to exactly `target` (a version the history reached, so
 // causally closed) with the ops it lacks from `hub`, which holds every op
 // made so far. One encoding, applied in one batch: nothing waits in Pending.
 Status SyncTo(Doc& doc, const Doc& hub, const VersionVector& target) {
   const VersionVector have = doc.version();
-  for (const auto& [agent, next] : have.entries()) {
-    if (next > target.Get(agent)) {
-      return Status::Corruption("a replica is ahead of its txn's parent version");
-    }
+  if (!Within(have, target)) {
+    return Status::Internal("a replica is ahead of its txn's parent version");
   }
   if (have != target) WEFT_RETURN_IF_ERROR(doc.ApplyUpdate(hub.EncodeOpsSince(have, &target)));
   if (doc.version() != target) {
@@ -108,13 +117,24 @@ Status ReplayConcurrent(const Trace& trace, std::vector<Doc>& replicas,
                         const ConcurrentReplayOptions& options) {
   replicas.clear();
   for (uint32_t k = 0; k < trace.num_agents; ++k) replicas.emplace_back(TraceAgentId(k));
+  // Replicas each trace agent types into: its own first, then any extra one
+  // a txn needed because the agent's txns are not totally ordered (someone
+  // who committed on two branches of a history). A txn goes to the first of
+  // its agent's replicas that is not ahead of the txn's parents; when none
+  // is, the agent gets another replica, under an agent id after all the
+  // trace's (an agent id names one sequence of edits, so two replicas that
+  // both type cannot share one). Concurrent inserts at one place by such a
+  // pair are then ordered by those ids, which the trace cannot tell us.
+  std::vector<std::vector<size_t>> replicas_of(trace.num_agents);
+  for (uint32_t k = 0; k < trace.num_agents; ++k) replicas_of[k].push_back(k);
+  uint64_t next_extra_agent = TraceAgentId(trace.num_agents);
   // Every op so far, gathered after each txn from the replica that made it:
   // each sync then needs one encoding from one replica, however many agents
   // the parents span. (Fetching each agent's part from its own replica cost
   // a pass over the agents per txn, and encoded the same ops again from
   // every replica that had them: with hundreds of agents that was most of
-  // the replay.) It never edits; its agent id is one no trace agent has.
-  Doc hub(TraceAgentId(trace.num_agents));
+  // the replay.) It never edits; its agent id is one no replica has.
+  Doc hub(kHubAgent);
   // Version after each txn, dropped once all its children have run so long
   // histories with many agents stay small.
   std::vector<VersionVector> after(trace.txns.size());
@@ -130,7 +150,19 @@ Status ReplayConcurrent(const Trace& trace, std::vector<Doc>& replicas,
       target.Merge(after[p]);
       if (--children[p] == 0) after[p] = VersionVector();
     }
-    Doc& doc = replicas[t.agent];
+    size_t r = SIZE_MAX;
+    for (size_t candidate : replicas_of[t.agent]) {
+      if (Within(replicas[candidate].version(), target)) {
+        r = candidate;
+        break;
+      }
+    }
+    if (r == SIZE_MAX) {
+      r = replicas.size();
+      replicas.emplace_back(next_extra_agent++);
+      replicas_of[t.agent].push_back(r);
+    }
+    Doc& doc = replicas[r];
     Status st = SyncTo(doc, hub, target);
     if (!st.ok()) return st.WithContext("txn " + std::to_string(i));
     for (const TracePatch& p : t.patches) {

@@ -64,10 +64,12 @@ struct ConcurrentReplayOptions {
 // the missing ops from the other replicas (EncodeOpsSince/ApplyUpdate), then
 // the patches are applied as local edits. At the end every replica is synced
 // with every other. `replicas` receives them (index = trace agent; see
-// ConcurrentReplayOptions::keep_replicas). kCorruption for a malformed
-// history (bad parent, a replica ahead of its parent version, a patch out of
-// range); kInternal when a replica ends with a different text from the
-// others (a bug); other errors from the Doc.
+// ConcurrentReplayOptions::keep_replicas). An agent whose txns are not
+// totally ordered (its replica is ahead of a txn's parents) gets another
+// replica, appended after the trace agents', under a further agent id.
+// kCorruption for a malformed history (bad parent, a patch out of range);
+// kInternal when a replica ends with a different text from the others (a
+// bug); other errors from the Doc.
 Status ReplayConcurrent(const Trace& trace, std::vector<Doc>& replicas,
                         const std::function<void(uint64_t)>& progress = {},
                         const ConcurrentReplayOptions& options = {});
