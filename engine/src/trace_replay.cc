@@ -133,8 +133,12 @@ Status ReplayConcurrent(const Trace& trace, std::vector<Doc>& replicas,
   // the parents span. (Fetching each agent's part from its own replica cost
   // a pass over the agents per txn, and encoded the same ops again from
   // every replica that had them: with hundreds of agents that was most of
-  // the replay.) It never edits; its agent id is one no replica has.
-  Doc hub(kHubAgent);
+  // the replay.) It never edits; its agent id is one no replica has. What
+  // it encodes stays in this process, so it skips compressing (zstd was a
+  // tenth of a replay with hundreds of agents).
+  DocOptions hub_options;
+  hub_options.compress = false;
+  Doc hub(kHubAgent, hub_options);
   // Version after each txn, dropped once all its children have run so long
   // histories with many agents stay small.
   std::vector<VersionVector> after(trace.txns.size());
