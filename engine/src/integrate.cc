@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <functional>
+#include <optional>
 #include <queue>
 #include <string>
 #include <unordered_map>
@@ -334,34 +335,61 @@ void DocState::IntegrateInsert(uint32_t agent, uint32_t seq, uint32_t len, std::
     ItemTree::Found f = tree_.FindId(r.agent, r.seq);
     return tree_.AllBefore(f.loc) + f.offset;
   };
-  bool have_bounds = false;
-  uint64_t left_pos = 0, right_pos = 0;
+  // Positions of L and R, looked up only when an item's origins need them.
+  std::optional<uint64_t> left_pos, right_pos;
+  // Every Item passed so far lies after L, so an item whose origin left is
+  // one of their characters does too (its subtree is being skipped). The
+  // last few passed answer that for most of a scanned subtree without a
+  // position lookup, which is a cold walk of the tree in a large document.
+  constexpr int kRecent = 8;
+  Item recent[kRecent];
+  int nrecent = 0;
+  int next_recent = 0;
+  auto passed = [&](Ref r) {
+    for (int i = 0; i < nrecent; ++i) {
+      if (recent[i].Contains(r.agent, r.seq)) return true;
+    }
+    return false;
+  };
   bool scanning = false;
   Loc scan_start;
   while (cur.leaf != kNone) {
     const Item& o = tree_.at(cur);
     if (o.agent == right.agent && o.seq == right.seq) break;
-    if (!have_bounds) {
-      left_pos = left.none() ? 0 : pos_of(left, 0) + 1;
-      right_pos = pos_of(right, tree_.all());
-      have_bounds = true;
+    // o.left against L: before (< 0), the same character (0), after (> 0).
+    // Positions count every character, tombstones included, so two
+    // characters share a position only if they are the same one.
+    int side;
+    if (o.left == left) {
+      side = 0;
+    } else if (!o.left.none() && passed(o.left)) {
+      side = 1;
+    } else {
+      if (!left_pos) left_pos = left.none() ? 0 : pos_of(left, 0) + 1;
+      uint64_t o_left = o.left.none() ? 0 : pos_of(o.left, 0) + 1;
+      side = o_left < *left_pos ? -1 : (o_left == *left_pos ? 0 : 1);
     }
-    uint64_t o_left = o.left.none() ? 0 : pos_of(o.left, 0) + 1;
-    if (o_left < left_pos) break;
-    if (o_left == left_pos) {
+    if (side < 0) break;
+    if (side == 0) {
       if (o.right == right) {
         uint64_t mine = agent_ids_[agent], theirs = agent_ids_[o.agent];
         if (mine < theirs || (mine == theirs && seq < o.seq)) break;
         scanning = false;
-      } else if (pos_of(o.right, tree_.all()) < right_pos) {
-        if (!scanning) {
-          scanning = true;
-          scan_start = cur;
-        }
       } else {
-        scanning = false;
+        if (!right_pos) right_pos = pos_of(right, tree_.all());
+        if (pos_of(o.right, tree_.all()) < *right_pos) {
+          if (!scanning) {
+            scanning = true;
+            scan_start = cur;
+          }
+        } else {
+          scanning = false;
+        }
       }
     }
+    recent[next_recent] = o;
+    next_recent = (next_recent + 1) % kRecent;
+    nrecent = std::min(nrecent + 1, kRecent);
     cur = tree_.Next(cur);
   }
   if (scanning) cur = scan_start;
