@@ -75,6 +75,7 @@ Status CatchUp(std::vector<Doc>& replicas, const Doc& hub, const ConcurrentRepla
     return Status::Ok();
   };
   const size_t n = replicas.size();
+  if (n == 0) return Status::Ok();  // a trace of no agents: nothing to sync
   const unsigned threads = static_cast<unsigned>(std::clamp<size_t>(options.threads, 1, n));
   std::vector<Status> failed(threads);
   std::atomic<size_t> next{0};

@@ -254,6 +254,17 @@ TEST(Traces, ManyAgentHistoryChecksAndReleasesReplicasOnRequest) {
   }
 }
 
+TEST(Traces, ConcurrentTraceWithoutAgentsReplaysToNothing) {
+  Trace t;
+  t.concurrent = true;
+  t.num_agents = 0;
+  ConcurrentReplayOptions options;
+  options.threads = 2;
+  std::vector<Doc> replicas;
+  EXPECT_TRUE(ReplayConcurrent(t, replicas, {}, options).ok());
+  EXPECT_TRUE(replicas.empty());
+}
+
 TEST(Traces, ParallelFinalSyncKeepsEveryReplica) {
   Trace t = ManyAgentTrace(9, 300, 13);
   ConcurrentReplayOptions options;
