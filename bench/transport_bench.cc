@@ -14,8 +14,8 @@
 // Run `transport_bench --benchmark_filter=Live --live_seconds=30` for the
 // 30-second memory check; the default run is short.
 #include <arpa/inet.h>
-#include <malloc.h>
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -371,15 +371,17 @@ void RunLive(benchmark::State& state, double rate, Next&& next) {
           malloc_1s = HeapInUseKb();
         }
       }
-      rig.IdleUntil(start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
-                                         static_cast<double>(patches) / rate)));
+      rig.IdleUntil(start +
+                    std::chrono::duration_cast<Clock::duration>(
+                        std::chrono::duration<double>(static_cast<double>(patches) / rate)));
     }
     rig.Drain();
   }
   long rss_end = RssKb();  // before the latencies are copied and sorted
   long malloc_end = HeapInUseKb();
   if (std::getenv("WEFT_BENCH_RSS")) {
-    for (size_t i = 0; i < rss_kb.size(); ++i) std::fprintf(stderr, "%zu s: rss %ld kB\n", i + 1, rss_kb[i]);
+    for (size_t i = 0; i < rss_kb.size(); ++i)
+      std::fprintf(stderr, "%zu s: rss %ld kB\n", i + 1, rss_kb[i]);
   }
   std::vector<double> lat = rig.Latencies();
   state.counters["patches_per_s"] = static_cast<double>(patches) / g_live_seconds;
@@ -461,7 +463,8 @@ void BM_LiveSteadyReplicasOnly(benchmark::State& state) {
   size_t heap_1s = 0, heap_end = 0;
   for (auto _ : state) {
     std::vector<std::unique_ptr<engine::Doc>> docs;
-    for (uint64_t agent = 1; agent <= 6; ++agent) docs.push_back(std::make_unique<engine::Doc>(agent));
+    for (uint64_t agent = 1; agent <= 6; ++agent)
+      docs.push_back(std::make_unique<engine::Doc>(agent));
     engine::Doc& writer = *docs[0];
     SteadyTyping typing;
     for (uint64_t n = 1; n <= total; ++n) {
