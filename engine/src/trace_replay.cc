@@ -52,10 +52,11 @@ Status SyncTo(Doc& doc, const Doc& hub, const VersionVector& target) {
 }
 
 // The final sync: brings every replica up to the hub, which has every op.
-// Replicas catch up independently, `threads` at a time; the hub is only
-// read, through EncodeOpsSince, which unlike position lookups (AnchorAt)
-// updates no cursor cache, so concurrent calls are safe. Without keep_replicas, each is compared
-// with the hub's text once it has caught up, then released; replica 0 stays.
+// Replicas catch up independently, `threads` at a time. The hub is only
+// read, through EncodeOpsSince, which (unlike position lookups such as
+// AnchorAt) updates no cursor cache, so concurrent calls are safe. Without
+// keep_replicas, each replica is compared with the hub's text once it has
+// caught up, then released; replica 0 stays.
 Status CatchUp(std::vector<Doc>& replicas, const Doc& hub, const ConcurrentReplayOptions& options) {
   const std::string text = options.keep_replicas ? std::string() : hub.Text();
   auto catch_up = [&](size_t k) -> Status {
