@@ -169,6 +169,11 @@ std::optional<int> ReplayOnce(const engine::Trace& trace,
     engine::ConcurrentReplayOptions options;
     options.keep_replicas = false;
     options.threads = std::max(1u, std::thread::hardware_concurrency());
+    if (show_progress) {
+      options.catch_up_progress = [](size_t done, size_t total) {
+        std::fprintf(stderr, "\r\033[Kfinal sync: %zu / %zu replicas", done, total);
+      };
+    }
     st = engine::ReplayConcurrent(trace, out->replicas, progress, options);
   } else {
     out->replicas.emplace_back(engine::TraceAgentId(0));

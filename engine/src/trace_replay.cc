@@ -80,18 +80,23 @@ Status CatchUp(std::vector<Doc>& replicas, const Doc& hub, const ConcurrentRepla
   const unsigned threads = static_cast<unsigned>(std::clamp<size_t>(options.threads, 1, n));
   std::vector<Status> failed(threads);
   std::atomic<size_t> next{0};
+  std::atomic<size_t> finished{0};
   auto work = [&](unsigned t) {
     // Relaxed: the counter only hands out indexes; each replica is touched
     // by the one thread that drew it, and join() orders everything after.
     for (size_t k; (k = next.fetch_add(1, std::memory_order_relaxed)) < n;) {
       Status st = catch_up(k);
       if (!st.ok() && failed[t].ok()) failed[t] = st;
+      // Relaxed: a count for the progress display, nothing hangs on it.
+      size_t done = finished.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (t == 0 && options.catch_up_progress) options.catch_up_progress(done, n);
     }
   };
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work, t);
   work(0);
   for (std::thread& th : pool) th.join();
+  if (options.catch_up_progress) options.catch_up_progress(n, n);
   for (const Status& st : failed) WEFT_RETURN_IF_ERROR(st);
   if (!options.keep_replicas) replicas.erase(replicas.begin() + 1, replicas.end());
   return Status::Ok();

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine_test_util.h"
@@ -252,6 +253,25 @@ TEST(Traces, ManyAgentHistoryChecksAndReleasesReplicasOnRequest) {
       EXPECT_GT(replicas[0].known_seqs(TraceAgentId(k)), 0u) << "agent " << k;
     }
   }
+}
+
+TEST(Traces, FinalSyncReportsProgressOnTheCallingThread) {
+  Trace t = ManyAgentTrace(10, 200, 17);
+  ConcurrentReplayOptions options;
+  options.threads = 3;
+  std::vector<std::pair<size_t, size_t>> calls;
+  const std::thread::id caller = std::this_thread::get_id();
+  bool other_thread = false;
+  options.catch_up_progress = [&](size_t done, size_t total) {
+    other_thread |= std::this_thread::get_id() != caller;
+    calls.emplace_back(done, total);
+  };
+  std::vector<Doc> replicas;
+  ASSERT_TRUE(ReplayConcurrent(t, replicas, {}, options).ok());
+  EXPECT_FALSE(other_thread);
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.back(), std::make_pair(size_t{10}, size_t{10}));
+  for (size_t i = 1; i < calls.size(); ++i) EXPECT_LE(calls[i - 1].first, calls[i].first);
 }
 
 TEST(Traces, ConcurrentTraceWithoutAgentsReplaysToNothing) {

@@ -57,6 +57,9 @@ struct ConcurrentReplayOptions {
   // Threads for the final sync, where every replica catches up on its own
   // (most of the time of a history with many agents who stopped early).
   unsigned threads = 1;
+  // Called now and then during that final sync, on the calling thread, with
+  // how many replicas have caught up so far and how many there are.
+  std::function<void(size_t done, size_t total)> catch_up_progress;
 };
 
 // Replays a concurrent trace with one replica per agent: before each txn the
