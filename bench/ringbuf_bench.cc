@@ -690,7 +690,7 @@ BENCHMARK(BM_Spmc_1to1_BusySpin)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // Ring<RingPtr<SEvent>>: events from a weft pool, borrowed in place by both
 // readers; the producer drops the ring's reference once both have passed it.
-template <typename Wait>
+template <typename Wait, size_t kBatch = 1>
 void Spmc1to2RingPtr(benchmark::State& state) {
   using Entry = RingPtr<SEvent>;
   const RoundTrip rt = MeasureRoundTrip();
@@ -730,17 +730,28 @@ void Spmc1to2RingPtr(benchmark::State& state) {
     // write to allocate, nor to free the slots it reclaims.
     ScopedPin pin(kProducerCore);
     for (auto _ : state) {
-      for (uint64_t n = 0; n < kEventsPerIteration; ++n) {
-        Result<Entry> event = allocator.Allocate<SEvent>();
-        while (!event.ok()) {
-          // The pool ran dry: take back what the readers finished, as a
-          // producer in weft would.
-          if (writer.Reclaim() == 0) std::this_thread::yield();
-          event = allocator.Allocate<SEvent>();
+      for (uint64_t n = 0; n < kEventsPerIteration; n += kBatch) {
+        Entry batch[kBatch];
+        for (Entry& slot : batch) {
+          Result<Entry> event = allocator.Allocate<SEvent>();
+          while (!event.ok()) {
+            // The pool ran dry: take back what the readers finished, as a
+            // producer in weft would.
+            if (writer.Reclaim() == 0) std::this_thread::yield();
+            event = allocator.Allocate<SEvent>();
+          }
+          FillPayload(**event, produced.count);
+          produced.Add(produced.count, ValueOf(produced.count));
+          slot = std::move(*event);
         }
-        FillPayload(**event, produced.count);
-        produced.Add(produced.count, ValueOf(produced.count));
-        writer.Publish(std::move(*event));
+        if constexpr (kBatch == 1) {
+          writer.Publish(std::move(batch[0]));
+        } else {
+          // One claim and one publish for the whole batch.
+          typename Writer<Entry, Wait>::Claim claim = writer.ClaimBlocking(kBatch);
+          for (size_t b = 0; b < kBatch; ++b) claim[b] = std::move(batch[b]);
+          writer.Publish(claim);
+        }
       }
       progress[0].WaitFor(produced.count);
       progress[1].WaitFor(produced.count);
@@ -760,6 +771,11 @@ void Spmc1to2RingPtr(benchmark::State& state) {
 
 void BM_Spmc_1to2_RingPtr(benchmark::State& state) { Spmc1to2RingPtr<BackoffWait>(state); }
 void BM_Spmc_1to2_RingPtr_Yield(benchmark::State& state) { Spmc1to2RingPtr<YieldingWait>(state); }
+// The same, the producer publishing 16 events at a time (one claim, one
+// publish), as a producer does that has several ready (frames from one read).
+void BM_Spmc_1to2_RingPtr_Batch16(benchmark::State& state) {
+  Spmc1to2RingPtr<BackoffWait, 16>(state);
+}
 
 // Two boost spsc queues of std::shared_ptr, one per consumer: the event is
 // allocated with std::make_shared, and each consumer drops its reference.
@@ -822,6 +838,7 @@ void BM_SharedPtrQueues_1to2(benchmark::State& state) {
 BENCHMARK(BM_Spmc_1to2_RingPtr)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SharedPtrQueues_1to2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Spmc_1to2_RingPtr_Yield)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Spmc_1to2_RingPtr_Batch16)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 std::string Describe(const RoundTrip& rt) {
   char text[96];
