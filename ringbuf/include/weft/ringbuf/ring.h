@@ -312,7 +312,8 @@ class Reader {
       : ring_(std::exchange(other.ring_, nullptr)),
         cursor_(std::exchange(other.cursor_, nullptr)),
         barrier_(other.barrier_),
-        next_(other.next_) {}
+        next_(other.next_),
+        last_batch_(other.last_batch_) {}
   Reader& operator=(Reader&& other) noexcept {
     if (this != &other) {
       Detach();
@@ -320,6 +321,7 @@ class Reader {
       cursor_ = std::exchange(other.cursor_, nullptr);
       barrier_ = other.barrier_;
       next_ = other.next_;
+      last_batch_ = other.last_batch_;
     }
     return *this;
   }
@@ -369,8 +371,14 @@ class Reader {
   // consumed everything it will ever see.
   template <typename Handler>
   size_t WaitPoll(Handler&& handler, size_t max_batch = SIZE_MAX) {
+    // Lets the wait strategy hold back a reader that keeps pace with the
+    // producer (see BackoffWait::BeforePoll); optional for strategies.
+    if constexpr (requires(Wait & w) { w.BeforePoll(size_t{}); }) {
+      ring_->wait_.BeforePoll(last_batch_);
+    }
     while (true) {
       size_t n = Poll(handler, max_batch);
+      last_batch_ = n;
       if (n != 0) return n;
       bool finished = false;
       ring_->wait_.WaitUntil([&] {
@@ -429,7 +437,8 @@ class Reader {
   Ring<E, Wait>* ring_;
   Sequence* cursor_;
   Barrier barrier_;
-  int64_t next_ = 0;  // the next sequence to consume
+  int64_t next_ = 0;       // the next sequence to consume
+  size_t last_batch_ = 0;  // what the last WaitPoll handed out
 };
 
 namespace detail {

@@ -3,10 +3,13 @@
 //   template <class Ready> void WaitUntil(Ready ready);  // returns once ready()
 //   void Notify();     // called after every publish and every reader commit
 //   void NotifyAll();  // called once on close: wake everyone, unconditionally
+// and optionally
+//   void BeforePoll(size_t previous_batch);  // Reader::WaitPoll, before polling
 // ready() re-reads the ring's cursors with acquire loads.
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <thread>
 
@@ -86,6 +89,7 @@ class BackoffWait {
   static constexpr int kSpins = 2;  // checks in the spin phase
   static constexpr int kPausesPerCheck = 64;
   static constexpr int kYields = 64;
+  static constexpr size_t kSmallBatch = 8;  // see BeforePoll
 
   template <typename Ready>
   void WaitUntil(Ready&& ready) {
@@ -121,6 +125,19 @@ class BackoffWait {
       // Relaxed: as above.
       sleepers_.fetch_sub(1, std::memory_order_relaxed);
       if (ready()) return;
+    }
+  }
+
+  // Called by Reader::WaitPoll before it polls, with the size of the batch
+  // it handed out last. A reader that keeps pace with a busy producer finds
+  // a few entries each time, and every poll pulls the published cursor's
+  // line (and the line of entries being written) away from the producer,
+  // whose next store then waits for it. After a small batch, let one check
+  // interval go by so entries accumulate; a reader that was idle or behind
+  // polls at once.
+  static void BeforePoll(size_t previous_batch) {
+    if (previous_batch != 0 && previous_batch < kSmallBatch) {
+      for (int p = 0; p < kPausesPerCheck; ++p) CpuRelax();
     }
   }
 
