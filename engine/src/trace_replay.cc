@@ -35,14 +35,11 @@ bool Within(const VersionVector& v, const VersionVector& target) {
   return true;
 }
 
-// Brings `doc` to exactly `target` (a version the history reached, so
-// causally closed) with the ops it lacks from `hub`, which holds every op
-// made so far. One encoding, applied in one batch: nothing waits in Pending.
-Status SyncTo(Doc& doc, const Doc& hub, const VersionVector& target) {
-  const VersionVector have = doc.version();
-  if (!Within(have, target)) {
-    return Status::Internal("a replica is ahead of its txn's parent version");
-  }
+// Brings `doc`, at version `have` (which `target` covers), to exactly
+// `target` (a version the history reached, so causally closed) with the ops
+// it lacks from `hub`, which holds every op made so far. One encoding,
+// applied in one batch: nothing waits in Pending.
+Status SyncTo(Doc& doc, const VersionVector& have, const Doc& hub, const VersionVector& target) {
   if (have != target) WEFT_RETURN_IF_ERROR(doc.ApplyUpdate(hub.EncodeOpsSince(have, &target)));
   if (doc.version() != target) {
     return Status::Corruption("a txn's parents name ops no earlier txn made");
@@ -162,8 +159,10 @@ Status ReplayConcurrent(const Trace& trace, std::vector<Doc>& replicas,
       if (--children[p] == 0) after[p] = VersionVector();
     }
     size_t r = SIZE_MAX;
+    VersionVector have;
     for (size_t candidate : replicas_of[t.agent]) {
-      if (Within(replicas[candidate].version(), target)) {
+      have = replicas[candidate].version();
+      if (Within(have, target)) {
         r = candidate;
         break;
       }
@@ -172,9 +171,10 @@ Status ReplayConcurrent(const Trace& trace, std::vector<Doc>& replicas,
       r = replicas.size();
       replicas.emplace_back(next_extra_agent++);
       replicas_of[t.agent].push_back(r);
+      have = VersionVector();
     }
     Doc& doc = replicas[r];
-    Status st = SyncTo(doc, hub, target);
+    Status st = SyncTo(doc, have, hub, target);
     if (!st.ok()) return st.WithContext("txn " + std::to_string(i));
     for (const TracePatch& p : t.patches) {
       WEFT_RETURN_IF_ERROR(ApplyPatch(doc, p, i));
