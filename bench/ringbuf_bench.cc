@@ -749,7 +749,7 @@ void Spmc1to2RingPtr(benchmark::State& state) {
         } else {
           // One claim and one publish for the whole batch.
           typename Writer<Entry, Wait>::Claim claim = writer.ClaimBlocking(kBatch);
-          for (size_t b = 0; b < kBatch; ++b) claim[b] = std::move(batch[b]);
+          for (size_t b = 0; b < kBatch; ++b) claim.Put(b, std::move(batch[b]));
           writer.Publish(claim);
         }
       }

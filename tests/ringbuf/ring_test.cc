@@ -145,6 +145,20 @@ TEST(Ring, ClaimsArePartialWhenTheRingIsNearlyFull) {
   EXPECT_EQ(Drain(*r), (std::vector<int64_t>{100, 101, 102, 103, 104, 0, 1, 2}));
 }
 
+TEST(Ring, AClaimNeverPublishedIsGivenBack) {
+  IntRing ring(Small(8));
+  Result<IntRing::Reader> r = ring.AddReader();
+  IntRing::Writer& w = ring.writer();
+  EXPECT_EQ(w.TryClaim(3).first_sequence(), 0);
+  IntRing::Writer::Claim c = w.TryClaim(2);
+  EXPECT_EQ(c.first_sequence(), 0);
+  c[0] = 7;
+  c[1] = 8;
+  w.Publish(c);
+  EXPECT_EQ(Drain(*r), (std::vector<int64_t>{7, 8}));
+  EXPECT_EQ(w.TryClaim(8).size(), 8u);  // the unpublished claim holds nothing back
+}
+
 TEST(Ring, TryPublishBatchMovesWhatFits) {
   IntRing ring(Small(4));
   Result<IntRing::Reader> r = ring.AddReader();
@@ -204,6 +218,12 @@ class RingOfRingPtrs : public ::testing::Test {
     return std::move(*p);
   }
   uint32_t InUse() const { return pool_.Stats().in_use; }
+  // Options for a ring that reclaims every `interval` publishes.
+  static RingOptions Reclaiming(size_t capacity, size_t interval) {
+    RingOptions o = Small(capacity);
+    o.reclaim_interval = interval;
+    return o;
+  }
 
   SlotPool<64> pool_{32};
 };
@@ -245,9 +265,7 @@ TEST_F(RingOfRingPtrs, BorrowedEntriesCostNoRefcountAndClonesOutliveTheRing) {
 }
 
 TEST_F(RingOfRingPtrs, PublishingReclaimsAsItGoes) {
-  RingOptions o = Small(16);
-  o.reclaim_interval = 4;
-  PtrRing ring(o);
+  PtrRing ring(Reclaiming(16, 4));
   Result<PtrRing::Reader> r = ring.AddReader();
   for (uint32_t i = 0; i < 200; ++i) {
     ASSERT_TRUE(ring.writer().TryPublish(Make(i))) << i;
@@ -267,6 +285,80 @@ TEST_F(RingOfRingPtrs, DestroyingTheRingReturnsEverySlot) {
   }
   EXPECT_EQ(InUse(), 0u);
   EXPECT_EQ(pool_.CountFreeQuiescent(), 32u);
+}
+
+// Takes every slot of the pool: each must come back exactly once (a slot
+// returned twice would be handed out twice).
+void ExpectEverySlotFreeOnce(SlotPool<64>& pool) {
+  std::vector<RingPtr<XsEvent>> all;
+  std::vector<bool> seen(pool.capacity());
+  for (uint32_t i = 0; i < pool.capacity(); ++i) {
+    Result<RingPtr<XsEvent>> p = pool.Allocate();
+    ASSERT_TRUE(p.ok()) << i;
+    ASSERT_FALSE(seen[p->slot_index()]) << "slot " << p->slot_index() << " handed out twice";
+    seen[p->slot_index()] = true;
+    all.push_back(std::move(*p));
+  }
+  EXPECT_FALSE(pool.Allocate().ok());
+}
+
+TEST_F(RingOfRingPtrs, ReclaimedEntriesAreNeverDroppedTwice) {
+  {
+    PtrRing ring(Reclaiming(8, 3));
+    Result<PtrRing::Reader> r = ring.AddReader();
+    // Laps of the ring through every way of filling entries: TryPublish,
+    // Publish, batches, claims written by assignment and by Put, and empty
+    // handles. The ring ends holding some live entries and some reclaimed.
+    for (uint32_t i = 0; i < 62; ++i) {
+      switch (i % 6) {
+        case 0:
+          ASSERT_TRUE(ring.writer().TryPublish(Make(i)));
+          break;
+        case 1:
+          ring.writer().Publish(Make(i));
+          break;
+        case 2: {
+          PtrRing::Writer::Claim c = ring.writer().TryClaim(1);
+          ASSERT_EQ(c.size(), 1u);
+          EXPECT_EQ(c[0], nullptr);  // a claim hands out empty handles
+          c[0] = Make(i);
+          ring.writer().Publish(c);
+          break;
+        }
+        case 3: {
+          PtrRing::Writer::Claim c = ring.writer().TryClaim(1);
+          ASSERT_EQ(c.size(), 1u);
+          c.Put(0, Make(i));
+          ring.writer().Publish(c);
+          break;
+        }
+        case 4: {
+          RingPtr<XsEvent> one[] = {Make(i)};
+          ASSERT_EQ(ring.writer().TryPublishBatch(one), 1u);
+          break;
+        }
+        default:
+          ASSERT_TRUE(ring.writer().TryPublish(RingPtr<XsEvent>()));
+      }
+      if (i % 2 == 0) r->Poll([](const RingPtr<XsEvent>&, int64_t) {});
+    }
+    ring.writer().Reclaim();
+    EXPECT_GT(InUse(), 0u);
+  }
+  EXPECT_EQ(InUse(), 0u);
+  ExpectEverySlotFreeOnce(pool_);
+}
+
+TEST_F(RingOfRingPtrs, ReadersSeeWhatWasPublishedOnEveryLap) {
+  PtrRing ring(Reclaiming(4, 2));
+  Result<PtrRing::Reader> r = ring.AddReader();
+  std::vector<uint32_t> seen;
+  for (uint32_t i = 0; i < 40; ++i) {
+    ring.writer().Publish(i % 3 == 0 ? RingPtr<XsEvent>() : Make(i));
+    r->Poll([&](const RingPtr<XsEvent>& e, int64_t) { seen.push_back(e ? e->event_type : ~0u); });
+  }
+  ASSERT_EQ(seen.size(), 40u);
+  for (uint32_t i = 0; i < 40; ++i) EXPECT_EQ(seen[i], i % 3 == 0 ? ~0u : i) << i;
 }
 
 }  // namespace

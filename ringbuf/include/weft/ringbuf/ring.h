@@ -19,6 +19,10 @@
 //   it publishes (every `reclaim_interval` entries), whenever it finds the
 //   ring full, and when Reclaim() is called (e.g. when a pool runs dry or the
 //   producer goes idle). A reader that keeps an entry past its turn copies it.
+// - For RingPtr entries the producer keeps its own record of the slot each
+//   entry holds and drops references through that: after publishing, it
+//   only ever stores to the shared entries, never loads them (see
+//   Writer::held_).
 //
 // Lifetime: the Ring outlives its Writer and Readers; for E = RingPtr<T> the
 // pools outlive the Ring. Threads: Writer methods on one thread at a time
@@ -41,6 +45,7 @@
 
 #include "weft/ringbuf/barrier.h"
 #include "weft/ringbuf/inline_storage.h"
+#include "weft/ringbuf/ring_ptr.h"
 #include "weft/ringbuf/sequence.h"
 #include "weft/ringbuf/sequencer.h"
 #include "weft/ringbuf/wait_strategy.h"
@@ -86,10 +91,14 @@ class Ring {
   using Writer = ringbuf::Writer<E, Wait>;
   using Reader = ringbuf::Reader<E, Wait>;
 
-  // Allocates the entries and the reader table: the only allocations.
+  // Allocates the entries, the reader table and, for RingPtr entries, the
+  // writer's record of their slots: the only allocations.
   // REQUIRES: options.capacity is a power of two.
   explicit Ring(const RingOptions& options = {})
       : Ring(options, std::make_unique<E[]>(options.capacity), nullptr) {}
+
+  // The entries' destructors then drop the references not yet reclaimed.
+  ~Ring() { writer_.ForgetReclaimedEntries(); }
 
   Ring(const Ring&) = delete;
   Ring& operator=(const Ring&) = delete;
@@ -193,7 +202,18 @@ class Writer {
     // REQUIRES: i < size().
     E& operator[](size_t i) {
       assert(i < count_);
+      written_in_place_ = true;
       return ring_->entry(first_ + static_cast<int64_t>(i));
+    }
+
+    // Stores `value` as entry i, like (*this)[i] = value, but for RingPtr
+    // entries without reading the entry first (see Writer::Put): the faster
+    // way to fill a claim.
+    // REQUIRES: i < size().
+    template <typename U>
+    void Put(size_t i, U&& value) {
+      assert(i < count_);
+      ring_->writer_.Put(first_ + static_cast<int64_t>(i), std::forward<U>(value));
     }
 
    private:
@@ -201,46 +221,57 @@ class Writer {
     Ring<E, Wait>* ring_ = nullptr;
     int64_t first_ = 0;
     size_t count_ = 0;
+    bool written_in_place_ = false;  // through operator[]: Publish reads them back
   };
 
   // Claims up to `n` entries without waiting (fewer, or none, when readers
-  // lag). Write them through the Claim, then Publish it. One claim at a time.
+  // lag). Each holds an empty E. Write them through the Claim, then Publish
+  // it. One claim at a time; a claim that is never published is given back
+  // (the next claim starts at the same sequence), and whatever was written
+  // into it is lost without being destroyed.
   Claim TryClaim(size_t n) {
-    Claim c;
-    c.ring_ = ring_;
-    c.first_ = ring_->sequencer_.next();
-    c.count_ = ring_->sequencer_.TryClaim(n);
-    // Drop the references every reader has passed, as far as the producer
-    // last looked. That covers the entries this claim overwrites: the claim
-    // only reaches one lap past that point.
-    if constexpr (kOwnsEntries) ReclaimUpTo(ring_->sequencer_.cached_gate());
+    Claim c = ClaimEntries(n);
+    if constexpr (kTracksSlots) {
+      // Reclaimed RingPtr entries keep stale bits (see held_); give the
+      // caller real empty handles to assign to. Stores only.
+      for (size_t i = 0; i < c.size(); ++i) {
+        std::construct_at(&ring_->entry(c.first_ + static_cast<int64_t>(i)));
+      }
+    }
     return c;
   }
 
   // Claims exactly `n` entries, waiting for readers as needed.
   // REQUIRES: n <= capacity.
   Claim ClaimBlocking(size_t n) {
-    assert(n <= ring_->capacity());
-    ring_->wait_.WaitUntil([&] { return ring_->sequencer_.HasRoom(n); });
+    WaitForRoom(n);
     return TryClaim(n);
   }
 
+  // Publishes the claim's entries.
   void Publish(const Claim& c) {
     if (c.empty()) return;
-    ring_->sequencer_.Publish();
+    int64_t last = c.first_ + static_cast<int64_t>(c.count_) - 1;
+    if constexpr (kTracksSlots) {
+      // Put recorded what it stored; entries assigned through operator[]
+      // are read back here (the slower path).
+      if (c.written_in_place_) {
+        for (int64_t s = c.first_; s <= last; ++s) Record(s, ring_->entry(s));
+      }
+    }
+    ring_->sequencer_.Publish(last);
     ring_->wait_.Notify();
     if constexpr (kOwnsEntries) {
-      int64_t published = c.first_ + static_cast<int64_t>(c.count_) - 1;
-      if (published - reclaimed_ >= ring_->reclaim_interval_) Reclaim();
+      if (last - reclaimed_ >= ring_->reclaim_interval_) Reclaim();
     }
   }
 
   // Publishes one entry; false (and `value` untouched) when the ring is full.
   template <typename U>
   bool TryPublish(U&& value) {
-    Claim c = TryClaim(1);
+    Claim c = ClaimEntries(1);
     if (c.empty()) return false;
-    c[0] = std::forward<U>(value);
+    c.Put(0, std::forward<U>(value));
     Publish(c);
     return true;
   }
@@ -248,16 +279,17 @@ class Writer {
   // Publishes one entry, waiting while the ring is full.
   template <typename U>
   requires(!std::is_same_v<std::remove_cvref_t<U>, Claim>) void Publish(U&& value) {
-    Claim c = ClaimBlocking(1);
-    c[0] = std::forward<U>(value);
+    WaitForRoom(1);
+    Claim c = ClaimEntries(1);
+    c.Put(0, std::forward<U>(value));
     Publish(c);
   }
 
   // Moves as many of `values` as fit into the ring under one publish;
   // returns how many.
   size_t TryPublishBatch(std::span<E> values) {
-    Claim c = TryClaim(values.size());
-    for (size_t i = 0; i < c.size(); ++i) c[i] = std::move(values[i]);
+    Claim c = ClaimEntries(values.size());
+    for (size_t i = 0; i < c.size(); ++i) c.Put(i, std::move(values[i]));
     Publish(c);
     return c.size();
   }
@@ -284,22 +316,100 @@ class Writer {
   }
 
   // The sequence of the last published entry (-1 before the first).
-  int64_t published() const { return ring_->sequencer_.published().LoadRelaxed(); }
+  int64_t published() const { return ring_->sequencer_.last_published(); }
 
  private:
   friend class Ring<E, Wait>;
   static constexpr bool kOwnsEntries = !std::is_trivially_destructible_v<E>;
+  static constexpr bool kTracksSlots = detail::kIsRingPtr<E>;
 
-  explicit Writer(Ring<E, Wait>* ring) : ring_(ring) {}
+  explicit Writer(Ring<E, Wait>* ring) : ring_(ring) {
+    if constexpr (kTracksSlots) held_ = std::make_unique<HeldSlot[]>(ring->capacity());
+  }
 
-  // Resets entries (reclaimed_, upto]. REQUIRES: every reader passed upto.
+  size_t Index(int64_t seq) const { return static_cast<size_t>(seq) & ring_->mask_; }
+
+  void WaitForRoom(size_t n) {
+    assert(n <= ring_->capacity());
+    ring_->wait_.WaitUntil([&] { return ring_->sequencer_.HasRoom(n); });
+  }
+
+  // Claims entries as they are: reclaimed RingPtr entries hold stale bits,
+  // which only Put may write over.
+  Claim ClaimEntries(size_t n) {
+    Claim c;
+    c.ring_ = ring_;
+    c.first_ = ring_->sequencer_.next();
+    c.count_ = ring_->sequencer_.TryClaim(n);
+    // Drop the references every reader has passed, as far as the producer
+    // last looked. That covers the entries this claim overwrites: the claim
+    // only reaches one lap past that point.
+    if constexpr (kOwnsEntries) ReclaimUpTo(ring_->sequencer_.cached_gate());
+    return c;
+  }
+
+  // Stores into claimed entry `seq`, which holds nothing: it was never used,
+  // or its reference was dropped when it was reclaimed. A RingPtr is built
+  // over it without reading it first, as assignment would (to drop the old
+  // reference), and recorded in held_ from the value in hand: readers keep
+  // taking the entries' lines (they read the neighbours), and any load from
+  // the entry then waits a cross-core round trip (over a third of the
+  // producer's time in the fan-out benchmark when Publish read entries back),
+  // where a store only queues in the store buffer. Other types are assigned.
+  template <typename U>
+  void Put(int64_t seq, U&& value) {
+    if constexpr (kTracksSlots) {
+      E handle(std::forward<U>(value));
+      Record(seq, handle);
+      std::construct_at(&ring_->entry(seq), std::move(handle));
+    } else {
+      ring_->entry(seq) = std::forward<U>(value);
+    }
+  }
+
+  void Record(int64_t seq, const E& handle) {
+    held_[Index(seq)] = HeldSlot{detail::RingPtrAccess::pool(handle), handle.slot_index()};
+  }
+
+  // Drops the ring's references in (reclaimed_, upto].
+  // REQUIRES: every reader passed upto.
   void ReclaimUpTo(int64_t upto) {
-    for (int64_t s = reclaimed_ + 1; s <= upto; ++s) ring_->entry(s) = E{};
+    if constexpr (kTracksSlots) {
+      // Through held_: the shared entries are not touched (they keep stale
+      // bits until Put overwrites them, and readers never look at them).
+      for (int64_t s = reclaimed_ + 1; s <= upto; ++s) {
+        const HeldSlot& h = held_[Index(s)];
+        if (h.pool != nullptr) h.pool->Drop(h.index);
+      }
+    } else {
+      for (int64_t s = reclaimed_ + 1; s <= upto; ++s) ring_->entry(s) = E{};
+    }
     reclaimed_ = std::max(reclaimed_, upto);
   }
 
+  // Before the entries are destroyed: empties the reclaimed ones, whose
+  // stale bits would otherwise drop their references a second time.
+  void ForgetReclaimedEntries() {
+    if constexpr (kTracksSlots) {
+      int64_t oldest = ring_->sequencer_.last_published() - static_cast<int64_t>(ring_->capacity());
+      for (int64_t s = std::max<int64_t>(oldest + 1, 0); s <= reclaimed_; ++s) {
+        std::construct_at(&ring_->entry(s));
+      }
+    }
+  }
+
+  // What a RingPtr entry holds, recorded by the producer as it publishes.
+  // Reclaiming reads this instead of the entries: the readers read those
+  // lines, so the producer's loads of them waited a cross-core round trip
+  // (in the fan-out benchmark, most of the time spent reclaiming).
+  struct HeldSlot {
+    detail::SlotPoolCore* pool = nullptr;
+    uint32_t index = 0;
+  };
+
   Ring<E, Wait>* const ring_;
   int64_t reclaimed_ = kInitialSequence;  // entries at or below hold nothing
+  std::unique_ptr<HeldSlot[]> held_;      // per entry, for RingPtr entries
 };
 
 // One reader of a Ring: sees every entry published after it registered,

@@ -12,6 +12,10 @@
 
 namespace weft::ringbuf {
 
+namespace detail {
+struct RingPtrAccess;
+}  // namespace detail
+
 // Behaves like std::shared_ptr<T>, but the object lives in a pre-allocated
 // pool slot and the count lives in that slot's SlotMetadata:
 //   - copying adds a reference (one relaxed increment);
@@ -137,6 +141,8 @@ class RingPtr {
   }
 
  private:
+  friend struct detail::RingPtrAccess;
+
   void CheckGeneration() const {
     // A debug-only check: a mismatch means this handle outlived its slot's
     // last counted reference, i.e. a refcount bug somewhere.
@@ -149,5 +155,20 @@ class RingPtr {
 };
 
 static_assert(sizeof(RingPtr<int>) == 16, "a RingPtr is a pointer and two 32-bit words");
+
+namespace detail {
+template <typename E>
+inline constexpr bool kIsRingPtr = false;
+template <typename T>
+inline constexpr bool kIsRingPtr<RingPtr<T>> = true;
+
+// The slot a handle refers to, for the ring's writer (see Writer::held_).
+struct RingPtrAccess {
+  template <typename T>
+  static SlotPoolCore* pool(const RingPtr<T>& p) {
+    return p.pool_;
+  }
+};
+}  // namespace detail
 
 }  // namespace weft::ringbuf

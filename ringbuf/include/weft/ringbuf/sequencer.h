@@ -112,25 +112,28 @@ class SingleProducerSequencer {
         return 0;
       }
     }
-    int64_t got = std::min(room, want);
-    claimed_ += got;
-    return static_cast<size_t>(got);
+    return static_cast<size_t>(std::min(room, want));
   }
 
   // The first sequence the next claim would return.
-  int64_t next() const { return published_.LoadRelaxed() + 1; }
+  int64_t next() const { return last_published_ + 1; }
 
-  // Makes every claimed entry visible to readers.
-  void Publish() {
+  // Makes every entry up to `last` visible to readers.
+  // REQUIRES: next() <= last, and the entries up to it were claimed.
+  void Publish(int64_t last) {
+    last_published_ = last;
     // Sequence::Store is release: entries written before it are visible to
     // a reader whose Barrier loads this value.
-    published_.Store(claimed_ - 1);
+    published_.Store(last);
   }
+
+  // The last published sequence, from the producer's own copy.
+  int64_t last_published() const { return last_published_; }
 
   // Re-reads the slowest reader's cursor; returns it. Entries at or below it
   // are finished by every reader.
   int64_t RefreshGate() {
-    cached_gate_ = readers_->MinCursor(published_.LoadRelaxed());
+    cached_gate_ = readers_->MinCursor(last_published_);
     return cached_gate_;
   }
 
@@ -147,8 +150,8 @@ class SingleProducerSequencer {
 
  private:
   // Entries claimable without overwriting one the slowest reader (as last
-  // read) has not passed: sequences claimed_ .. cached_gate_ + capacity_.
-  int64_t Room() const { return cached_gate_ + capacity_ + 1 - claimed_; }
+  // read) has not passed: sequences next() .. cached_gate_ + capacity_.
+  int64_t Room() const { return cached_gate_ + capacity_ - last_published_; }
 
   void AssertProducerThread() {
 #ifndef NDEBUG
@@ -158,12 +161,15 @@ class SingleProducerSequencer {
 #endif
   }
 
-  // The cursor readers poll; its own line (Sequence is padded).
+  // The cursor readers poll; its own line (Sequence is padded). The producer
+  // only stores to it: every reader poll takes the line away, and a load by
+  // the producer would then wait a cross-core round trip, where a store just
+  // queues in the store buffer. It reads last_published_ instead.
   Sequence published_;
   // Producer-only fields below share one line, away from published_.
   const int64_t capacity_;
   ReaderTable* const readers_;
-  int64_t claimed_ = 0;                     // one past the last claimed sequence
+  int64_t last_published_ = kInitialSequence;
   int64_t cached_gate_ = kInitialSequence;  // slowest reader, as last read
   std::atomic<uint64_t> full_count_{0};
 #ifndef NDEBUG
