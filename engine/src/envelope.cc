@@ -3,6 +3,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "weft.pb.h"
@@ -15,9 +16,14 @@ constexpr uint32_t kFormatVersion = 1;
 // columns at a fraction of the encode time.
 constexpr int kZstdLevel = 3;
 constexpr size_t kMinCompressBytes = 512;
+// A compressed payload may expand to at most kMaxExpansion times its own
+// size, or to kMinExpansionBudget if that is more. Real updates compress
+// 3-10x, so this refuses only bombs; Seal never produces a payload past it.
+constexpr size_t kMaxExpansion = 256;
+constexpr size_t kMinExpansionBudget = size_t{64} << 10;
+// Output grows by at least this much at a time while decompressing.
+constexpr size_t kDecompressStep = size_t{16} << 10;
 
-// CRC-32 of "weft" followed by the payload: seeded so that an empty payload
-// does not check out against an absent (zero) field.
 // One compression and one decompression context per thread, reused: making
 // them per call costs more than compressing a small update.
 ZSTD_CCtx* CompressContext() {
@@ -32,12 +38,47 @@ ZSTD_DCtx* DecompressContext() {
   return ctx.get();
 }
 
+// CRC-32 of "weft" followed by the payload: seeded so that an empty payload
+// does not check out against an absent (zero) field.
 uint32_t Crc(const std::string& bytes) {
   uLong seed = crc32(0, reinterpret_cast<const Bytef*>("weft"), 4);
   return static_cast<uint32_t>(
       crc32(seed, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
 }
+
+// Decompresses one zstd frame into at most `limit` bytes. The output grows
+// only as bytes are produced: the size a frame declares is never trusted
+// for an allocation, so a frame that lies costs what it really expands to.
+Result<std::string> Decompress(std::string_view in, size_t limit) {
+  ZSTD_DCtx* ctx = DecompressContext();
+  ZSTD_DCtx_reset(ctx, ZSTD_reset_session_only);
+  ZSTD_inBuffer src{in.data(), in.size(), 0};
+  std::string out;
+  size_t produced = 0;
+  for (;;) {
+    if (produced == out.size()) {
+      if (out.size() >= limit) return Status::Corruption("zstd payload larger than the limit");
+      out.resize(std::min(limit, out.size() + std::max(out.size(), kDecompressStep)));
+    }
+    ZSTD_outBuffer dst{out.data(), out.size(), produced};
+    size_t r = ZSTD_decompressStream(ctx, &dst, &src);
+    produced = dst.pos;
+    if (ZSTD_isError(r)) return Status::Corruption("zstd payload is corrupt");
+    if (r == 0) break;  // the frame is complete
+    if (src.pos == src.size && dst.pos < dst.size) {
+      return Status::Corruption("zstd payload is truncated");
+    }
+  }
+  if (src.pos != src.size) return Status::Corruption("bytes after the zstd frame");
+  out.resize(produced);
+  return out;
+}
 }  // namespace
+
+size_t ExpansionBudget(size_t compressed_bytes) {
+  if (compressed_bytes > SIZE_MAX / kMaxExpansion) return SIZE_MAX;
+  return std::max(kMinExpansionBudget, compressed_bytes * kMaxExpansion);
+}
 
 std::string Seal(PayloadKind kind, const std::string& raw, bool compress) {
   proto::Envelope env;
@@ -51,7 +92,9 @@ std::string Seal(PayloadKind kind, const std::string& raw, bool compress) {
     std::string out(ZSTD_compressBound(raw.size()), '\0');
     size_t n = ZSTD_compressCCtx(CompressContext(), out.data(), out.size(), raw.data(), raw.size(),
                                  kZstdLevel);
-    if (!ZSTD_isError(n) && n < raw.size()) {
+    // A payload that would expand past the budget goes uncompressed, so every
+    // encoding Seal makes is one Unseal accepts.
+    if (!ZSTD_isError(n) && n < raw.size() && raw.size() <= ExpansionBudget(n)) {
       out.resize(n);
       env.set_codec(proto::Envelope::CODEC_ZSTD);
       env.set_payload(std::move(out));
@@ -89,15 +132,12 @@ Result<std::string> Unseal(std::string_view bytes, PayloadKind kind, size_t max_
       return std::move(*env.mutable_payload());
     case proto::Envelope::CODEC_ZSTD: {
       const std::string& in = env.payload();
-      unsigned long long declared = ZSTD_getFrameContentSize(in.data(), in.size());
-      if (declared == ZSTD_CONTENTSIZE_ERROR || declared == ZSTD_CONTENTSIZE_UNKNOWN ||
-          declared != env.raw_size()) {
-        return Status::Corruption("zstd frame size mismatch");
+      if (env.raw_size() > ExpansionBudget(in.size())) {
+        return Status::Corruption("zstd payload claims more than it may expand to");
       }
-      std::string out(env.raw_size(), '\0');
-      size_t n =
-          ZSTD_decompressDCtx(DecompressContext(), out.data(), out.size(), in.data(), in.size());
-      if (ZSTD_isError(n) || n != out.size()) return Status::Corruption("zstd payload is corrupt");
+      Result<std::string> out = Decompress(in, env.raw_size());
+      if (!out.ok()) return out.status();
+      if (out->size() != env.raw_size()) return Status::Corruption("zstd payload size mismatch");
       return out;
     }
     default:

@@ -17,9 +17,16 @@ enum class PayloadKind { kUpdate = 1, kSnapshot = 2 };
 // `compress` is set and that is smaller.
 std::string Seal(PayloadKind kind, const std::string& raw, bool compress);
 
+// The most bytes a compressed payload of `compressed_bytes` may expand to:
+// a fixed multiple of its size (with a small floor). Unseal refuses a
+// payload that claims more; Seal leaves one uncompressed rather than
+// produce it.
+size_t ExpansionBudget(size_t compressed_bytes);
+
 // The payload of a framed message of kind `kind`, decompressed. kCorruption
 // for anything malformed, a wrong kind or version, or a payload larger than
-// `max_bytes`.
+// `max_bytes` or than ExpansionBudget of its compressed size. Memory used
+// follows the bytes really produced, never a declared size.
 Result<std::string> Unseal(std::string_view bytes, PayloadKind kind, size_t max_bytes);
 
 // base - seq as written in the ref_seq / item_seq columns (sint64: zigzag).
