@@ -14,5 +14,6 @@ int RunLog(int argc, char** argv);
 int RunReplayLog(int argc, char** argv);
 int RunEdit(int argc, char** argv);
 int RunDemo(int argc, char** argv);
+int RunLoad(int argc, char** argv);
 
 }  // namespace weft::demo

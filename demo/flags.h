@@ -28,6 +28,8 @@ class FlagParser {
   void Double(const char* name, double* out) {
     flags_.push_back({name, Kind::kDouble, out, false});
   }
+  // A switch: present means true; it takes no value.
+  void Bool(const char* name, bool* out) { flags_.push_back({name, Kind::kBool, out, false}); }
   // Positional arguments (after the flags, or between them).
   void Positionals(std::vector<std::string>* out) { positionals_ = out; }
 
@@ -48,6 +50,10 @@ class FlagParser {
       size_t k = 0;
       while (k < flags_.size() && arg.substr(2) != flags_[k].name) ++k;
       if (k == flags_.size()) return Error("unknown flag " + std::string(arg));
+      if (flags_[k].kind == Kind::kBool) {
+        *static_cast<bool*>(flags_[k].out) = true;
+        continue;
+      }
       if (i + 1 >= argc) return Error(std::string(arg) + " needs a value");
       std::string value = argv[++i];
       seen[k] = true;
@@ -70,7 +76,7 @@ class FlagParser {
   }
 
  private:
-  enum class Kind { kString, kStrings, kUint, kDouble };
+  enum class Kind { kString, kStrings, kUint, kDouble, kBool };
   struct Flag {
     const char* name;
     Kind kind;
@@ -100,6 +106,8 @@ class FlagParser {
         *static_cast<double*>(f.out) = v;
         return true;
       }
+      case Kind::kBool:
+        return false;  // switches take no value; Parse handles them
     }
     return false;
   }

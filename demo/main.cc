@@ -27,6 +27,7 @@ constexpr Command kCommands[] = {
     {"type", weft::demo::RunType, "stream a trace's edits to a node as a typist would"},
     {"log", weft::demo::RunLog, "dump or verify a node's op log and snapshots"},
     {"edit", weft::demo::RunEdit, "a terminal editor on a shared document"},
+    {"load", weft::demo::RunLoad, "many clients typing into a node: throughput and latency"},
     {"demo", weft::demo::RunDemo,
      "three nodes, writers, a crash and a partition: watch them converge"},
 #endif

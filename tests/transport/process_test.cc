@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -295,6 +296,30 @@ TEST_F(WeftProcesses, ReplayRebuildsADocumentFromANodesLog) {
                                       "--expect", expect});
   EXPECT_EQ(differ.Wait(), 1);
   EXPECT_NE(differ.Out().find("first differ"), std::string::npos);
+}
+
+// weft load: many clients on a few documents; every patch it sends is
+// acknowledged and reaches every other client of its document, and the
+// JSON line carries the keys scripts read.
+TEST_F(WeftProcesses, LoadGeneratorTypesIntoEveryDocument) {
+  std::string a = StartNode("a");
+  Process& p = Spawn("load", {"load", "--connect", a, "--clients", "20", "--docs", "4", "--rate",
+                              "400", "--seconds", "2", "--doc-prefix", "ld", "--json"});
+  ASSERT_EQ(p.Wait(milliseconds(120000)), 0) << p.Err();
+  nlohmann::json j = nlohmann::json::parse(p.Out(), nullptr, false);
+  ASSERT_TRUE(j.is_object()) << p.Out();
+  for (const char* key : {"clients", "docs", "seconds", "sent", "acked", "errors", "patches_per_s",
+                          "p50_ms", "p99_ms", "max_ms"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(j["clients"], 20);
+  EXPECT_EQ(j["docs"], 4);
+  EXPECT_GT(j["sent"].get<int>(), 0);
+  EXPECT_EQ(j["acked"], j["sent"]);
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_LE(j["p50_ms"].get<double>(), j["p99_ms"].get<double>());
+  EXPECT_LE(j["p99_ms"].get<double>(), j["max_ms"].get<double>());
+  for (int d = 0; d < 4; ++d) EXPECT_FALSE(Cat(a, "ld-" + std::to_string(d)).empty()) << d;
 }
 
 TEST_F(WeftProcesses, NodeStopsCleanlyOnSigterm) {

@@ -157,6 +157,8 @@ class Client::Impl : public ConnectionHost {
     return Status::Ok();
   }
 
+  int poll_fd() const { return uv_backend_fd(&loop_); }
+
   // ---- ConnectionHost ---------------------------------------------------------
 
   void OnReady(Connection&) override { ready_ = true; }
@@ -273,6 +275,7 @@ Status Client::RunUntil(const std::function<bool()>& pred, std::chrono::millisec
   return impl_->RunUntil(pred, timeout);
 }
 Status Client::Poll() { return impl_->Poll(); }
+int Client::poll_fd() const { return impl_->poll_fd(); }
 engine::VersionVector Client::acked(const std::string& doc) const { return impl_->acked(doc); }
 engine::VersionVector Client::synced_version(const std::string& doc) const {
   return impl_->synced_version(doc);

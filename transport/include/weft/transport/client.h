@@ -74,6 +74,12 @@ class Client {
   Status RunUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
   // Handles whatever has arrived, without waiting.
   Status Poll();
+  // A descriptor that becomes readable when the client has something to
+  // handle, for programs that wait on many clients (or on a client and
+  // their own input) in one poll/epoll set; call Poll() when it is. Timers
+  // (reconnects, closing) still need a Poll() now and then: every 100 ms
+  // keeps heartbeats answered well within any peer timeout.
+  int poll_fd() const;
 
   // The version the node said it had when it finished `doc`'s catch-up
   // (SyncDone): what to send it after a reconnect is what lies beyond.
