@@ -5,6 +5,8 @@
 //   handles      BM_RingPtrCloneDrop    vs BM_SharedPtrCloneDrop
 //   1 to 1       BM_Spmc_1to1           vs BM_MutexDeque_1to1, BM_BoostSpsc_1to1
 //   fan-out      BM_Spmc_1to2_RingPtr   vs BM_SharedPtrQueues_1to2
+//                (BM_Spmc_1to2_RingPtrWith: the same with the node's entry,
+//                a RingPtr plus a record)
 //
 // Every benchmark reports items/s and checks its result (each consumer saw
 // every event, in order, with the producer's checksum; every slot is back in
@@ -688,11 +690,35 @@ BENCHMARK(BM_Spmc_1to1_BusySpin)->UseRealTime()->Unit(benchmark::kMillisecond);
 // it) and shares it with both readers; an iteration ends when both readers
 // have received 2^20 events.
 
+// What a node's rings carry beside the frame's slot (RingPtrWith): the
+// connection it came from and what the stage made of it.
+struct FrameRecord {
+  uint64_t conn;
+  uint32_t kind;
+  uint32_t bytes;
+};
+
+// Entry types of the fan-out: the bare RingPtr, or the RingPtr with a record.
+template <bool kWithRecord>
+using FanOutEntry =
+    std::conditional_t<kWithRecord, RingPtrWith<SEvent, FrameRecord>, RingPtr<SEvent>>;
+
+template <bool kWithRecord>
+const RingPtr<SEvent>& SlotOf(const FanOutEntry<kWithRecord>& e) {
+  if constexpr (kWithRecord) {
+    return e.ptr;
+  } else {
+    return e;
+  }
+}
+
 // Ring<RingPtr<SEvent>>: events from a weft pool, borrowed in place by both
 // readers; the producer drops the ring's reference once both have passed it.
-template <typename Wait, size_t kBatch = 1>
+// With kWithRecord each entry also carries a FrameRecord, which the readers
+// check against the payload.
+template <typename Wait, size_t kBatch = 1, bool kWithRecord = false>
 void Spmc1to2RingPtr(benchmark::State& state) {
-  using Entry = RingPtr<SEvent>;
+  using Entry = FanOutEntry<kWithRecord>;
   const RoundTrip rt = MeasureRoundTrip();
   // Enough slots for a full ring plus entries passed but not yet reclaimed.
   PoolCapacities capacities;
@@ -716,7 +742,11 @@ void Spmc1to2RingPtr(benchmark::State& state) {
     auto read = [&](int i, Reader<Entry, Wait> r) {
       return [&, i, r = std::move(r)]() mutable {
         auto on_event = [&](const Entry& e, int64_t) {
-          auto [seq, value] = ReadPayload(*e);
+          auto [seq, value] = ReadPayload(*SlotOf<kWithRecord>(e));
+          if constexpr (kWithRecord) {
+            // A record that disagrees with its payload poisons the checksum.
+            if (e.record.conn != seq) value = ~value;
+          }
           received[i].Add(seq, value);
           progress[i].Consumed(received[i].count);
         };
@@ -733,7 +763,7 @@ void Spmc1to2RingPtr(benchmark::State& state) {
       for (uint64_t n = 0; n < kEventsPerIteration; n += kBatch) {
         Entry batch[kBatch];
         for (Entry& slot : batch) {
-          Result<Entry> event = allocator.Allocate<SEvent>();
+          Result<RingPtr<SEvent>> event = allocator.Allocate<SEvent>();
           while (!event.ok()) {
             // The pool ran dry: take back what the readers finished, as a
             // producer in weft would.
@@ -741,8 +771,12 @@ void Spmc1to2RingPtr(benchmark::State& state) {
             event = allocator.Allocate<SEvent>();
           }
           FillPayload(**event, produced.count);
+          if constexpr (kWithRecord) {
+            slot = Entry{std::move(*event), FrameRecord{produced.count, 1, 256}};
+          } else {
+            slot = std::move(*event);
+          }
           produced.Add(produced.count, ValueOf(produced.count));
-          slot = std::move(*event);
         }
         if constexpr (kBatch == 1) {
           writer.Publish(std::move(batch[0]));
@@ -771,6 +805,10 @@ void Spmc1to2RingPtr(benchmark::State& state) {
 
 void BM_Spmc_1to2_RingPtr(benchmark::State& state) { Spmc1to2RingPtr<BackoffWait>(state); }
 void BM_Spmc_1to2_RingPtr_Yield(benchmark::State& state) { Spmc1to2RingPtr<YieldingWait>(state); }
+// The node's entry: the slot plus a 16-byte record, one entry per publish.
+void BM_Spmc_1to2_RingPtrWith(benchmark::State& state) {
+  Spmc1to2RingPtr<BackoffWait, 1, true>(state);
+}
 // The same, the producer publishing 16 events at a time (one claim, one
 // publish), as a producer does that has several ready (frames from one read).
 void BM_Spmc_1to2_RingPtr_Batch16(benchmark::State& state) {
@@ -837,6 +875,7 @@ void BM_SharedPtrQueues_1to2(benchmark::State& state) {
 
 BENCHMARK(BM_Spmc_1to2_RingPtr)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SharedPtrQueues_1to2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Spmc_1to2_RingPtrWith)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Spmc_1to2_RingPtr_Yield)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Spmc_1to2_RingPtr_Batch16)->UseRealTime()->Unit(benchmark::kMillisecond);
 

@@ -361,6 +361,60 @@ TEST_F(RingOfRingPtrs, ReadersSeeWhatWasPublishedOnEveryLap) {
   for (uint32_t i = 0; i < 40; ++i) EXPECT_EQ(seen[i], i % 3 == 0 ? ~0u : i) << i;
 }
 
+// A RingPtr with a record (what the node's rings carry): readers see each
+// record with its slot, an entry may be all record (no slot), and the ring
+// drops each slot's reference exactly once, by every way of filling entries.
+TEST_F(RingOfRingPtrs, RecordsTravelWithTheirSlotsAndEachSlotComesBackOnce) {
+  struct Record {
+    uint64_t conn;
+    uint32_t kind;
+  };
+  using Entry = RingPtrWith<XsEvent, Record>;
+  static_assert(sizeof(Entry) <= 64);
+  std::vector<std::pair<uint64_t, uint32_t>> seen;  // (conn, slot's event_type or ~0)
+  {
+    Ring<Entry> ring(Reclaiming(8, 3));
+    Result<Ring<Entry>::Reader> r = ring.AddReader();
+    auto read = [&](const Entry& got, int64_t) {
+      EXPECT_EQ(got.ptr.use_count(), got.ptr ? 1 : 0);  // borrowed, not copied
+      seen.emplace_back(got.record.conn, got.ptr ? got.ptr->event_type : ~0u);
+    };
+    for (uint32_t i = 0; i < 62; ++i) {
+      Entry e{i % 5 == 4 ? RingPtr<XsEvent>() : Make(i), Record{1000 + i, i % 3}};
+      switch (i % 4) {
+        case 0:
+          ASSERT_TRUE(ring.writer().TryPublish(std::move(e)));
+          break;
+        case 1:
+          ring.writer().Publish(std::move(e));
+          break;
+        case 2: {
+          Ring<Entry>::Writer::Claim c = ring.writer().TryClaim(1);
+          ASSERT_EQ(c.size(), 1u);
+          c.Put(0, std::move(e));
+          ring.writer().Publish(c);
+          break;
+        }
+        default: {
+          Entry one[] = {std::move(e)};
+          ASSERT_EQ(ring.writer().TryPublishBatch(one), 1u);
+        }
+      }
+      if (i % 2 == 1 && i < 60) r->Poll(read);
+    }
+    ring.writer().Reclaim();
+    EXPECT_GT(InUse(), 0u);  // the last entries: not passed by the reader yet
+    r->Poll(read);
+  }
+  ASSERT_EQ(seen.size(), 62u);
+  for (uint32_t i = 0; i < 62; ++i) {
+    EXPECT_EQ(seen[i].first, 1000 + i);
+    EXPECT_EQ(seen[i].second, i % 5 == 4 ? ~0u : i);
+  }
+  EXPECT_EQ(InUse(), 0u);
+  ExpectEverySlotFreeOnce(pool_);
+}
+
 }  // namespace
 }  // namespace weft::ringbuf
 

@@ -14,18 +14,19 @@
 // - Readers borrow entries in place and consume in batches: one acquire load
 //   of the barrier and one release store of the cursor per batch, no atomic
 //   read-modify-write per entry.
-// - When entries own something (E = RingPtr<T>), the ring's reference is
+// - When entries own something (E = RingPtr<T>, or RingPtrWith<T, Record>:
+//   a RingPtr plus a small record), the ring's reference is
 //   dropped by the producer once the slowest reader has passed the entry: as
 //   it publishes (every `reclaim_interval` entries), whenever it finds the
 //   ring full, and when Reclaim() is called (e.g. when a pool runs dry or the
 //   producer goes idle). A reader that keeps an entry past its turn copies it.
-// - For RingPtr entries the producer keeps its own record of the slot each
+// - For entries holding a RingPtr the producer keeps its own record of the slot each
 //   entry holds and drops references through that: after publishing, it
 //   only ever stores to the shared entries, never loads them (see
 //   Writer::held_).
 //
-// Lifetime: the Ring outlives its Writer and Readers; for E = RingPtr<T> the
-// pools outlive the Ring. Threads: Writer methods on one thread at a time
+// Lifetime: the Ring outlives its Writer and Readers; for entries holding a
+// RingPtr the pools outlive the Ring. Threads: Writer methods on one thread at a time
 // (debug builds assert a single producer thread); each Reader on one thread.
 #pragma once
 
@@ -46,6 +47,7 @@
 #include "weft/ringbuf/barrier.h"
 #include "weft/ringbuf/inline_storage.h"
 #include "weft/ringbuf/ring_ptr.h"
+#include "weft/ringbuf/ring_ptr_with.h"
 #include "weft/ringbuf/sequence.h"
 #include "weft/ringbuf/sequencer.h"
 #include "weft/ringbuf/wait_strategy.h"
@@ -324,7 +326,7 @@ class Writer {
  private:
   friend class Ring<E, Wait>;
   static constexpr bool kOwnsEntries = !std::is_trivially_destructible_v<E>;
-  static constexpr bool kTracksSlots = detail::kIsRingPtr<E>;
+  static constexpr bool kTracksSlots = detail::EntrySlot<E>::kHoldsSlot;
 
   explicit Writer(Ring<E, Wait>* ring) : ring_(ring) {
     if constexpr (kTracksSlots) held_ = std::make_unique<HeldSlot[]>(ring->capacity());
@@ -371,7 +373,8 @@ class Writer {
   }
 
   void Record(int64_t seq, const E& handle) {
-    held_[Index(seq)] = HeldSlot{detail::RingPtrAccess::pool(handle), handle.slot_index()};
+    const auto& ptr = detail::EntrySlot<E>::Of(handle);
+    held_[Index(seq)] = HeldSlot{detail::RingPtrAccess::pool(ptr), ptr.slot_index()};
   }
 
   // Drops the ring's references in (reclaimed_, upto].

@@ -157,11 +157,6 @@ class RingPtr {
 static_assert(sizeof(RingPtr<int>) == 16, "a RingPtr is a pointer and two 32-bit words");
 
 namespace detail {
-template <typename E>
-inline constexpr bool kIsRingPtr = false;
-template <typename T>
-inline constexpr bool kIsRingPtr<RingPtr<T>> = true;
-
 // The slot a handle refers to, for the ring's writer (see Writer::held_).
 struct RingPtrAccess {
   template <typename T>
