@@ -286,6 +286,54 @@ TEST(Node, ThreeNodesInALineConverge) {
   EXPECT_EQ(on_b.doc.Text(), on_a.doc.Text());
 }
 
+// Regression: a catch-up carries only what a node has applied, not what
+// waits in its Pending, and ops released from Pending later were never
+// sent on. A node that held an op in Pending while a peer subscribed kept
+// it from that peer forever: `weft demo` replicas stayed apart after a
+// node restart.
+TEST(Node, OpsReleasedFromPendingReachPeersThatSubscribedMeanwhile) {
+  // Agent 2's " world" depends on agent 1's "hello"; agent 5's "#" on
+  // nothing.
+  engine::Doc first(1), second(2), marker(5);
+  ASSERT_TRUE(first.Insert(0, "hello").ok());
+  std::string hello = first.EncodeOpsSince({});
+  ASSERT_TRUE(second.ApplyUpdate(hello).ok());
+  ASSERT_TRUE(second.Insert(5, " world").ok());
+  std::string world = second.EncodeOpsSince(first.version());
+  ASSERT_TRUE(marker.Insert(0, "#").ok());
+  std::string hash = marker.EncodeOpsSince({});
+
+  TestNode a;
+  ClientOptions co;
+  co.server = a.addr();
+  co.agents = {1, 2, 5};
+  co.timeout = seconds(60);
+  Result<std::unique_ptr<Client>> author = Client::Connect(co);
+  ASSERT_TRUE(author.ok()) << author.status().ToString();
+  Client& c = **author;
+  // " world" waits in A's Pending (A has no "hello"); "#", sent after it on
+  // the same connection, shows when A has taken it in.
+  ASSERT_TRUE(c.SendUpdate("d", world).ok());
+  ASSERT_TRUE(c.SendUpdate("d", hash).ok());
+  ASSERT_TRUE(c.RunUntil([&] { return c.acked("d").Get(5) == 1; }, seconds(60)).ok());
+
+  // B links to A only now: its catch-up from A has "#" but cannot hold
+  // " world".
+  NodeOptions ob;
+  ob.peers = {a.addr()};
+  TestNode b(ob);
+  Peer on_b(b, 4, "d");
+  ASSERT_TRUE(on_b.WaitFor([&] { return on_b.doc.Text() == "#"; })) << on_b.doc.Text();
+
+  // "hello" releases " world" on A; B must get both.
+  ASSERT_TRUE(c.SendUpdate("d", hello).ok());
+  EXPECT_TRUE(on_b.WaitFor([&] {
+    return on_b.doc.Text().find("hello world") != std::string::npos;
+  })) << "'"
+      << on_b.doc.Text() << "'";
+  EXPECT_EQ(on_b.doc.pending_ops(), 0u);
+}
+
 TEST(Node, LateJoiningNodeCatchesUpAWholeHistory) {
   Result<engine::Trace> trace =
       engine::LoadTrace(TracesDir() + "/sequential/automerge-paper.json.gz");

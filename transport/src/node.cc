@@ -468,6 +468,14 @@ class Node::Impl : public ConnectionHost {
       case EgressEntry::Kind::kSendOps:
         if (Connection* c = Find(e.conn)) c->SendOpBatch(e.control->doc, e.frame, e.update);
         return;
+      case EgressEntry::Kind::kRelayOps: {
+        auto it = subs_.find(e.control->doc);
+        if (it == subs_.end()) return;
+        for (uint64_t id : it->second) {
+          if (Connection* c = Find(id)) c->SendOpBatch(e.control->doc, e.frame, e.update);
+        }
+        return;
+      }
       case EgressEntry::Kind::kSendSyncDone:
         if (Connection* c = Find(e.conn)) c->Send(SyncDone{e.control->doc, e.control->version});
         return;
