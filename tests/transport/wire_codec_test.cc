@@ -162,6 +162,56 @@ TEST(WireCodec, HostileVersionVectorsAreRejected) {
   EXPECT_EQ(DecodeFrame(AsBytes(big.SerializeAsString())).status().code(), StatusCode::kCorruption);
 }
 
+// Regression: the text fields were proto3 `string`s, and libprotobuf logged
+// an ERROR line for every frame holding invalid UTF-8 in one: a hostile
+// peer could fill the log (the frame fuzzer printed a million lines in four
+// minutes). Each must be refused by the codec, quietly.
+TEST(WireCodec, InvalidUtf8TextIsRefusedWithoutALogLine) {
+  // Each frame is encoded with a 6-byte marker in one text field, then the
+  // marker is replaced by 6 bytes that are not UTF-8.
+  const std::string marker = "MARKER";
+  const std::string bad = "\xff\xfe\xc0\xaf\xed\xa0";
+  Hello hello;
+  hello.label = marker;
+  std::string update = "u";
+  struct Case {
+    const char* name;
+    Message m;
+  };
+  const Case cases[] = {
+      {"hello label", hello},
+      {"subscribe doc", Subscribe{marker, {}}},
+      {"op batch doc", OpBatch{marker, AsBytes(update)}},
+      {"sync done doc", SyncDone{marker, {}}},
+      {"ack doc", Ack{marker, {}}},
+      {"presence doc", Presence{marker, 1, {}, {}, "x"}},
+      {"presence label", Presence{"d", 1, {}, {}, marker}},
+      {"error reason", ErrorFrame{ErrorCode::kProtocol, "why: " + marker}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string body = EncodeFrame(c.m);
+    size_t at = body.find(marker);
+    ASSERT_NE(at, std::string::npos);
+    body.replace(at, marker.size(), bad);
+    ::testing::internal::CaptureStderr();
+    Result<Message> m = DecodeFrame(AsBytes(body));
+    std::string logged = ::testing::internal::GetCapturedStderr();
+    ASSERT_FALSE(m.ok());
+    EXPECT_EQ(m.status().code(), StatusCode::kCorruption);
+    EXPECT_NE(m.status().message().find("UTF-8"), std::string_view::npos) << m.status().ToString();
+    EXPECT_EQ(logged, "");
+  }
+}
+
+TEST(WireCodec, LongReasonsAreCutBetweenCharacters) {
+  std::string reason(kMaxReason - 1, 'r');
+  reason += "\xe2\x82\xac";  // a 3-byte character across the limit
+  Result<Message> m = DecodeFrame(AsBytes(EncodeFrame(ErrorFrame{ErrorCode::kProtocol, reason})));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(std::get<ErrorFrame>(*m).reason, std::string(kMaxReason - 1, 'r'));
+}
+
 TEST(WireCodec, RandomBytesNeverCrash) {
   std::mt19937 rng(42);
   int ok = 0;
