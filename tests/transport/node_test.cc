@@ -27,6 +27,11 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
+// Waits are for conditions, with a deadline generous enough for an
+// AddressSanitizer build on a two-core machine with another process
+// keeping one core busy: only a broken node should ever reach it.
+constexpr milliseconds kDeadline(60000);
+
 std::string TracesDir() {
   const char* env = std::getenv("WEFT_TRACES_DIR");
   return env != nullptr ? env : WEFT_TRACES_DIR;
@@ -44,6 +49,10 @@ class TestNode {
       if (std::getenv("WEFT_TEST_LOG")) std::fprintf(stderr, "node: %s\n", l.c_str());
     };
     if (o.heartbeat.count() == 1000) o.heartbeat = milliseconds(100);
+    // A test's clients run only while the test waits on them; a busy
+    // machine can leave one unserved for seconds. Tests that want the
+    // timeout set their own.
+    if (o.peer_timeout.count() == 5000) o.peer_timeout = kDeadline;
     Result<std::unique_ptr<Node>> n = Node::Create(std::move(o));
     ASSERT_TRUE(n.ok()) << n.status().ToString();
     node_ = std::move(*n);
@@ -71,7 +80,7 @@ std::unique_ptr<Client> Connect(const TestNode& n, uint64_t agent,
   o.server = n.addr();
   o.agents = {agent};
   o.secret = std::move(secret);
-  o.timeout = seconds(10);
+  o.timeout = kDeadline;
   Result<std::unique_ptr<Client>> c = Client::Connect(o);
   EXPECT_TRUE(c.ok()) << c.status().ToString();
   return c.ok() ? std::move(*c) : nullptr;
@@ -90,9 +99,7 @@ struct Peer {
     ASSERT_TRUE(doc.Insert(pos, text).ok());
     ASSERT_TRUE(client->SendOpsSince(name, doc, before).ok());
   }
-  bool WaitFor(const std::function<bool()>& pred) {
-    return client->RunUntil(pred, seconds(10)).ok();
-  }
+  bool WaitFor(const std::function<bool()>& pred) { return client->RunUntil(pred, kDeadline).ok(); }
 
   std::unique_ptr<Client> client;
   engine::Doc doc;
@@ -128,7 +135,7 @@ class RawPeer {
     for (char c : all) Write(std::string(1, c));
   }
   // The next frame, or nullopt at end of stream / after `timeout`.
-  std::optional<Message> ReadFrame(milliseconds timeout = milliseconds(5000)) {
+  std::optional<Message> ReadFrame(milliseconds timeout = kDeadline) {
     std::string prefix = ReadExactly(4, timeout);
     if (prefix.size() < 4) return std::nullopt;
     uint32_t len = 0;
@@ -141,7 +148,7 @@ class RawPeer {
   }
   // Reads frames until one of type T (skipping pings); nullopt if none.
   template <typename T>
-  std::optional<T> ReadUntil(milliseconds timeout = milliseconds(5000)) {
+  std::optional<T> ReadUntil(milliseconds timeout = kDeadline) {
     while (std::optional<Message> m = ReadFrame(timeout)) {
       if (const T* t = std::get_if<T>(&*m)) return *t;
     }
@@ -149,7 +156,7 @@ class RawPeer {
   }
   // Reads until the node closes the connection (true) or nothing arrives
   // for `timeout` (false); `*bytes` counts what was read.
-  bool Closed(milliseconds timeout = milliseconds(5000), size_t* bytes = nullptr) {
+  bool Closed(milliseconds timeout = kDeadline, size_t* bytes = nullptr) {
     while (true) {
       std::string b = ReadExactly(64 << 10, timeout);
       if (bytes != nullptr) *bytes += b.size();
@@ -307,7 +314,7 @@ TEST(Node, OpsReleasedFromPendingReachPeersThatSubscribedMeanwhile) {
   ClientOptions co;
   co.server = a.addr();
   co.agents = {1, 2, 5};
-  co.timeout = seconds(60);
+  co.timeout = kDeadline;
   Result<std::unique_ptr<Client>> author = Client::Connect(co);
   ASSERT_TRUE(author.ok()) << author.status().ToString();
   Client& c = **author;
@@ -315,7 +322,7 @@ TEST(Node, OpsReleasedFromPendingReachPeersThatSubscribedMeanwhile) {
   // the same connection, shows when A has taken it in.
   ASSERT_TRUE(c.SendUpdate("d", world).ok());
   ASSERT_TRUE(c.SendUpdate("d", hash).ok());
-  ASSERT_TRUE(c.RunUntil([&] { return c.acked("d").Get(5) == 1; }, seconds(60)).ok());
+  ASSERT_TRUE(c.RunUntil([&] { return c.acked("d").Get(5) == 1; }, kDeadline).ok());
 
   // B links to A only now: its catch-up from A has "#" but cannot hold
   // " world".
@@ -455,7 +462,7 @@ TEST(Node, WrongOrMissingSecretIsRejected) {
   ClientOptions co;
   co.server = n.addr();
   co.agents = {1};
-  co.timeout = seconds(5);
+  co.timeout = kDeadline;
   co.secret.emplace("wrong horse");
   Result<std::unique_ptr<Client>> wrong = Client::Connect(co);
   ASSERT_FALSE(wrong.ok());
@@ -560,7 +567,7 @@ TEST(Node, PeerThatStopsReadingIsDroppedNotBuffered) {
   // The kernel's socket buffers absorb a few MB on loopback before libuv
   // queues anything; the bound applies to what libuv queues.
   o.max_outbound_bytes = 64 << 10;
-  o.peer_timeout = seconds(60);  // so only the bound can drop the slow peer
+  o.peer_timeout = kDeadline;  // so only the bound can drop the slow peer
   TestNode n(o);
   // A small receive window, so the node's writes back up quickly.
   RawPeer slow(n.port(), 4096);
@@ -582,7 +589,7 @@ TEST(Node, PeerThatStopsReadingIsDroppedNotBuffered) {
   // ...while the slow peer was cut off: reading now, it finds the end of the
   // stream well before the 8 MB it would have had to buffer.
   size_t received = 0;
-  EXPECT_TRUE(slow.Closed(milliseconds(5000), &received)) << "never disconnected";
+  EXPECT_TRUE(slow.Closed(kDeadline, &received)) << "never disconnected";
   EXPECT_LT(received, size_t{8000} * 1000);
 }
 
