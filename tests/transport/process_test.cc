@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "weft.h"
 #include "weft/engine/trace.h"
 
 extern char** environ;
@@ -332,6 +333,23 @@ TEST_F(WeftProcesses, NodeStopsCleanlyOnSigterm) {
   nodes_["a"]->Signal(SIGTERM);
   EXPECT_EQ(nodes_["a"]->Wait(kStartup), 0) << nodes_["a"]->Err();
   EXPECT_NE(nodes_["a"]->Err().find("stopped"), std::string::npos);
+}
+
+// Like every command-line tool: the release, and the ABI version of the
+// C API that ships with it (what weft.h says, for C users and bindings).
+TEST_F(WeftProcesses, VersionPrintsTheReleaseAndTheCApiAbiVersion) {
+  const std::string want = std::string("weft ") + WEFT_EXPECTED_VERSION +
+                           "\nC API (libweft.so) ABI version " + std::to_string(WEFT_ABI_VERSION) +
+                           "\n";
+  for (const char* spelling : {"--version", "version"}) {
+    SCOPED_TRACE(spelling);
+    Process& p = Spawn(std::string("version") + spelling, {spelling});
+    EXPECT_EQ(p.Wait(), 0) << p.Err();
+    EXPECT_EQ(p.Out(), want);
+  }
+  Process& help = Spawn("help", {"--help"});
+  EXPECT_EQ(help.Wait(), 0);
+  EXPECT_NE(help.Out().find("version"), std::string::npos);
 }
 
 TEST_F(WeftProcesses, BadArgumentsExitTwo) {
