@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -43,11 +44,10 @@ class TestNode {
   explicit TestNode(NodeOptions o = {}) { Start(std::move(o)); }
   ~TestNode() { Stop(); }
 
+  // `o.log`, if set, sees every line too (on the node's loop thread).
   void Start(NodeOptions o) {
     o.handle_signals = false;
-    o.log = [](const std::string& l) {
-      if (std::getenv("WEFT_TEST_LOG")) std::fprintf(stderr, "node: %s\n", l.c_str());
-    };
+    o.log = Logger(o.log);
     if (o.heartbeat.count() == 1000) o.heartbeat = milliseconds(100);
     // A test's clients run only while the test waits on them; a busy
     // machine can leave one unserved for seconds. Tests that want the
@@ -69,6 +69,14 @@ class TestNode {
   HostPort addr() const { return HostPort{"127.0.0.1", port_}; }
 
  private:
+  static std::function<void(const std::string&)> Logger(
+      std::function<void(const std::string&)> hook) {
+    return [hook = std::move(hook)](const std::string& l) {
+      if (std::getenv("WEFT_TEST_LOG")) std::fprintf(stderr, "node: %s\n", l.c_str());
+      if (hook) hook(l);
+    };
+  }
+
   std::unique_ptr<Node> node_;
   std::thread thread_;
   uint16_t port_ = 0;
@@ -385,6 +393,55 @@ TEST(Node, PeerReconnectsAfterItsNodeRestarts) {
       << "'" << reader.doc.Text() << "'";
 }
 
+// Regression: the heartbeat judged silence by the clock alone. A node whose
+// loop stalled (a long drain on a busy machine) found, when its timer
+// fired, every peer "silent" past its timeout, though it had not pinged
+// them or read their sockets meanwhile, and dropped them all: `weft demo`
+// lost its writers under AddressSanitizer.
+TEST(Node, AStalledLoopDoesNotDropPeersItCouldNotHear) {
+  std::atomic<bool> stalled{false}, stall_over{false};
+  NodeOptions o;
+  o.heartbeat = milliseconds(100);
+  o.peer_timeout = milliseconds(1000);
+  o.log = [&](const std::string& line) {
+    // Holds the loop thread for three peer timeouts, once.
+    if (line.find("'stall'") == std::string::npos || stalled.exchange(true)) return;
+    std::this_thread::sleep_for(milliseconds(3000));
+    stall_over = true;
+  };
+  TestNode n(o);
+  Peer alice(n, 1, "d");
+  ClientOptions co;
+  co.server = n.addr();
+  co.label = "stall";
+  co.timeout = kDeadline;
+  Result<std::unique_ptr<Client>> staller = Client::Connect(co);
+  ASSERT_TRUE(staller.ok()) << staller.status().ToString();
+  // Alice is served all along, and for ten heartbeats after the stall.
+  ASSERT_TRUE(alice.WaitFor([&] { return stall_over.load(); })) << alice.client->close_reason();
+  auto until = std::chrono::steady_clock::now() + milliseconds(1000);
+  EXPECT_TRUE(alice.WaitFor([&] { return std::chrono::steady_clock::now() >= until; }))
+      << alice.client->close_reason();
+  // ...and still served: her edit is acknowledged.
+  alice.Type(0, "still here");
+  EXPECT_TRUE(alice.WaitFor([&] { return alice.client->acked("d").Get(1) == 10; }))
+      << alice.client->close_reason();
+}
+
+TEST(Node, SilentPeerIsDroppedAfterItsTimeout) {
+  NodeOptions o;
+  o.heartbeat = milliseconds(50);
+  o.peer_timeout = milliseconds(500);
+  TestNode n(o);
+  RawPeer mute(n.port());
+  mute.Handshake();
+  // It reads the node's pings and never answers one.
+  std::optional<ErrorFrame> e = mute.ReadUntil<ErrorFrame>();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code, ErrorCode::kTimeout) << e->reason;
+  EXPECT_TRUE(mute.Closed());
+}
+
 // ---- Persistence ----------------------------------------------------------------
 
 class TempDir {
@@ -457,7 +514,7 @@ TEST(Node, FullDiskStopsAcksUntilSpaceReturns) {
 
 TEST(Node, WrongOrMissingSecretIsRejected) {
   NodeOptions o;
-  o.secret.emplace("correct horse");
+  o.secret = std::optional<std::string>("correct horse");
   TestNode n(o);
   ClientOptions co;
   co.server = n.addr();
