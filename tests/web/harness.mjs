@@ -58,20 +58,25 @@ export class WeftNode {
 
   async start() {
     const args = ['node', '--listen', `127.0.0.1:${this.tcpPort}`, '--data', this.data,
-      '--http', `127.0.0.1:${this.httpPort}`, '--web-root', SITE];
+      '--http', `127.0.0.1:${this.httpPort}`];
+    // Without the wasm build there is no site: the node serves the rest.
+    if (SITE && fs.existsSync(SITE)) args.push('--web-root', SITE);
     if (this.secretFile) args.push('--secret-file', this.secretFile);
     this.proc = spawn(WEFT, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.exited = new Promise((r) => this.proc.on('exit', r));
     this.proc.stderr.on('data', (d) => { this.log += d; });
-    await waitFor(() => {
+    const listening = waitFor(() => {
       const tcp = this.log.match(/listening on 127\.0\.0\.1:(\d+)/);
       const http = this.log.match(/serving HTTP on 127\.0\.0\.1:(\d+)/);
-      if (this.proc.exitCode !== null) throw new Error(`weft node exited: ${this.log}`);
       if (!tcp || !http) return false;
       this.tcpPort = Number(tcp[1]);
       this.httpPort = Number(http[1]);
       return true;
     }, 'the node to listen');
+    const exited = this.exited.then(() => { throw new Error(`weft node exited: ${this.log}`); });
+    // Once listening, a later exit (stop()) is no error.
+    exited.catch(() => {});
+    await Promise.race([listening, exited]);
     return this;
   }
 
