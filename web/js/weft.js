@@ -20,8 +20,21 @@
 
 let wasm = null;  // the module's exports
 let heap = null;  // a Uint8Array over its memory (renewed when it grows)
+let heapF64 = null;  // the same as doubles
 let scratchPtr = 0;
 let scratchCap = 0;
+
+// Local edits of a document without characters outside the BMP are queued
+// here and applied in one call when anything else happens (see WeftDoc):
+// typing costs a few array writes per keystroke instead of a call into
+// the engine. [kind, pos, count] doubles, then the inserted UTF-8.
+const QUEUE_EDITS = 2048;
+const QUEUE_TEXT = 32768;
+let queueDoc = null;
+let queued = 0;
+let queuedText = 0;
+let editsPtr = 0;
+let queueTextPtr = 0;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
@@ -62,13 +75,72 @@ export async function init(source) {
   // The engine needs almost nothing from its host: it only learns that its
   // memory grew and, on a fatal error, stops.
   const instance = await WebAssembly.instantiate(module, {
-    env: { emscripten_notify_memory_growth() { heap = null; } },
+    env: { emscripten_notify_memory_growth() { heap = null; heapF64 = null; } },
     wasi_snapshot_preview1: {
       proc_exit(code) { throw new Error(`weft engine stopped (exit ${code})`); },
     },
   });
   wasm = instance.exports;
   wasm._initialize?.();
+  editsPtr = wasm.weft_web_edit_buffer(QUEUE_EDITS + Math.ceil(QUEUE_TEXT / 24));
+  queueTextPtr = editsPtr + 24 * QUEUE_EDITS;
+}
+
+function doubles() {
+  if (heapF64 === null) heapF64 = new Float64Array(wasm.memory.buffer);
+  return heapF64;
+}
+
+// Applies the queued local edits. Every call that reads or changes a doc
+// other than by a queued insert/delete flushes first.
+function flush() {
+  if (queued === 0) return;
+  const doc = queueDoc;
+  const n = queued;
+  queueDoc = null;
+  queued = 0;
+  queuedText = 0;
+  check(wasm.weft_web_apply_local(doc.ptr, editsPtr, n, queueTextPtr));
+}
+
+// Queues an edit of `doc`; false when the queue is full.
+function enqueue(doc, kind, pos, count) {
+  if (queueDoc !== doc) {
+    flush();
+    queueDoc = doc;
+  }
+  const f = doubles();
+  const at = (editsPtr >> 3) + 3 * queued;
+  f[at] = kind;
+  f[at + 1] = pos;
+  f[at + 2] = count;
+  queued++;
+}
+
+// Writes `text` as UTF-8 after the queued text, if it is all in the BMP
+// (no surrogates) and fits; returns its byte length, or -1.
+function queueString(text) {
+  if (queuedText + 3 * text.length > QUEUE_TEXT || queued === QUEUE_EDITS) flush();
+  if (3 * text.length > QUEUE_TEXT) return -1;
+  const h = bytes();
+  let at = queueTextPtr + queuedText;
+  const start = at;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) {
+      h[at++] = c;
+    } else if (c < 0x800) {
+      h[at++] = 0xc0 | (c >> 6);
+      h[at++] = 0x80 | (c & 0x3f);
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      return -1;
+    } else {
+      h[at++] = 0xe0 | (c >> 12);
+      h[at++] = 0x80 | ((c >> 6) & 0x3f);
+      h[at++] = 0x80 | (c & 0x3f);
+    }
+  }
+  return at - start;
 }
 
 function ready() {
@@ -156,13 +228,25 @@ export class WeftDoc {
     if (!ptr) throw new WeftError(5, 'cannot make a document');
     this.ptr = ptr;
     this.listeners = new Set();
+    this.#refresh();
     registry.register(this, ptr, this);
+  }
+
+  // Without characters outside the BMP, UTF-16 offsets are code points and
+  // this object checks positions itself, so edits can be queued.
+  #bmp = true;
+  #length = 0;  // UTF-16 units, kept up to date while #bmp
+
+  #refresh() {
+    this.#bmp = wasm.weft_web_astral_count(this.ptr) === 0;
+    this.#length = wasm.weft_web_length(this.ptr);
   }
 
   // A replica loaded from snapshot() bytes, editing as `agent` (default a
   // new random one; reuse the saved replica's only once it is gone).
   static load(snapshot, agent = randomAgent()) {
     ready();
+    flush();
     const a = BigInt.asUintN(64, BigInt(agent));
     const ptr = wasm.weft_web_load(...splitAgent(a), putBytes(snapshot), snapshot.length);
     if (!ptr) throw new WeftError(3, lastError() || 'cannot load the snapshot');
@@ -173,6 +257,7 @@ export class WeftDoc {
   // is garbage collected). The doc is unusable afterwards.
   free() {
     if (!this.ptr) return;
+    if (queueDoc === this) flush();
     registry.unregister(this);
     wasm.weft_web_free(this.ptr);
     this.ptr = 0;
@@ -182,32 +267,68 @@ export class WeftDoc {
 
   insert(pos, text) {
     if (text.length === 0) return;
+    if (this.#bmp) {
+      if (!(pos >= 0 && pos <= this.#length && Number.isInteger(pos))) {
+        throw new WeftError(2, 'position past the end of the text');
+      }
+      if (queueDoc !== this) flush();
+      const len = queueString(text);
+      if (len >= 0) {
+        enqueue(this, 0, pos, len);
+        queuedText += len;
+        this.#length += text.length;
+        return;
+      }
+    }
+    flush();
     const len = putString(text);
-    check(wasm.weft_web_insert(this.ptr, pos, scratchPtr, len));
+    const status = wasm.weft_web_insert(this.ptr, pos, scratchPtr, len);
+    this.#refresh();
+    check(status);
   }
 
   delete(pos, length) {
-    if (length > 0) check(wasm.weft_web_delete(this.ptr, pos, length));
+    if (!(length > 0)) return;
+    if (this.#bmp) {
+      if (!(pos >= 0 && pos + length <= this.#length && Number.isInteger(pos) &&
+        Number.isInteger(length))) {
+        throw new WeftError(2, 'deletion past the end of the text');
+      }
+      if (queued === QUEUE_EDITS) flush();
+      enqueue(this, 1, pos, length);
+      this.#length -= length;
+      return;
+    }
+    flush();
+    const status = wasm.weft_web_delete(this.ptr, pos, length);
+    this.#refresh();
+    check(status);
   }
 
   // ---- Reading
 
-  get length() { return wasm.weft_web_length(this.ptr); }
+  get length() {
+    if (this.#bmp) return this.#length;
+    flush();
+    return wasm.weft_web_length(this.ptr);
+  }
 
   text() {
+    flush();
     check(wasm.weft_web_text(this.ptr));
     const ptr = wasm.weft_web_result();
     return decoder.decode(bytes().subarray(ptr, ptr + wasm.weft_web_result_len()));
   }
 
   // Edits received whose dependencies have not arrived yet.
-  get pending() { return wasm.weft_web_pending(this.ptr); }
+  get pending() { flush(); return wasm.weft_web_pending(this.ptr); }
 
   // ---- Sync
 
   // What this replica has: per agent, how many of its edits. The byte form
   // of weft.h (decodeVersion reads it).
   version() {
+    flush();
     check(wasm.weft_web_version(this.ptr));
     return result();
   }
@@ -217,6 +338,7 @@ export class WeftDoc {
   // replica had), only what lies inside it: pieces (v0, v1), (v1, v2), ...
   // apply one after another.
   encodeSince(since = new Uint8Array(0), until = null) {
+    flush();
     const untilLength = until === null ? 0 : until.length;
     const ptr = scratch(since.length + untilLength);
     bytes().set(since, ptr);
@@ -231,13 +353,16 @@ export class WeftDoc {
   // visible changes before it returns. Malformed bytes throw and change
   // nothing.
   apply(update) {
+    flush();
     const status = wasm.weft_web_apply(this.ptr, putBytes(update), update.length);
+    this.#refresh();
     this.#deliver('remote');
     check(status);
   }
 
   // The whole replica (text, history, ids), for WeftDoc.load.
   snapshot() {
+    flush();
     check(wasm.weft_web_snapshot(this.ptr));
     return result();
   }
@@ -285,6 +410,7 @@ export class WeftDoc {
   // the anchor. 'left' sticks to the character before it. A plain object
   // {agent, seq, hasId, bias}: store it, send it, resolve it on any replica.
   anchor(pos, bias = 'right') {
+    flush();
     check(wasm.weft_web_anchor(this.ptr, pos, bias === 'left' ? 0 : 1));
     const view = new DataView(wasm.memory.buffer, wasm.weft_web_anchor_out(), 24);
     return {
@@ -298,6 +424,7 @@ export class WeftDoc {
   // Where `anchor` is now. If its character was deleted, where it was; if
   // this replica does not have it, 0 (left) or the end (right).
   resolve(anchor) {
+    flush();
     const pos = wasm.weft_web_resolve(this.ptr, ...splitAgent(anchor.agent ?? 0n), anchor.seq ?? 0,
       anchor.hasId ? 1 : 0, anchor.bias === 'left' ? 0 : 1);
     if (pos < 0) throw new WeftError(1, 'malformed anchor');
@@ -309,29 +436,35 @@ export class WeftDoc {
   // change listeners with origin 'undo' / 'redo'.
 
   undo() {
+    flush();
     const status = wasm.weft_web_undo(this.ptr);
+    this.#refresh();
     this.#deliver('undo');
     check(status);
   }
 
   redo() {
+    flush();
     const status = wasm.weft_web_redo(this.ptr);
+    this.#refresh();
     this.#deliver('redo');
     check(status);
   }
 
-  get canUndo() { return wasm.weft_web_can_undo(this.ptr) === 1; }
-  get canRedo() { return wasm.weft_web_can_redo(this.ptr) === 1; }
+  get canUndo() { flush(); return wasm.weft_web_can_undo(this.ptr) === 1; }
+  get canRedo() { flush(); return wasm.weft_web_can_redo(this.ptr) === 1; }
 
   // ---- Code points, for positions from elsewhere (the C API, traces)
 
   toUtf16(codePoints) {
+    flush();
     const pos = wasm.weft_web_utf16_from_pos(this.ptr, codePoints);
     if (pos < 0) throw new WeftError(2, 'position past the end');
     return pos;
   }
 
   toCodePoints(utf16) {
+    flush();
     const pos = wasm.weft_web_pos_from_utf16(this.ptr, utf16);
     if (pos < 0) throw new WeftError(2, 'not a position of the text');
     return pos;

@@ -55,6 +55,8 @@ uint8_t* g_result = nullptr;
 size_t g_result_len = 0;
 // Where weft.js writes inputs (text to insert, versions, updates).
 std::vector<uint8_t> g_scratch;
+// Where it queues local edits for weft_web_apply_local.
+std::vector<double> g_edits;
 // The latest anchor weft_web_anchor made.
 weft_anchor g_anchor{};
 
@@ -184,6 +186,29 @@ int weft_web_delete(weft_web_doc* d, double pos16, double len16) {
   return s;
 }
 
+// Applies `n` local edits weft.js queued, in order: edits[3i] is the kind
+// (0 insert, 1 delete), edits[3i+1] the UTF-16 position, edits[3i+2] for an
+// insert the UTF-8 bytes of its text (taken in turn from `text`), for a
+// delete the UTF-16 units. Typing makes one call per batch instead of one
+// per keystroke. Stops at the first error (weft.js checks bounds before it
+// queues, so there is none but running out of memory).
+int weft_web_apply_local(weft_web_doc* d, const double* edits, size_t n, const char* text) {
+  for (size_t i = 0; i < n; ++i) {
+    const double* e = edits + 3 * i;
+    int s = e[0] == 0 ? weft_web_insert(d, e[1], text, static_cast<size_t>(e[2]))
+                      : weft_web_delete(d, e[1], e[2]);
+    if (s != WEFT_OK) return s;
+    if (e[0] == 0) text += static_cast<size_t>(e[2]);
+  }
+  return WEFT_OK;
+}
+
+// Characters outside the BMP in the text (0: UTF-16 offsets equal code
+// points, which lets weft.js check positions itself).
+double weft_web_astral_count(const weft_web_doc* d) {
+  return static_cast<double>(d->index.astral_count());
+}
+
 double weft_web_length(const weft_web_doc* d) {
   uint64_t len = 0;
   if (weft_doc_len(d->doc, &len) != WEFT_OK) return -1;
@@ -291,6 +316,12 @@ const char* weft_web_event_text(const weft_web_doc* d) { return d->event_text.da
 uint8_t* weft_web_scratch(size_t n) {
   if (g_scratch.size() < n) g_scratch.resize(std::max(n, 2 * g_scratch.size()));
   return g_scratch.data();
+}
+
+// Room for `n` queued edits (3 doubles each); valid until the next call.
+double* weft_web_edit_buffer(size_t n) {
+  if (g_edits.size() < 3 * n) g_edits.resize(3 * n);
+  return g_edits.data();
 }
 
 }  // extern "C"
