@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <regex>
 #include <string>
 
 #include "node_test_util.h"
@@ -34,9 +33,9 @@ std::string GetPath(uint16_t port, const std::string& path) {
 }
 
 int StatusOf(const std::string& response) {
-  std::smatch m;
-  if (!std::regex_search(response, m, std::regex("^HTTP/1\\.1 (\\d{3}) "))) return 0;
-  return std::stoi(m[1]);
+  constexpr std::string_view kVersion = "HTTP/1.1 ";
+  if (response.size() < kVersion.size() + 3 || !response.starts_with(kVersion)) return 0;
+  return std::stoi(response.substr(kVersion.size(), 3));
 }
 
 std::string BodyOf(const std::string& response) {
