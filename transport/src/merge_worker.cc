@@ -150,6 +150,7 @@ void MergeWorker::Apply(const IngressEntry& e) {
   out.frame = e.frame;
   out.doc = e.doc;
   out.update = e.update;
+  out.received_micros = e.received_micros;
   if (only_agent != 0) {
     out.ack_agent = only_agent;
     out.ack_next_seq = doc.known_seqs(only_agent);

@@ -55,6 +55,7 @@ struct IngressEntry {
   SlotRef frame;                      // kApply: the frame body holding doc and update
   std::string_view doc;               // kApply: views `frame`
   std::span<const std::byte> update;  // kApply: views `frame`
+  uint64_t received_micros = 0;       // kApply: when the frame arrived (steady clock)
   std::shared_ptr<const ControlData> control;
 };
 
@@ -79,6 +80,7 @@ struct EgressEntry {
   std::span<const std::byte> update;  // kAccepted, kSendOps, kRelayOps: views `frame`
   uint64_t ack_agent = 0;             // kAccepted: the batch's only agent (0: no ack)
   uint64_t ack_next_seq = 0;          // kAccepted: that agent's seqs below it are applied
+  uint64_t received_micros = 0;       // kAccepted: the IngressEntry's, for edit-to-ack latency
   std::shared_ptr<const ControlData> control;
 };
 
