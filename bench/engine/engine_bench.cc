@@ -8,6 +8,9 @@
 //                      version) applied to a fresh Doc
 //   BM_SnapshotLoad/T  a snapshot loaded into a fresh Doc
 //
+// T is every sequential trace under WEFT_TRACES_DIR and gen_paste_delete, a
+// generated history of large pastes and deletes (GeneratePasteDeleteTrace).
+//
 // Every benchmark checks the final length against endContent so a broken
 // build cannot look fast. Counters: bytes_per_char (Doc heap per character
 // of final text), update_bytes, snapshot_bytes.
@@ -160,7 +163,8 @@ int main(int argc, char** argv) {
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) files.push_back(e.path());
   std::sort(files.begin(), files.end());
   static std::vector<Trace> traces;  // outlive the registered benchmarks
-  traces.reserve(files.size());
+  static std::vector<std::string> names;
+  traces.reserve(files.size() + 1);
   for (const auto& f : files) {
     weft::Result<Trace> t = LoadTrace(f.string());
     if (!t.ok()) {
@@ -168,8 +172,13 @@ int main(int argc, char** argv) {
       return 2;
     }
     traces.push_back(std::move(*t));
-    const Trace* tp = &traces.back();
-    std::string name = TraceName(f);
+    names.push_back(TraceName(f));
+  }
+  traces.push_back(GeneratePasteDeleteTrace(PasteDeleteOptions{}));
+  names.push_back("gen_paste_delete");
+  for (size_t i = 0; i < traces.size(); ++i) {
+    const Trace* tp = &traces[i];
+    const std::string& name = names[i];
     benchmark::RegisterBenchmark(("BM_PlainBuffer/" + name).c_str(), PlainBuffer, tp)
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("BM_LocalReplay/" + name).c_str(), LocalReplay, tp)

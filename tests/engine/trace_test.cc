@@ -100,6 +100,20 @@ TEST(Traces, ConcurrentTracesReplayExactly) {
   }
 }
 
+// Large pastes and deletes spanning thousands of Items (a generated
+// history, checked against its plain-buffer endContent).
+TEST(Traces, GeneratedPasteDeleteHistoryReplaysExactly) {
+  for (uint64_t seed = 1; seed <= 2; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    Trace trace = GeneratePasteDeleteTrace(PasteDeleteOptions{seed, 6, 120'000});
+    Doc doc(1);
+    ASSERT_TRUE(ReplaySequential(trace, doc).ok());
+    ASSERT_EQ(doc.Text(), trace.end_content);
+    EXPECT_TRUE(doc.CheckInvariants().ok()) << doc.CheckInvariants().ToString();
+    CheckMergeAndLoad(doc, trace.end_content);
+  }
+}
+
 TEST(Traces, MalformedTraceIsAnError) {
   Result<Trace> missing = LoadTrace("/nonexistent/trace.json.gz");
   EXPECT_EQ(missing.status().code(), StatusCode::kIoError);
