@@ -1,0 +1,81 @@
+// ItemTree: the prepare state that importing a positional history keeps
+// beside the Items (see history_import.cc).
+#include <algorithm>
+#include <cassert>
+
+#include "item_tree.h"
+
+namespace weft::engine::detail {
+
+void ItemTree::BeginTracking() {
+  assert(!tracking_);
+  FlushCounts();
+  tracking_ = true;
+  prep_leaves_.assign(leaves_.size(), PrepLeaf{});
+  for (uint32_t leaf = 0; leaf < leaves_.size(); ++leaf) {
+    const Leaf& l = leaves_[leaf];
+    for (uint32_t i = 0; i < l.n; ++i) {
+      prep_leaves_[leaf].state[i] = kPrepInserted | (l.items[i].deleted ? 1 : 0);
+    }
+    prep_leaves_[leaf].count = l.vis;
+  }
+  prep_nodes_.assign(nodes_.size(), PrepNode{});
+  for (uint32_t node = 0; node < nodes_.size(); ++node) {
+    std::copy_n(nodes_[node].vis, kFanout, prep_nodes_[node].count);
+  }
+  prep_visible_ = visible_;
+}
+
+void ItemTree::EndTracking() {
+  FlushCounts();
+  tracking_ = false;
+  std::vector<PrepLeaf>().swap(prep_leaves_);
+  std::vector<PrepNode>().swap(prep_nodes_);
+  prep_visible_ = 0;
+  pending_prep_ = 0;
+  // Moving the prepare version split Items at txn boundaries that nothing
+  // else tells apart (a run typed on over two txns, say): join them again.
+  cache_valid_ = false;
+  hint_valid_ = false;
+  for (uint32_t leaf = 0; leaf < leaves_.size(); ++leaf) {
+    for (uint32_t i = 0; i + 1 < leaves_[leaf].n;) {
+      if (!JoinNext(leaf, i)) ++i;
+    }
+  }
+}
+
+void ItemTree::SetPrepState(Loc loc, uint32_t state) {
+  uint32_t& st = prep_leaves_[loc.leaf].state[loc.idx];
+  int64_t d = int64_t{PrepVisible(state)} - int64_t{PrepVisible(st)};
+  st = state;
+  if (d != 0) Adjust(loc.leaf, 0, 0, d * at(loc).len);
+}
+
+ItemTree::Found ItemTree::FindPrep(uint64_t pos) const {
+  assert(tracking_ && pos < prep_visible_);
+  FlushCounts();
+  uint32_t node = root_;
+  uint64_t rel = pos;
+  uint32_t leaf;
+  for (;;) {
+    const Node& nd = nodes_[node];
+    const uint64_t* counts = prep_nodes_[node].count;
+    uint32_t i = 0;
+    while (i + 1 < nd.n && rel >= counts[i]) rel -= counts[i++];
+    if (nd.leaf_children) {
+      leaf = nd.child[i];
+      break;
+    }
+    node = nd.child[i];
+  }
+  const Leaf& l = leaves_[leaf];
+  for (uint32_t i = 0; i < l.n; ++i) {
+    uint64_t v = PrepLen(leaf, i);
+    if (rel < v) return Found{Loc{leaf, i}, static_cast<uint32_t>(rel)};
+    rel -= v;
+  }
+  assert(false && "prepare counts out of step with items");
+  return Found{Loc{kNone, 0}, 0};
+}
+
+}  // namespace weft::engine::detail
