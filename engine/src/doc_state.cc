@@ -13,19 +13,24 @@ DocState::DocState(uint64_t agent, DocOptions options) : agent_(agent), options_
 }
 
 uint32_t DocState::AgentIndex(uint64_t agent) {
-  auto [it, added] = agent_index_.try_emplace(agent, static_cast<uint32_t>(agent_ids_.size()));
-  if (added) {
-    agent_ids_.push_back(agent);
-    next_seq_.push_back(0);
-    runs_of_.emplace_back();
-    tree_.AddAgent();
-  }
-  return it->second;
+  if (std::optional<uint32_t> a = FindAgent(agent)) return *a;
+  uint32_t index = static_cast<uint32_t>(agent_ids_.size());
+  agent_index_.emplace(agent, index);
+  agent_ids_.push_back(agent);
+  next_seq_.push_back(0);
+  runs_of_.emplace_back();
+  tree_.AddAgent();
+  return index;
 }
 
 std::optional<uint32_t> DocState::FindAgent(uint64_t agent) const {
+  // Ops come in runs by one agent: most lookups repeat the last one.
+  if (last_agent_index_ < agent_ids_.size() && agent_ids_[last_agent_index_] == agent) {
+    return last_agent_index_;
+  }
   auto it = agent_index_.find(agent);
   if (it == agent_index_.end()) return std::nullopt;
+  last_agent_index_ = it->second;
   return it->second;
 }
 
@@ -35,7 +40,9 @@ uint64_t DocState::NextSeq(uint64_t agent) const {
 }
 
 Ref DocState::ToRef(const OpId& id) const {
-  return Ref{agent_index_.at(id.agent), static_cast<uint32_t>(id.seq)};
+  std::optional<uint32_t> a = FindAgent(id.agent);
+  assert(a);
+  return Ref{*a, static_cast<uint32_t>(id.seq)};
 }
 
 void DocState::AppendLog(const LogRun& run) {
@@ -107,8 +114,8 @@ void DocState::EmitDelete(uint64_t pos, uint64_t len) {
   listener_(d);
 }
 
-void DocState::PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len, std::string_view text,
-                        Ref left, Ref right) {
+Loc DocState::PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len, std::string_view text,
+                       Ref left, Ref right) {
   tree_.ReserveSeqs(agent, uint64_t{seq} + len);
   Loc prev = tree_.Prev(at);
   if (prev.leaf != kNone) {
@@ -119,7 +126,7 @@ void DocState::PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len, std:
         left == Ref{agent, seq - 1} && uint64_t{p.byte_off} + p.byte_len == tree_.arena_size()) {
       tree_.Append(text);
       tree_.Extend(prev, len, static_cast<uint32_t>(text.size()));
-      return;
+      return prev;
     }
   }
   Item item;
@@ -130,7 +137,7 @@ void DocState::PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len, std:
   item.byte_off = tree_.Append(text);
   item.left = left;
   item.right = right;
-  tree_.Insert(at, item);
+  return tree_.Insert(at, item);
 }
 
 Status DocState::LocalInsert(uint64_t pos, std::string_view utf8, Ops* out, bool record_undo) {

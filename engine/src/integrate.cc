@@ -23,8 +23,8 @@ class Simulation {
   explicit Simulation(const DocState& doc) : doc_(doc) {}
 
   uint64_t Next(uint64_t agent) const {
-    auto it = agents_.find(agent);
-    return it != agents_.end() ? it->second.next : doc_.NextSeq(agent);
+    const Agent* a = Find(agent);
+    return a ? a->next : doc_.NextSeq(agent);
   }
 
   // True when seqs [lo, hi] of `agent` are known insert seqs. REQUIRES: known.
@@ -39,27 +39,44 @@ class Simulation {
       if (hi < doc_next) return true;
       lo = doc_next;
     }
-    auto it = agents_.find(agent);
-    if (it == agents_.end()) return false;
-    const std::vector<Span>& spans = it->second.spans;
-    auto s = std::partition_point(spans.begin(), spans.end(),
-                                  [&](const Span& sp) { return sp.end <= lo; });
-    for (; s != spans.end(); ++s) {
-      if (!s->insert || s->begin > lo) return false;
-      if (s->end > hi) return true;
-      lo = s->end;
+    const Agent* a = Find(agent);
+    if (a == nullptr) return false;
+    const std::vector<Span>& spans = a->spans;
+    // Origins and targets are mostly ids made a few ops before: look at the
+    // last spans first.
+    size_t k = spans.size();
+    for (int steps = 0; k > 0 && spans[k - 1].begin > lo && steps < 4; ++steps) --k;
+    if (k > 0 && spans[k - 1].begin > lo) {
+      k = static_cast<size_t>(std::partition_point(spans.begin(), spans.begin() + k,
+                                                   [&](const Span& sp) { return sp.begin <= lo; }) -
+                              spans.begin());
+    }
+    // spans[k - 1] is the span holding lo.
+    for (--k; k < spans.size(); ++k) {
+      if (!spans[k].insert) return false;
+      if (spans[k].end > hi) return true;
     }
     return false;
   }
 
   void Accept(const RawOp& op) {
-    auto [it, added] = agents_.try_emplace(op.agent);
-    if (added) it->second.next = doc_.NextSeq(op.agent);
-    Agent& a = it->second;
-    uint64_t begin = std::max(a.next, op.seq);
+    Agent* a = Find(op.agent);
+    if (a == nullptr) {
+      a = &agents_.try_emplace(op.agent).first->second;
+      a->next = doc_.NextSeq(op.agent);
+      last_id_ = op.agent;
+      last_ = a;
+    }
+    bool insert = op.kind == Op::Kind::kInsert;
     uint64_t end = op.seq + op.len;
-    a.spans.push_back(Span{begin, end, op.kind == Op::Kind::kInsert});
-    a.next = end;
+    // Ready ops continue their agent's seqs (a known prefix is cut off),
+    // so the spans tile the new seqs and neighbours of one kind join.
+    if (!a->spans.empty() && a->spans.back().insert == insert) {
+      a->spans.back().end = end;
+    } else {
+      a->spans.push_back(Span{a->next, end, insert});
+    }
+    a->next = end;
   }
 
  private:
@@ -69,10 +86,26 @@ class Simulation {
   };
   struct Agent {
     uint64_t next = 0;
-    std::vector<Span> spans;  // in seq order
+    std::vector<Span> spans;  // in seq order, tiling [doc's next seq, next)
   };
+  // Ops come in runs by one agent: the last agent found is tried first.
+  // (unordered_map never moves its elements, so the pointer stays valid.)
+  const Agent* Find(uint64_t agent) const {
+    if (last_ != nullptr && last_id_ == agent) return last_;
+    auto it = agents_.find(agent);
+    if (it == agents_.end()) return nullptr;
+    last_id_ = agent;
+    last_ = const_cast<Agent*>(&it->second);
+    return last_;
+  }
+  Agent* Find(uint64_t agent) {
+    return const_cast<Agent*>(static_cast<const Simulation*>(this)->Find(agent));
+  }
+
   const DocState& doc_;
   std::unordered_map<uint64_t, Agent> agents_;
+  mutable uint64_t last_id_ = 0;
+  mutable Agent* last_ = nullptr;
 };
 
 enum class Readiness { kWait, kReady, kDuplicate, kBad };
@@ -168,7 +201,7 @@ namespace {
 // O(n log n), not a pass over every waiting op per op that becomes ready.
 // Fills `order` with the ready ops in a causal order and marks `state`
 // (0 waiting, 1 ready, 2 duplicate); kCorruption for a hostile dependency.
-Status PlanBatch(const DocState& doc, const std::vector<RawOp>& all, std::vector<size_t>* order,
+Status PlanBatch(const DocState& doc, std::span<const RawOp> all, std::vector<size_t>* order,
                  std::vector<uint8_t>* state) {
   Simulation sim(doc);
   state->assign(all.size(), 0);
@@ -215,7 +248,7 @@ Status PlanBatch(const DocState& doc, const std::vector<RawOp>& all, std::vector
 
 }  // namespace
 
-Status DocState::CheckBatchBounds(const std::vector<RawOp>& all, const std::vector<size_t>& order,
+Status DocState::CheckBatchBounds(std::span<const RawOp> all, const std::vector<size_t>& order,
                                   const std::vector<uint8_t>& state) const {
   // Bounds a hostile peer cannot push this replica past: text ever inserted
   // (Item offsets are 31-bit), and how far seqs may run ahead of the
@@ -263,10 +296,15 @@ Status DocState::CheckBatchBounds(const std::vector<RawOp>& all, const std::vect
 // Phase 2 cannot fail.
 Status DocState::ApplyBatch(std::span<const RawOp> batch) {
   for (const RawOp& op : batch) WEFT_RETURN_IF_ERROR(CheckShape(op));
-  std::vector<RawOp> all;
-  all.reserve(pending_.size() + batch.size());
-  for (const Op& op : pending_) all.push_back(ViewOf(op));
-  all.insert(all.end(), batch.begin(), batch.end());
+  // With nothing in Pending (the usual case) the batch is planned in place.
+  std::vector<RawOp> joined;
+  std::span<const RawOp> all = batch;
+  if (!pending_.empty()) {
+    joined.reserve(pending_.size() + batch.size());
+    for (const Op& op : pending_) joined.push_back(ViewOf(op));
+    joined.insert(joined.end(), batch.begin(), batch.end());
+    all = joined;
+  }
   std::vector<size_t> order;
   std::vector<uint8_t> state;
   WEFT_RETURN_IF_ERROR(PlanBatch(*this, all, &order, &state));
@@ -318,15 +356,19 @@ void DocState::CommitOp(const RawOp& op) {
 // At R (or the end) insert at the remembered o if any, else here.
 void DocState::IntegrateInsert(uint32_t agent, uint32_t seq, uint32_t len, std::string_view text,
                                Ref left, Ref right) {
+  // R first, then L: splitting R's Item may move Items, L's split comes
+  // last so `cur` stays valid. Without concurrency L is right before R, and
+  // both are usually next to what the previous op touched (hint_).
+  Loc near = hint_;
   if (!right.none()) {
-    ItemTree::Found f = tree_.FindId(right.agent, right.seq);
-    if (f.offset > 0) tree_.SplitItem(f.loc, f.offset);
+    ItemTree::Found f = tree_.FindIdNear(right.agent, right.seq, hint_);
+    near = tree_.Prev(f.offset > 0 ? tree_.SplitItem(f.loc, f.offset) : f.loc);
   }
   Loc cur;
   if (left.none()) {
     cur = tree_.Begin();
   } else {
-    ItemTree::Found f = tree_.FindId(left.agent, left.seq);
+    ItemTree::Found f = tree_.FindIdNear(left.agent, left.seq, near);
     const Item& it = tree_.at(f.loc);
     cur = f.offset + 1 < it.len ? tree_.SplitItem(f.loc, f.offset + 1) : tree_.Next(f.loc);
   }
@@ -394,7 +436,7 @@ void DocState::IntegrateInsert(uint32_t agent, uint32_t seq, uint32_t len, std::
   }
   if (scanning) cur = scan_start;
   uint64_t pos = listener_ ? tree_.VisibleBefore(cur) : 0;
-  PlaceRun(cur, agent, seq, len, text, left, right);
+  hint_ = PlaceRun(cur, agent, seq, len, text, left, right);
   if (listener_) EmitInsert(pos, text, len);
 }
 
