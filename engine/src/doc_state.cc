@@ -155,10 +155,7 @@ Status DocState::LocalInsert(uint64_t pos, std::string_view utf8, Ops* out, bool
   if (pos == 0) {
     at = tree_.Begin();
   } else {
-    ItemTree::Found f = tree_.FindVisible(pos - 1);
-    const Item& it = tree_.at(f.loc);
-    left = Ref{it.agent, it.seq + f.offset};
-    at = f.offset + 1 < it.len ? tree_.SplitItem(f.loc, f.offset + 1) : tree_.Next(f.loc);
+    at = tree_.SplitAfter(tree_.FindVisible(pos - 1), &left);
   }
   InsertAt(at, left, utf8, static_cast<uint32_t>(*n), out);
   if (record_undo) PushUndo(UndoStep{true, seq, static_cast<uint32_t>(*n)});

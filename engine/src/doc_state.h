@@ -179,6 +179,10 @@ class DocState {
                           const std::vector<uint8_t>& state) const;
 
  public:
+  // The scan and placement of IntegrateInsert: `cur` is the insertion point
+  // right after L (its Item split if need be). Returns where the run is.
+  Loc IntegrateAt(Loc cur, uint32_t agent, uint32_t seq, uint32_t len, std::string_view text,
+                  Ref left, Ref right);
   // Inserts an Item for a new run at insertion point `at`, or extends the
   // Item before `at` when the run continues it.
   // Returns where the run's characters are now.

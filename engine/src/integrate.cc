@@ -368,10 +368,14 @@ void DocState::IntegrateInsert(uint32_t agent, uint32_t seq, uint32_t len, std::
   if (left.none()) {
     cur = tree_.Begin();
   } else {
-    ItemTree::Found f = tree_.FindIdNear(left.agent, left.seq, near);
-    const Item& it = tree_.at(f.loc);
-    cur = f.offset + 1 < it.len ? tree_.SplitItem(f.loc, f.offset + 1) : tree_.Next(f.loc);
+    Ref id;
+    cur = tree_.SplitAfter(tree_.FindIdNear(left.agent, left.seq, near), &id);
   }
+  hint_ = IntegrateAt(cur, agent, seq, len, text, left, right);
+}
+
+Loc DocState::IntegrateAt(Loc cur, uint32_t agent, uint32_t seq, uint32_t len,
+                          std::string_view text, Ref left, Ref right) {
   auto pos_of = [&](Ref r, uint64_t if_none) -> uint64_t {
     if (r.none()) return if_none;
     ItemTree::Found f = tree_.FindId(r.agent, r.seq);
@@ -436,8 +440,9 @@ void DocState::IntegrateInsert(uint32_t agent, uint32_t seq, uint32_t len, std::
   }
   if (scanning) cur = scan_start;
   uint64_t pos = listener_ ? tree_.VisibleBefore(cur) : 0;
-  hint_ = PlaceRun(cur, agent, seq, len, text, left, right);
+  Loc placed = PlaceRun(cur, agent, seq, len, text, left, right);
   if (listener_) EmitInsert(pos, text, len);
+  return placed;
 }
 
 void DocState::IntegrateDelete(uint32_t agent, uint32_t seq, uint32_t len, Ref target,

@@ -241,7 +241,13 @@ Loc ItemTree::SplitItem(Loc loc, uint32_t offset) {
   return Loc{loc.leaf, loc.idx + 1};
 }
 
-Loc ItemTree::Insert(Loc loc, const Item& item, uint32_t prep) {
+Loc ItemTree::SplitAfter(Found f, Ref* id) {
+  const Item& it = at(f.loc);
+  *id = Ref{it.agent, it.seq + f.offset};
+  return f.offset + 1 < it.len ? SplitItem(f.loc, f.offset + 1) : Next(f.loc);
+}
+
+Loc ItemTree::Insert(Loc loc, const Item& item) {
   if (loc.leaf == kNone) {
     // The document end: after the last Item of the last leaf.
     Loc last = Prev(loc);
@@ -253,8 +259,8 @@ Loc ItemTree::Insert(Loc loc, const Item& item, uint32_t prep) {
   leaves_[loc.leaf].items[loc.idx] = item;
   int64_t dprep = 0;
   if (tracking_) {
-    prep_leaves_[loc.leaf].state[loc.idx] = prep;
-    dprep = PrepVisible(prep) ? item.len : 0;
+    prep_leaves_[loc.leaf].state[loc.idx] = kPrepInserted;
+    dprep = item.len;
   }
   index_.Set(item.agent, item.seq, item.len, loc.leaf);
   Adjust(loc.leaf, item.visible(), item.len, dprep);

@@ -111,9 +111,13 @@ class ItemTree {
   // returns the Loc of the second part. Counts are unchanged. Locs into the
   // leaf of `loc` and its neighbours are invalidated.
   Loc SplitItem(Loc loc, uint32_t offset);
-  // Inserts `item` at insertion point `loc`; returns where it went. With
-  // tracking on, `prep` is its prepare state.
-  Loc Insert(Loc loc, const Item& item, uint32_t prep = 0);
+  // The insertion point right after the character `f` names (its Item
+  // split there unless it is the Item's last), and that character's id.
+  Loc SplitAfter(Found f, Ref* id);
+  // Inserts `item` at insertion point `loc`; returns where it went. While
+  // tracking, a new Item is visible in the prepare version (it was made
+  // against it).
+  Loc Insert(Loc loc, const Item& item);
   // Grows the Item at `loc` (the last of its run) by `len` code points whose
   // UTF-8 (byte_len bytes) was appended to the arena right after it.
   void Extend(Loc loc, uint32_t len, uint32_t byte_len);

@@ -93,4 +93,13 @@ Status ReplayConcurrent(const Trace& trace, std::vector<Doc>& replicas,
                         const std::function<void(uint64_t)>& progress = {},
                         const ConcurrentReplayOptions& options = {});
 
+// Imports a concurrent trace into `doc` (an empty replica) through a
+// HistoryImporter: one replica, however many agents the trace has. Trace
+// agent k types as TraceAgentId(k); a txn that does not descend from its
+// agent's previous one goes to the agent's next id, or a further id as in
+// ReplayConcurrent, so both make the same ops. kCorruption for a malformed
+// history (a patch out of range, text that is not UTF-8), with the txn.
+Status ImportConcurrent(const Trace& trace, Doc& doc,
+                        const std::function<void(uint64_t)>& progress = {});
+
 }  // namespace weft::engine
