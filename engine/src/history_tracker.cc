@@ -158,6 +158,7 @@ void HistoryTracker::Shift(uint32_t txn, int dir) {
 void HistoryTracker::ShiftIds(uint32_t agent, uint32_t lo, uint32_t hi, int64_t delta) {
   ItemTree& tree = doc_.tree_;
   for (uint32_t s = lo; s < hi;) {
+    // Consecutive ids are mostly in consecutive Items.
     ItemTree::Found f = tree.FindIdNear(agent, s, hint_);
     Loc loc = f.offset > 0 ? tree.SplitItem(f.loc, f.offset) : f.loc;
     if (tree.at(loc).len > hi - s) {
@@ -166,16 +167,15 @@ void HistoryTracker::ShiftIds(uint32_t agent, uint32_t lo, uint32_t hi, int64_t 
     }
     tree.SetPrepState(loc, static_cast<uint32_t>(int64_t{tree.PrepState(loc)} + delta));
     s += tree.at(loc).len;
-    hint_ = loc;
+    hint_ = Loc{loc.leaf, loc.idx + 1};
   }
 }
 
 void HistoryTracker::Delete(uint32_t agent, uint64_t pos, uint64_t len) {
   ItemTree& tree = doc_.tree_;
+  ItemTree::Found f = tree.FindPrep(pos);
+  Loc loc = f.offset > 0 ? tree.SplitItem(f.loc, f.offset) : f.loc;
   for (uint64_t remaining = len; remaining > 0;) {
-    // The characters after those deleted so far move up to `pos`.
-    ItemTree::Found f = tree.FindPrep(pos);
-    Loc loc = f.offset > 0 ? tree.SplitItem(f.loc, f.offset) : f.loc;
     if (tree.at(loc).len > remaining) {
       Loc second = tree.SplitItem(loc, static_cast<uint32_t>(remaining));
       loc = Loc{second.leaf, second.idx - 1};
@@ -191,6 +191,9 @@ void HistoryTracker::Delete(uint32_t agent, uint64_t pos, uint64_t len) {
     doc_.next_seq_[agent] = seq + it.len;
     doc_.AppendLog(LogRun{agent, seq, it.len, RunKind::kDeleteForward, Ref{it.agent, it.seq}});
     remaining -= it.len;
+    // The next character the prepare version shows: Items it lacks or
+    // deleted already lie in between.
+    if (remaining > 0) loc = tree.NextPrepVisible(tree.Next(loc));
   }
 }
 

@@ -104,11 +104,10 @@ ItemTree::Found ItemTree::FindId(uint32_t agent, uint32_t seq) const {
 ItemTree::Found ItemTree::FindIdNear(uint32_t agent, uint32_t seq, Loc hint) const {
   // A hint may be stale (Items moved since): only a live slot counts, and
   // a live slot holding the id is the one place that holds it.
-  if (hint.leaf < leaves_.size() && hint.idx < leaves_[hint.leaf].n) {
-    for (int k = 0; k < 3 && hint.leaf != kNone; ++k) {
-      const Item& it = at(hint);
-      if (it.Contains(agent, seq)) return Found{hint, seq - it.seq};
-      hint = Next(hint);
+  if (hint.leaf < leaves_.size()) {
+    const Leaf& l = leaves_[hint.leaf];
+    for (uint32_t i = hint.idx; i < l.n && i < hint.idx + 3; ++i) {
+      if (l.items[i].Contains(agent, seq)) return Found{Loc{hint.leaf, i}, seq - l.items[i].seq};
     }
   }
   return FindId(agent, seq);
@@ -151,6 +150,7 @@ void ItemTree::Touched(uint32_t leaf, uint32_t idx) {
 
 void ItemTree::Adjust(uint32_t leaf, int64_t dvis, int64_t dall, int64_t dprep) {
   if (leaf != cache_leaf_) cache_valid_ = false;
+  if (dprep != 0 && leaf != prep_cache_leaf_) prep_cache_valid_ = false;
   visible_ += dvis;
   all_ += dall;
   leaves_[leaf].vis += dvis;

@@ -96,8 +96,8 @@ class ItemTree {
   Found FindVisible(uint64_t pos) const;
   // The Item containing character (agent, seq). REQUIRES: it was inserted.
   Found FindId(uint32_t agent, uint32_t seq) const;
-  // FindId, trying the Item at `hint` and the two after it first: runs of
-  // lookups of neighbouring ids skip the index. `hint` may be any Loc, even
+  // FindId, trying the Item at `hint` and the two after it in its leaf
+  // first: runs of lookups of neighbouring ids skip the index. `hint` may be any Loc, even
   // one made stale by later edits.
   Found FindIdNear(uint32_t agent, uint32_t seq, Loc hint) const;
   // True when (agent, seq) is an inserted character (some Item holds it).
@@ -172,6 +172,9 @@ class ItemTree {
   // The character visible in the prepare version at `pos`.
   // REQUIRES: tracking, pos < prep_visible().
   Found FindPrep(uint64_t pos) const;
+  // The first Item at or after `loc` visible in the prepare version, or the
+  // end. Leaves with nothing visible there are skipped whole.
+  Loc NextPrepVisible(Loc loc) const;
 
   Status CheckInvariants() const;
   size_t HeapBytes() const;
@@ -285,6 +288,12 @@ class ItemTree {
   mutable bool hint_valid_ = false;
   mutable uint32_t hint_idx_ = 0;
   mutable uint64_t hint_start_ = 0;
+  // The same for FindPrep: the leaf it found last and the characters visible
+  // in the prepare version before it. Valid until such a count changes
+  // outside that leaf or Items move between leaves.
+  mutable bool prep_cache_valid_ = false;
+  mutable uint32_t prep_cache_leaf_ = 0;
+  mutable uint64_t prep_cache_start_ = 0;
 };
 
 }  // namespace weft::engine::detail

@@ -186,6 +186,7 @@ Loc ItemTree::MakeRoom(Loc loc, bool is_item) {
   FlushCounts();
   cache_valid_ = false;
   hint_valid_ = false;
+  prep_cache_valid_ = false;
   // A neighbour with room takes some Items instead of a new leaf taking
   // half: leaves stay about 3/4 full rather than 1/2 to 3/4 after random
   // edits (Items are most of a Doc's memory).
@@ -268,6 +269,7 @@ Loc ItemTree::SplitLeaf(Loc loc) {
   FlushCounts();
   cache_valid_ = false;
   hint_valid_ = false;
+  prep_cache_valid_ = false;
   uint32_t right = NewLeaf();
   Leaf& l = leaves_[loc.leaf];
   Leaf& r = leaves_[right];
@@ -309,6 +311,7 @@ void ItemTree::Build(const std::vector<Item>& items, std::string_view arena,
   pending_vis_ = pending_all_ = pending_prep_ = 0;
   cache_valid_ = false;
   hint_valid_ = false;
+  prep_cache_valid_ = false;
   size_t nleaves = std::max<size_t>(1, (items.size() + kBuildFill - 1) / kBuildFill);
   leaves_.resize(nleaves);
   for (size_t k = 0; k < nleaves; ++k) {

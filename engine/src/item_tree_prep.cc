@@ -24,6 +24,7 @@ void ItemTree::BeginTracking() {
     std::copy_n(nodes_[node].vis, kFanout, prep_nodes_[node].count);
   }
   prep_visible_ = visible_;
+  prep_cache_valid_ = false;
 }
 
 void ItemTree::EndTracking() {
@@ -37,6 +38,7 @@ void ItemTree::EndTracking() {
   // else tells apart (a run typed on over two txns, say): join them again.
   cache_valid_ = false;
   hint_valid_ = false;
+  prep_cache_valid_ = false;
   for (uint32_t leaf = 0; leaf < leaves_.size(); ++leaf) {
     for (uint32_t i = 0; i + 1 < leaves_[leaf].n;) {
       if (!JoinNext(leaf, i)) ++i;
@@ -53,20 +55,31 @@ void ItemTree::SetPrepState(Loc loc, uint32_t state) {
 
 ItemTree::Found ItemTree::FindPrep(uint64_t pos) const {
   assert(tracking_ && pos < prep_visible_);
-  FlushCounts();
-  uint32_t node = root_;
-  uint64_t rel = pos;
   uint32_t leaf;
-  for (;;) {
-    const Node& nd = nodes_[node];
-    const uint64_t* counts = prep_nodes_[node].count;
-    uint32_t i = 0;
-    while (i + 1 < nd.n && rel >= counts[i]) rel -= counts[i++];
-    if (nd.leaf_children) {
-      leaf = nd.child[i];
-      break;
+  uint64_t rel;
+  if (prep_cache_valid_ && pos >= prep_cache_start_ &&
+      pos - prep_cache_start_ < prep_leaves_[prep_cache_leaf_].count) {
+    // A txn's patches are mostly near each other.
+    leaf = prep_cache_leaf_;
+    rel = pos - prep_cache_start_;
+  } else {
+    FlushCounts();
+    uint32_t node = root_;
+    rel = pos;
+    for (;;) {
+      const Node& nd = nodes_[node];
+      const uint64_t* counts = prep_nodes_[node].count;
+      uint32_t i = 0;
+      while (i + 1 < nd.n && rel >= counts[i]) rel -= counts[i++];
+      if (nd.leaf_children) {
+        leaf = nd.child[i];
+        break;
+      }
+      node = nd.child[i];
     }
-    node = nd.child[i];
+    prep_cache_valid_ = true;
+    prep_cache_leaf_ = leaf;
+    prep_cache_start_ = pos - rel;
   }
   const Leaf& l = leaves_[leaf];
   for (uint32_t i = 0; i < l.n; ++i) {
@@ -76,6 +89,19 @@ ItemTree::Found ItemTree::FindPrep(uint64_t pos) const {
   }
   assert(false && "prepare counts out of step with items");
   return Found{Loc{kNone, 0}, 0};
+}
+
+Loc ItemTree::NextPrepVisible(Loc loc) const {
+  while (loc.leaf != kNone) {
+    const Leaf& l = leaves_[loc.leaf];
+    if (prep_leaves_[loc.leaf].count > 0) {
+      for (uint32_t i = loc.idx; i < l.n; ++i) {
+        if (PrepVisible(prep_leaves_[loc.leaf].state[i])) return Loc{loc.leaf, i};
+      }
+    }
+    loc = Loc{l.next, 0};
+  }
+  return loc;
 }
 
 }  // namespace weft::engine::detail

@@ -247,3 +247,36 @@ TEST(HistoryImport, ChangeEventsFollowTheText) {
 
 }  // namespace
 }  // namespace weft::engine
+
+namespace weft::engine {
+namespace {
+
+TEST(HistoryImport, ImportOrderAddsParentsFirstAndBranchesWhole) {
+  // 0 forks into a long branch (1..4) and a short one (5); 6 merges them.
+  std::vector<std::vector<uint32_t>> parents = {{}, {0}, {1}, {2}, {3}, {0}, {4, 5}};
+  Result<std::vector<uint32_t>> order = ImportOrder(parents, {1, 1, 1, 1, 1, 1, 1});
+  ASSERT_TRUE(order.ok());
+  // The short branch first: only it is retreated, once.
+  EXPECT_EQ(*order, (std::vector<uint32_t>{0, 5, 1, 2, 3, 4, 6}));
+  std::mt19937_64 rng(5);
+  for (int round = 0; round < 20; ++round) {
+    size_t n = 1 + rng() % 60;
+    std::vector<std::vector<uint32_t>> ps(n);
+    for (uint32_t i = 1; i < n; ++i) {
+      for (uint64_t k = rng() % 3; k > 0; --k) ps[i].push_back(static_cast<uint32_t>(rng() % i));
+    }
+    Result<std::vector<uint32_t>> o = ImportOrder(ps, std::vector<uint64_t>(n, 1 + rng() % 4));
+    ASSERT_TRUE(o.ok());
+    ASSERT_EQ(o->size(), n);
+    std::vector<size_t> at(n, n);
+    for (size_t k = 0; k < n; ++k) at[(*o)[k]] = k;
+    for (uint32_t i = 0; i < n; ++i) {
+      ASSERT_LT(at[i], n);
+      for (uint32_t p : ps[i]) EXPECT_LT(at[p], at[i]);
+    }
+  }
+  EXPECT_EQ(ImportOrder({{}, {1}}, {}).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace weft::engine
