@@ -15,7 +15,7 @@ DocState::DocState(uint64_t agent, DocOptions options) : agent_(agent), options_
 uint32_t DocState::AgentIndex(uint64_t agent) {
   if (std::optional<uint32_t> a = FindAgent(agent)) return *a;
   uint32_t index = static_cast<uint32_t>(agent_ids_.size());
-  agent_index_.emplace(agent, index);
+  agent_index_.Add(agent, index);
   agent_ids_.push_back(agent);
   next_seq_.push_back(0);
   runs_of_.emplace_back();
@@ -28,10 +28,9 @@ std::optional<uint32_t> DocState::FindAgent(uint64_t agent) const {
   if (last_agent_index_ < agent_ids_.size() && agent_ids_[last_agent_index_] == agent) {
     return last_agent_index_;
   }
-  auto it = agent_index_.find(agent);
-  if (it == agent_index_.end()) return std::nullopt;
-  last_agent_index_ = it->second;
-  return it->second;
+  std::optional<uint32_t> a = agent_index_.Find(agent);
+  if (a) last_agent_index_ = *a;
+  return a;
 }
 
 uint64_t DocState::NextSeq(uint64_t agent) const {
@@ -249,8 +248,7 @@ Status DocState::CheckInvariants() const {
 size_t DocState::HeapBytes() const {
   size_t bytes = tree_.HeapBytes() + log_.HeapBytes() + agent_ids_.capacity() * sizeof(uint64_t) +
                  next_seq_.capacity() * 4 + runs_of_.capacity() * sizeof(runs_of_[0]) +
-                 agent_index_.size() * (sizeof(uint64_t) * 2 + 16) +
-                 agent_index_.bucket_count() * sizeof(void*) + undo_.size() * sizeof(UndoStep) +
+                 agent_index_.HeapBytes() + undo_.size() * sizeof(UndoStep) +
                  redo_.size() * sizeof(UndoStep);
   for (const auto& v : runs_of_) bytes += v.capacity() * sizeof(uint32_t);
   for (const Op& op : pending_) bytes += sizeof(Op) + op.text.capacity();

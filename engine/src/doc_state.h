@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent_map.h"
 #include "chunked_vector.h"
 #include "item_tree.h"
 #include "weft/engine/change.h"
@@ -150,7 +151,7 @@ class DocState {
   uint32_t local_;
   DocOptions options_;
   std::vector<uint64_t> agent_ids_;
-  std::unordered_map<uint64_t, uint32_t> agent_index_;
+  AgentMap agent_index_;
   // The local index FindAgent found last (a hint, checked before use).
   mutable uint32_t last_agent_index_ = 0;
   // The Item Integrate placed or deleted last: the next remote op's

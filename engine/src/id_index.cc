@@ -52,7 +52,33 @@ void IdIndex::SetInBlock(Block& b, uint32_t lo, uint32_t hi, uint32_t leaf, bool
     uint32_t cover_end = c + 1 < b.n ? b.runs[c + 1].offset : kBlock;
     if (b.runs[c].leaf == leaf && cover_end >= hi) return;
   }
-  if (tail) hi = kBlock;
+  if (tail) {
+    // New seqs (an Item inserted, typing on): the runs from `lo` on go and
+    // one for `leaf` ends the block, in place when the list has room.
+    if (lo == 0) {
+      Run whole{0, leaf};
+      Assign(b, &whole, 1);
+      return;
+    }
+    if (b.n > 0) {
+      size_t k = b.n;
+      while (k > 0 && b.runs[k - 1].offset >= lo) --k;
+      if (b.runs[k - 1].leaf == leaf) {
+        if (k == 1) {
+          Assign(b, b.runs.get(), 1);
+        } else {
+          b.n = static_cast<uint16_t>(k);
+        }
+        return;
+      }
+      if (k < b.cap) {
+        b.runs[k] = Run{lo, leaf};
+        b.n = static_cast<uint16_t>(k + 1);
+        return;
+      }
+    }
+    hi = kBlock;
+  }
   SetSpans(b, &lo, &hi, 1, leaf);
 }
 

@@ -62,10 +62,12 @@ class Simulation {
   void Accept(const RawOp& op) {
     Agent* a = Find(op.agent);
     if (a == nullptr) {
-      a = &agents_.try_emplace(op.agent).first->second;
+      index_.Add(op.agent, static_cast<uint32_t>(agents_.size()));
+      agents_.emplace_back();
+      a = &agents_.back();
       a->next = doc_.NextSeq(op.agent);
       last_id_ = op.agent;
-      last_ = a;
+      last_ = static_cast<uint32_t>(agents_.size() - 1);
     }
     bool insert = op.kind == Op::Kind::kInsert;
     uint64_t end = op.seq + op.len;
@@ -89,23 +91,23 @@ class Simulation {
     std::vector<Span> spans;  // in seq order, tiling [doc's next seq, next)
   };
   // Ops come in runs by one agent: the last agent found is tried first.
-  // (unordered_map never moves its elements, so the pointer stays valid.)
   const Agent* Find(uint64_t agent) const {
-    if (last_ != nullptr && last_id_ == agent) return last_;
-    auto it = agents_.find(agent);
-    if (it == agents_.end()) return nullptr;
+    if (last_ != kNone && last_id_ == agent) return &agents_[last_];
+    std::optional<uint32_t> i = index_.Find(agent);
+    if (!i) return nullptr;
     last_id_ = agent;
-    last_ = const_cast<Agent*>(&it->second);
-    return last_;
+    last_ = *i;
+    return &agents_[*i];
   }
   Agent* Find(uint64_t agent) {
     return const_cast<Agent*>(static_cast<const Simulation*>(this)->Find(agent));
   }
 
   const DocState& doc_;
-  std::unordered_map<uint64_t, Agent> agents_;
+  AgentMap index_;
+  std::vector<Agent> agents_;
   mutable uint64_t last_id_ = 0;
-  mutable Agent* last_ = nullptr;
+  mutable uint32_t last_ = kNone;
 };
 
 enum class Readiness { kWait, kReady, kDuplicate, kBad };
@@ -232,6 +234,7 @@ Status PlanBatch(const DocState& doc, std::span<const RawOp> all, std::vector<si
         (*state)[i] = 1;
         sim.Accept(all[i]);
         order->push_back(i);
+        if (waiters.empty()) break;
         auto w = waiters.find(all[i].agent);
         if (w == waiters.end()) break;
         uint64_t known = sim.Next(all[i].agent);

@@ -51,19 +51,8 @@ ItemTree::Found ItemTree::FindVisible(uint64_t pos) const {
     leaf = cache_leaf_;
     rel = pos - cache_start_;
   } else {
-    FlushCounts();
-    uint32_t node = root_;
     rel = pos;
-    for (;;) {
-      const Node& nd = nodes_[node];
-      uint32_t i = 0;
-      while (i + 1 < nd.n && rel >= nd.vis[i]) rel -= nd.vis[i++];
-      if (nd.leaf_children) {
-        leaf = nd.child[i];
-        break;
-      }
-      node = nd.child[i];
-    }
+    leaf = Descend(&rel, false);
     cache_valid_ = true;
     cache_leaf_ = leaf;
     cache_start_ = pos - rel;
@@ -88,6 +77,19 @@ ItemTree::Found ItemTree::FindVisible(uint64_t pos) const {
   }
   assert(false && "visible counts out of step with items");
   return Found{Loc{kNone, 0}, 0};
+}
+
+uint32_t ItemTree::Descend(uint64_t* rel, bool prep) const {
+  FlushCounts();
+  uint32_t node = root_;
+  for (;;) {
+    const Node& nd = nodes_[node];
+    const uint64_t* counts = prep ? prep_nodes_[node].count : nd.vis;
+    uint32_t i = 0;
+    while (i + 1 < nd.n && *rel >= counts[i]) *rel -= counts[i++];
+    if (nd.leaf_children) return nd.child[i];
+    node = nd.child[i];
+  }
 }
 
 ItemTree::Found ItemTree::FindId(uint32_t agent, uint32_t seq) const {

@@ -209,6 +209,9 @@ class ItemTree {
   };
   static bool PrepVisible(uint32_t state) { return state == kPrepInserted; }
 
+  // The leaf holding visible (or, with `prep`, prepare-visible) character
+  // *rel, descending from the root; *rel becomes its index in that leaf.
+  uint32_t Descend(uint64_t* rel, bool prep) const;
   void Adjust(uint32_t leaf, int64_t dvis, int64_t dall, int64_t dprep = 0);
   // Adds the counts Adjust kept back for pending_leaf_ to its ancestors.
   void FlushCounts() const;

@@ -63,20 +63,8 @@ ItemTree::Found ItemTree::FindPrep(uint64_t pos) const {
     leaf = prep_cache_leaf_;
     rel = pos - prep_cache_start_;
   } else {
-    FlushCounts();
-    uint32_t node = root_;
     rel = pos;
-    for (;;) {
-      const Node& nd = nodes_[node];
-      const uint64_t* counts = prep_nodes_[node].count;
-      uint32_t i = 0;
-      while (i + 1 < nd.n && rel >= counts[i]) rel -= counts[i++];
-      if (nd.leaf_children) {
-        leaf = nd.child[i];
-        break;
-      }
-      node = nd.child[i];
-    }
+    leaf = Descend(&rel, true);
     prep_cache_valid_ = true;
     prep_cache_leaf_ = leaf;
     prep_cache_start_ = pos - rel;
