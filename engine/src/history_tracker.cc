@@ -21,6 +21,9 @@ void HistoryTracker::Finish() {
   std::vector<uint32_t>().swap(parents_);
   std::vector<uint8_t>().swap(in_prep_);
   std::vector<uint32_t>().swap(last_txn_);
+  std::vector<Entry>().swap(walk_);
+  std::vector<uint32_t>().swap(retreat_);
+  std::vector<uint32_t>().swap(advance_);
 }
 
 Result<uint32_t> HistoryTracker::AddTxn(uint64_t agent, std::span<const uint32_t> parents,
@@ -48,12 +51,21 @@ Result<uint32_t> HistoryTracker::AddTxn(uint64_t agent, std::span<const uint32_t
   const uint32_t local = doc_.AgentIndex(agent);
   if (last_txn_.size() <= local) last_txn_.resize(local + 1, kNone);
   const uint32_t begin = doc_.next_seq_[local];
+  // The log run that will hold the txn's first seq: a new one, or the last
+  // one if the first op joins it.
+  const std::vector<uint32_t>& runs = doc_.runs_of_[local];
+  uint32_t first_run = static_cast<uint32_t>(runs.size());
   for (size_t i = 0; i < patches.size(); ++i) {
     const PositionalPatch& p = patches[i];
     if (p.del > 0) Delete(local, p.pos, p.del);
     if (lengths[i] > 0) Insert(local, p.pos, p.text, lengths[i]);
   }
-  txns_.push_back(Txn{local, begin, doc_.next_seq_[local], static_cast<uint32_t>(parents_.size()),
+  if (first_run > 0 &&
+      doc_.log_[runs[first_run - 1]].seq + uint64_t{doc_.log_[runs[first_run - 1]].len} > begin) {
+    --first_run;
+  }
+  txns_.push_back(Txn{local, begin, doc_.next_seq_[local], first_run,
+                      static_cast<uint32_t>(parents_.size()),
                       static_cast<uint32_t>(parents_.size() + parents.size())});
   parents_.insert(parents_.end(), parents.begin(), parents.end());
   in_prep_.push_back(1);
@@ -100,36 +112,39 @@ void HistoryTracker::MoveTo(std::span<const uint32_t> target) {
   // is above its parents'), marking each txn reached from the old frontier
   // (1), the new one (2) or both (3), until only shared txns are left to
   // walk. Those reached from one side only are the difference.
-  using Entry = std::pair<uint32_t, uint8_t>;
-  std::priority_queue<Entry> queue;
+  std::vector<Entry>& heap = walk_;
+  heap.clear();
   size_t open = 0;  // entries not yet known to be shared
   auto push = [&](uint32_t txn, uint8_t side) {
-    queue.push(Entry{txn, side});
+    heap.push_back(Entry{txn, side});
+    std::push_heap(heap.begin(), heap.end());
     if (side != 3) ++open;
+  };
+  auto pop = [&] {
+    std::pop_heap(heap.begin(), heap.end());
+    Entry e = heap.back();
+    heap.pop_back();
+    if (e.second != 3) --open;
+    return e;
   };
   for (uint32_t t : frontier_) push(t, 1);
   for (uint32_t t : target) push(t, 2);
-  std::vector<uint32_t> retreat, advance;
+  retreat_.clear();
+  advance_.clear();
   while (open > 0) {
-    auto [txn, side] = queue.top();
-    queue.pop();
-    if (side != 3) --open;
-    while (!queue.empty() && queue.top().first == txn) {
-      side |= queue.top().second;
-      if (queue.top().second != 3) --open;
-      queue.pop();
-    }
-    if (side == 1) retreat.push_back(txn);
-    if (side == 2) advance.push_back(txn);
+    auto [txn, side] = pop();
+    while (!heap.empty() && heap.front().first == txn) side |= pop().second;
+    if (side == 1) retreat_.push_back(txn);
+    if (side == 2) advance_.push_back(txn);
     for (uint32_t p : ParentsOf(txn)) push(p, side);
   }
   // Latest first out of the version, earliest first into it. (The prepare
   // states count, so the order only matters for clarity.)
-  for (uint32_t t : retreat) {
+  for (uint32_t t : retreat_) {
     Shift(t, -1);
     in_prep_[t] = 0;
   }
-  for (auto it = advance.rbegin(); it != advance.rend(); ++it) {
+  for (auto it = advance_.rbegin(); it != advance_.rend(); ++it) {
     Shift(*it, 1);
     in_prep_[*it] = 1;
   }
@@ -139,7 +154,7 @@ void HistoryTracker::MoveTo(std::span<const uint32_t> target) {
 void HistoryTracker::Shift(uint32_t txn, int dir) {
   const Txn& t = txns_[txn];
   const std::vector<uint32_t>& runs = doc_.runs_of_[t.agent];
-  for (size_t k = doc_.FirstRunFrom(t.agent, t.seq_begin); k < runs.size(); ++k) {
+  for (size_t k = t.first_run; k < runs.size(); ++k) {
     const LogRun& r = doc_.log_[runs[k]];
     if (r.seq >= t.seq_end) break;
     uint32_t lo = std::max(r.seq, t.seq_begin);

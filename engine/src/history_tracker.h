@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "doc_state.h"
@@ -46,8 +47,10 @@ class HistoryTracker {
   struct Txn {
     uint32_t agent;  // local index
     uint32_t seq_begin, seq_end;
+    uint32_t first_run;                   // in the agent's runs_of_
     uint32_t parents_begin, parents_end;  // in parents_
   };
+  using Entry = std::pair<uint32_t, uint8_t>;  // MoveTo's walk: (txn, sides)
   std::span<const uint32_t> ParentsOf(uint32_t txn) const {
     return std::span<const uint32_t>(parents_).subspan(
         txns_[txn].parents_begin, txns_[txn].parents_end - txns_[txn].parents_begin);
@@ -73,6 +76,9 @@ class HistoryTracker {
   std::vector<uint8_t> in_prep_;    // per txn: in the prepare version
   std::vector<uint32_t> last_txn_;  // per local agent: its last txn, or kNone
   Loc hint_;                        // the Item ShiftIds touched last
+  // MoveTo's working space, kept to spare an allocation per txn.
+  std::vector<Entry> walk_;
+  std::vector<uint32_t> retreat_, advance_;
 };
 
 }  // namespace weft::engine::detail
