@@ -16,7 +16,7 @@ HistoryTracker::~HistoryTracker() { Finish(); }
 void HistoryTracker::Finish() {
   if (finished_) return;
   finished_ = true;
-  doc_.tree_.EndTracking();
+  doc_.tree_.EndTracking(doc_.next_seq_);
   std::vector<Txn>().swap(txns_);
   std::vector<uint32_t>().swap(parents_);
   std::vector<uint8_t>().swap(in_prep_);

@@ -183,6 +183,28 @@ void IdIndex::Load(uint32_t agent, const std::vector<uint32_t>& leaf_of) {
   }
 }
 
+void IdIndex::LoadRanges(uint32_t agent, const LeafRange* ranges, size_t n, uint64_t next_seq) {
+  Agent& ag = agents_[agent];
+  ag.blocks.clear();
+  ag.blocks.resize((next_seq + kBlock - 1) / kBlock);
+  ag.set_end = n > 0 ? ranges[n - 1].end : 0;
+  Run runs[kBlock];
+  size_t r = 0;  // the first range not wholly in earlier blocks
+  for (size_t b = 0; b < ag.blocks.size(); ++b) {
+    const uint64_t base = b * kBlock;
+    size_t k = 0;
+    for (size_t i = r; i < n && ranges[i].seq < base + kBlock; ++i) {
+      uint32_t off = ranges[i].seq > base ? static_cast<uint32_t>(ranges[i].seq - base) : 0;
+      // Seqs between ranges are never looked up: the open run covers them.
+      if (k == 0) off = 0;
+      if (k == 0 || runs[k - 1].leaf != ranges[i].leaf) runs[k++] = Run{off, ranges[i].leaf};
+    }
+    while (r < n && ranges[r].end <= base + kBlock) ++r;
+    if (k == 0) runs[k++] = Run{0, kNoLeaf};
+    Assign(ag.blocks[b], runs, k);
+  }
+}
+
 size_t IdIndex::HeapBytes() const {
   size_t bytes = agents_.capacity() * sizeof(Agent);
   for (const Agent& a : agents_) {

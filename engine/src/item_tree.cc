@@ -288,16 +288,6 @@ void ItemTree::MarkDeleted(Loc loc) {
   Adjust(loc.leaf, -static_cast<int64_t>(it.len), 0);
 }
 
-namespace {
-// True when `b` directly continues `a`: same agent, next ids, typed right
-// after it with the same origin right, text adjacent in the arena.
-bool Continues(const Item& a, const Item& b) {
-  return a.agent == b.agent && uint64_t{a.seq} + a.len == b.seq && a.deleted == b.deleted &&
-         b.left == Ref{a.agent, b.seq - 1} && a.right == b.right &&
-         uint64_t{a.byte_off} + a.byte_len == b.byte_off;
-}
-}  // namespace
-
 bool ItemTree::JoinNext(uint32_t leaf, uint32_t i) {
   Leaf& l = leaves_[leaf];
   if (i + 1 >= l.n || !Continues(l.items[i], l.items[i + 1])) return false;

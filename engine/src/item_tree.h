@@ -58,6 +58,15 @@ struct Item {
   bool Contains(uint32_t a, uint32_t s) const { return a == agent && s >= seq && s - seq < len; }
 };
 
+// True when `b` directly continues `a`, so the two can be one Item: same
+// agent, next ids, typed right after it with the same origin right, text
+// adjacent in the arena, both deleted or neither.
+inline bool Continues(const Item& a, const Item& b) {
+  return a.agent == b.agent && uint64_t{a.seq} + a.len == b.seq && a.deleted == b.deleted &&
+         b.left == Ref{a.agent, b.seq - 1} && a.right == b.right &&
+         uint64_t{a.byte_off} + a.byte_len == b.byte_off;
+}
+
 // 36 bytes: leaves hold 32 of them, so this is most of a Doc's memory.
 static_assert(sizeof(Item) == 36, "keep Item packed");
 
@@ -152,6 +161,10 @@ class ItemTree {
   static constexpr uint32_t kNoLeafBelow = UINT32_MAX - 1;
   void Build(const std::vector<Item>& items, std::string_view arena,
              const std::vector<std::vector<uint32_t>>& leaf_of);
+  // The same with the id index made from the Items themselves: O(Items),
+  // whatever the number of seqs. `next_seq[agent]` bounds each agent's seqs.
+  void Build(const std::vector<Item>& items, std::string_view arena,
+             const std::vector<uint32_t>& next_seq);
 
   // ---- Prepare state, for importing a positional history ----------------
   // While tracking, every Item also has a prepare state: whether its
@@ -163,8 +176,10 @@ class ItemTree {
   // Starts tracking with every Item in the prepare version as it is now
   // (inserted; deleted once if it is a tombstone).
   void BeginTracking();
-  // Drops the prepare state and joins Items that only it kept apart.
-  void EndTracking();
+  // Drops the prepare state, joins Items that only it kept apart and lays
+  // the tree out afresh (joins leave leaves sparse). `next_seq[agent]`
+  // bounds each agent's seqs.
+  void EndTracking(const std::vector<uint32_t>& next_seq);
   bool tracking() const { return tracking_; }
   uint64_t prep_visible() const { return prep_visible_; }
   uint32_t PrepState(Loc loc) const { return prep_leaves_[loc.leaf].state[loc.idx]; }
@@ -228,6 +243,11 @@ class ItemTree {
   // the first `k` to the back of the previous one.
   void SpillNext(uint32_t leaf, uint32_t k);
   void SpillPrev(uint32_t leaf, uint32_t k);
+  // Lays `items` out in fresh leaves and nodes (counts included); the
+  // arena and the id index are the callers'.
+  void BuildShape(const std::vector<Item>& items);
+  // Points the id index at the leaves Build() put `items` in.
+  void IndexBuilt(const std::vector<Item>& items, const std::vector<uint32_t>& next_seq);
   uint32_t NewLeaf();
   uint32_t NewNode();
   // Joins Item i + 1 of `leaf` into Item i when it continues it (and, while

@@ -302,9 +302,39 @@ Loc ItemTree::SplitLeaf(Loc loc) {
 
 void ItemTree::Build(const std::vector<Item>& items, std::string_view arena,
                      const std::vector<std::vector<uint32_t>>& leaf_of) {
+  arena_.assign(arena.begin(), arena.end());
+  BuildShape(items);
+  index_.Clear(leaf_of.size());
+  for (size_t a = 0; a < leaf_of.size(); ++a) index_.Load(static_cast<uint32_t>(a), leaf_of[a]);
+}
+
+void ItemTree::Build(const std::vector<Item>& items, std::string_view arena,
+                     const std::vector<uint32_t>& next_seq) {
+  arena_.assign(arena.begin(), arena.end());
+  BuildShape(items);
+  IndexBuilt(items, next_seq);
+}
+
+void ItemTree::IndexBuilt(const std::vector<Item>& items, const std::vector<uint32_t>& next_seq) {
+  // Each agent's Items by seq, joined where consecutive ones share a leaf.
+  std::vector<std::vector<IdIndex::LeafRange>> of(next_seq.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Item& it = items[i];
+    of[it.agent].push_back(IdIndex::LeafRange{it.seq, it.seq + it.len, BuiltLeafOf(i)});
+  }
+  index_.Clear(next_seq.size());
+  for (uint32_t a = 0; a < of.size(); ++a) {
+    std::vector<IdIndex::LeafRange>& r = of[a];
+    std::sort(r.begin(), r.end(), [](const IdIndex::LeafRange& x, const IdIndex::LeafRange& y) {
+      return x.seq < y.seq;
+    });
+    index_.LoadRanges(a, r.data(), r.size(), next_seq[a]);
+  }
+}
+
+void ItemTree::BuildShape(const std::vector<Item>& items) {
   assert(!tracking_);
   constexpr uint32_t kNodeFill = kFanout * 3 / 4;
-  arena_.assign(arena.begin(), arena.end());
   leaves_.clear();
   nodes_.clear();
   pending_leaf_ = kNone;
@@ -332,8 +362,6 @@ void ItemTree::Build(const std::vector<Item>& items, std::string_view arena,
     visible_ += leaves_[k].vis;
     all_ += leaves_[k].all;
   }
-  index_.Clear(leaf_of.size());
-  for (size_t a = 0; a < leaf_of.size(); ++a) index_.Load(static_cast<uint32_t>(a), leaf_of[a]);
   // Level by level: children [0, count) of the level below, leaves first.
   size_t count = nleaves;
   size_t first = 0;  // first node index of the level below (nodes only)

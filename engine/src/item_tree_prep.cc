@@ -27,7 +27,7 @@ void ItemTree::BeginTracking() {
   prep_cache_valid_ = false;
 }
 
-void ItemTree::EndTracking() {
+void ItemTree::EndTracking(const std::vector<uint32_t>& next_seq) {
   FlushCounts();
   tracking_ = false;
   std::vector<PrepLeaf>().swap(prep_leaves_);
@@ -35,15 +35,21 @@ void ItemTree::EndTracking() {
   prep_visible_ = 0;
   pending_prep_ = 0;
   // Moving the prepare version split Items at txn boundaries that nothing
-  // else tells apart (a run typed on over two txns, say): join them again.
-  cache_valid_ = false;
-  hint_valid_ = false;
-  prep_cache_valid_ = false;
-  for (uint32_t leaf = 0; leaf < leaves_.size(); ++leaf) {
-    for (uint32_t i = 0; i + 1 < leaves_[leaf].n;) {
-      if (!JoinNext(leaf, i)) ++i;
+  // else tells apart (a run typed on over two txns, say): join them again,
+  // across leaves too, and lay the tree out afresh, as a snapshot load
+  // does: the joins would leave the leaves sparse.
+  std::vector<Item> items;
+  for (Loc loc = Begin(); loc.leaf != kNone; loc = Next(loc)) {
+    const Item& it = at(loc);
+    if (!items.empty() && Continues(items.back(), it)) {
+      items.back().len += it.len;
+      items.back().byte_len += it.byte_len;
+    } else {
+      items.push_back(it);
     }
   }
+  BuildShape(items);
+  IndexBuilt(items, next_seq);
 }
 
 void ItemTree::SetPrepState(Loc loc, uint32_t state) {
