@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -27,6 +28,11 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
+// Waits are for conditions, with a deadline generous enough for an
+// AddressSanitizer build on a two-core machine with another process
+// keeping one core busy: only a broken node should ever reach it.
+constexpr milliseconds kDeadline(60000);
+
 std::string TracesDir() {
   const char* env = std::getenv("WEFT_TRACES_DIR");
   return env != nullptr ? env : WEFT_TRACES_DIR;
@@ -38,12 +44,15 @@ class TestNode {
   explicit TestNode(NodeOptions o = {}) { Start(std::move(o)); }
   ~TestNode() { Stop(); }
 
+  // `o.log`, if set, sees every line too (on the node's loop thread).
   void Start(NodeOptions o) {
     o.handle_signals = false;
-    o.log = [](const std::string& l) {
-      if (std::getenv("WEFT_TEST_LOG")) std::fprintf(stderr, "node: %s\n", l.c_str());
-    };
+    o.log = Logger(o.log);
     if (o.heartbeat.count() == 1000) o.heartbeat = milliseconds(100);
+    // A test's clients run only while the test waits on them; a busy
+    // machine can leave one unserved for seconds. Tests that want the
+    // timeout set their own.
+    if (o.peer_timeout.count() == 5000) o.peer_timeout = kDeadline;
     Result<std::unique_ptr<Node>> n = Node::Create(std::move(o));
     ASSERT_TRUE(n.ok()) << n.status().ToString();
     node_ = std::move(*n);
@@ -60,6 +69,14 @@ class TestNode {
   HostPort addr() const { return HostPort{"127.0.0.1", port_}; }
 
  private:
+  static std::function<void(const std::string&)> Logger(
+      std::function<void(const std::string&)> hook) {
+    return [hook = std::move(hook)](const std::string& l) {
+      if (std::getenv("WEFT_TEST_LOG")) std::fprintf(stderr, "node: %s\n", l.c_str());
+      if (hook) hook(l);
+    };
+  }
+
   std::unique_ptr<Node> node_;
   std::thread thread_;
   uint16_t port_ = 0;
@@ -71,7 +88,7 @@ std::unique_ptr<Client> Connect(const TestNode& n, uint64_t agent,
   o.server = n.addr();
   o.agents = {agent};
   o.secret = std::move(secret);
-  o.timeout = seconds(10);
+  o.timeout = kDeadline;
   Result<std::unique_ptr<Client>> c = Client::Connect(o);
   EXPECT_TRUE(c.ok()) << c.status().ToString();
   return c.ok() ? std::move(*c) : nullptr;
@@ -90,9 +107,7 @@ struct Peer {
     ASSERT_TRUE(doc.Insert(pos, text).ok());
     ASSERT_TRUE(client->SendOpsSince(name, doc, before).ok());
   }
-  bool WaitFor(const std::function<bool()>& pred) {
-    return client->RunUntil(pred, seconds(10)).ok();
-  }
+  bool WaitFor(const std::function<bool()>& pred) { return client->RunUntil(pred, kDeadline).ok(); }
 
   std::unique_ptr<Client> client;
   engine::Doc doc;
@@ -128,7 +143,7 @@ class RawPeer {
     for (char c : all) Write(std::string(1, c));
   }
   // The next frame, or nullopt at end of stream / after `timeout`.
-  std::optional<Message> ReadFrame(milliseconds timeout = milliseconds(5000)) {
+  std::optional<Message> ReadFrame(milliseconds timeout = kDeadline) {
     std::string prefix = ReadExactly(4, timeout);
     if (prefix.size() < 4) return std::nullopt;
     uint32_t len = 0;
@@ -141,7 +156,7 @@ class RawPeer {
   }
   // Reads frames until one of type T (skipping pings); nullopt if none.
   template <typename T>
-  std::optional<T> ReadUntil(milliseconds timeout = milliseconds(5000)) {
+  std::optional<T> ReadUntil(milliseconds timeout = kDeadline) {
     while (std::optional<Message> m = ReadFrame(timeout)) {
       if (const T* t = std::get_if<T>(&*m)) return *t;
     }
@@ -149,7 +164,7 @@ class RawPeer {
   }
   // Reads until the node closes the connection (true) or nothing arrives
   // for `timeout` (false); `*bytes` counts what was read.
-  bool Closed(milliseconds timeout = milliseconds(5000), size_t* bytes = nullptr) {
+  bool Closed(milliseconds timeout = kDeadline, size_t* bytes = nullptr) {
     while (true) {
       std::string b = ReadExactly(64 << 10, timeout);
       if (bytes != nullptr) *bytes += b.size();
@@ -286,6 +301,54 @@ TEST(Node, ThreeNodesInALineConverge) {
   EXPECT_EQ(on_b.doc.Text(), on_a.doc.Text());
 }
 
+// Regression: a catch-up carries only what a node has applied, not what
+// waits in its Pending, and ops released from Pending later were never
+// sent on. A node that held an op in Pending while a peer subscribed kept
+// it from that peer forever: `weft demo` replicas stayed apart after a
+// node restart.
+TEST(Node, OpsReleasedFromPendingReachPeersThatSubscribedMeanwhile) {
+  // Agent 2's " world" depends on agent 1's "hello"; agent 5's "#" on
+  // nothing.
+  engine::Doc first(1), second(2), marker(5);
+  ASSERT_TRUE(first.Insert(0, "hello").ok());
+  std::string hello = first.EncodeOpsSince({});
+  ASSERT_TRUE(second.ApplyUpdate(hello).ok());
+  ASSERT_TRUE(second.Insert(5, " world").ok());
+  std::string world = second.EncodeOpsSince(first.version());
+  ASSERT_TRUE(marker.Insert(0, "#").ok());
+  std::string hash = marker.EncodeOpsSince({});
+
+  TestNode a;
+  ClientOptions co;
+  co.server = a.addr();
+  co.agents = {1, 2, 5};
+  co.timeout = kDeadline;
+  Result<std::unique_ptr<Client>> author = Client::Connect(co);
+  ASSERT_TRUE(author.ok()) << author.status().ToString();
+  Client& c = **author;
+  // " world" waits in A's Pending (A has no "hello"); "#", sent after it on
+  // the same connection, shows when A has taken it in.
+  ASSERT_TRUE(c.SendUpdate("d", world).ok());
+  ASSERT_TRUE(c.SendUpdate("d", hash).ok());
+  ASSERT_TRUE(c.RunUntil([&] { return c.acked("d").Get(5) == 1; }, kDeadline).ok());
+
+  // B links to A only now: its catch-up from A has "#" but cannot hold
+  // " world".
+  NodeOptions ob;
+  ob.peers = {a.addr()};
+  TestNode b(ob);
+  Peer on_b(b, 4, "d");
+  ASSERT_TRUE(on_b.WaitFor([&] { return on_b.doc.Text() == "#"; })) << on_b.doc.Text();
+
+  // "hello" releases " world" on A; B must get both.
+  ASSERT_TRUE(c.SendUpdate("d", hello).ok());
+  EXPECT_TRUE(on_b.WaitFor([&] {
+    return on_b.doc.Text().find("hello world") != std::string::npos;
+  })) << "'"
+      << on_b.doc.Text() << "'";
+  EXPECT_EQ(on_b.doc.pending_ops(), 0u);
+}
+
 TEST(Node, LateJoiningNodeCatchesUpAWholeHistory) {
   Result<engine::Trace> trace =
       engine::LoadTrace(TracesDir() + "/sequential/automerge-paper.json.gz");
@@ -328,6 +391,55 @@ TEST(Node, PeerReconnectsAfterItsNodeRestarts) {
   Peer reader(hub, 3, "d");
   EXPECT_TRUE(reader.WaitFor([&] { return reader.doc.Text() == "before restart"; }))
       << "'" << reader.doc.Text() << "'";
+}
+
+// Regression: the heartbeat judged silence by the clock alone. A node whose
+// loop stalled (a long drain on a busy machine) found, when its timer
+// fired, every peer "silent" past its timeout, though it had not pinged
+// them or read their sockets meanwhile, and dropped them all: `weft demo`
+// lost its writers under AddressSanitizer.
+TEST(Node, AStalledLoopDoesNotDropPeersItCouldNotHear) {
+  std::atomic<bool> stalled{false}, stall_over{false};
+  NodeOptions o;
+  o.heartbeat = milliseconds(100);
+  o.peer_timeout = milliseconds(1000);
+  o.log = [&](const std::string& line) {
+    // Holds the loop thread for three peer timeouts, once.
+    if (line.find("'stall'") == std::string::npos || stalled.exchange(true)) return;
+    std::this_thread::sleep_for(milliseconds(3000));
+    stall_over = true;
+  };
+  TestNode n(o);
+  Peer alice(n, 1, "d");
+  ClientOptions co;
+  co.server = n.addr();
+  co.label = "stall";
+  co.timeout = kDeadline;
+  Result<std::unique_ptr<Client>> staller = Client::Connect(co);
+  ASSERT_TRUE(staller.ok()) << staller.status().ToString();
+  // Alice is served all along, and for ten heartbeats after the stall.
+  ASSERT_TRUE(alice.WaitFor([&] { return stall_over.load(); })) << alice.client->close_reason();
+  auto until = std::chrono::steady_clock::now() + milliseconds(1000);
+  EXPECT_TRUE(alice.WaitFor([&] { return std::chrono::steady_clock::now() >= until; }))
+      << alice.client->close_reason();
+  // ...and still served: her edit is acknowledged.
+  alice.Type(0, "still here");
+  EXPECT_TRUE(alice.WaitFor([&] { return alice.client->acked("d").Get(1) == 10; }))
+      << alice.client->close_reason();
+}
+
+TEST(Node, SilentPeerIsDroppedAfterItsTimeout) {
+  NodeOptions o;
+  o.heartbeat = milliseconds(50);
+  o.peer_timeout = milliseconds(500);
+  TestNode n(o);
+  RawPeer mute(n.port());
+  mute.Handshake();
+  // It reads the node's pings and never answers one.
+  std::optional<ErrorFrame> e = mute.ReadUntil<ErrorFrame>();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code, ErrorCode::kTimeout) << e->reason;
+  EXPECT_TRUE(mute.Closed());
 }
 
 // ---- Persistence ----------------------------------------------------------------
@@ -402,12 +514,12 @@ TEST(Node, FullDiskStopsAcksUntilSpaceReturns) {
 
 TEST(Node, WrongOrMissingSecretIsRejected) {
   NodeOptions o;
-  o.secret.emplace("correct horse");
+  o.secret = std::optional<std::string>("correct horse");
   TestNode n(o);
   ClientOptions co;
   co.server = n.addr();
   co.agents = {1};
-  co.timeout = seconds(5);
+  co.timeout = kDeadline;
   co.secret.emplace("wrong horse");
   Result<std::unique_ptr<Client>> wrong = Client::Connect(co);
   ASSERT_FALSE(wrong.ok());
@@ -512,7 +624,7 @@ TEST(Node, PeerThatStopsReadingIsDroppedNotBuffered) {
   // The kernel's socket buffers absorb a few MB on loopback before libuv
   // queues anything; the bound applies to what libuv queues.
   o.max_outbound_bytes = 64 << 10;
-  o.peer_timeout = seconds(60);  // so only the bound can drop the slow peer
+  o.peer_timeout = kDeadline;  // so only the bound can drop the slow peer
   TestNode n(o);
   // A small receive window, so the node's writes back up quickly.
   RawPeer slow(n.port(), 4096);
@@ -534,7 +646,7 @@ TEST(Node, PeerThatStopsReadingIsDroppedNotBuffered) {
   // ...while the slow peer was cut off: reading now, it finds the end of the
   // stream well before the 8 MB it would have had to buffer.
   size_t received = 0;
-  EXPECT_TRUE(slow.Closed(milliseconds(5000), &received)) << "never disconnected";
+  EXPECT_TRUE(slow.Closed(kDeadline, &received)) << "never disconnected";
   EXPECT_LT(received, size_t{8000} * 1000);
 }
 

@@ -115,6 +115,7 @@ void Connection::OnRead(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
     return;
   }
   c->last_heard_ = Clock::now();
+  c->pings_since_heard_ = 0;
   Result<FrameRef> frame = c->assembler_.Commit(static_cast<size_t>(n));
   if (!frame.ok()) {
     c->Fail(ErrorCode::kFrameTooLarge, frame.status().ToString());
@@ -176,6 +177,7 @@ void Connection::Retry() {
     reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead) == 0;
     // The pause was ours: the peer's silence clock starts again.
     last_heard_ = Clock::now();
+    pings_since_heard_ = 0;
   }
 }
 
@@ -199,6 +201,12 @@ void Connection::Send(const Message& m) {
   req->head = Prefix(req->owned.size());
   req->bufs[1] = uv_buf_init(req->owned.data(), static_cast<unsigned>(req->owned.size()));
   Write(req, 2);
+}
+
+void Connection::SendPing(uint64_t nonce, uint64_t sent_micros) {
+  if (closing_) return;
+  Send(Ping{nonce, sent_micros});
+  ++pings_since_heard_;
 }
 
 void Connection::SendFrameBody(const FrameRef& body) {

@@ -92,6 +92,10 @@ class Connection {
   uint64_t peer_node_id() const { return handshake_.peer_node_id(); }
   bool peer_is_node() const { return handshake_.peer_is_node(); }
   Clock::time_point last_heard() const { return last_heard_; }
+  // Sends a Ping, counted until the peer is next heard from.
+  void SendPing(uint64_t nonce, uint64_t sent_micros);
+  // Pings sent since the peer was last heard from (any bytes at all).
+  uint32_t pings_since_heard() const { return pings_since_heard_; }
   size_t outbound_bytes() const { return outbound_bytes_; }
   const std::string& peer_name() const { return peer_name_; }
 
@@ -130,6 +134,7 @@ class Connection {
   std::string close_reason_;
   std::string peer_name_;
   Clock::time_point last_heard_ = Clock::now();
+  uint32_t pings_since_heard_ = 0;
 };
 
 }  // namespace weft::transport

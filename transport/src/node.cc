@@ -468,6 +468,14 @@ class Node::Impl : public ConnectionHost {
       case EgressEntry::Kind::kSendOps:
         if (Connection* c = Find(e.conn)) c->SendOpBatch(e.control->doc, e.frame, e.update);
         return;
+      case EgressEntry::Kind::kRelayOps: {
+        auto it = subs_.find(e.control->doc);
+        if (it == subs_.end()) return;
+        for (uint64_t id : it->second) {
+          if (Connection* c = Find(id)) c->SendOpBatch(e.control->doc, e.frame, e.update);
+        }
+        return;
+      }
       case EgressEntry::Kind::kSendSyncDone:
         if (Connection* c = Find(e.conn)) c->Send(SyncDone{e.control->doc, e.control->version});
         return;
@@ -605,14 +613,26 @@ class Node::Impl : public ConnectionHost {
   static void OnHeartbeat(uv_timer_t* t) {
     Impl* n = static_cast<Impl*>(t->data);
     auto now = Connection::Clock::now();
+    // Silence is judged by the clock and by pings: a peer is silent only
+    // after peer_timeout without a byte *and* as many unanswered pings as
+    // heartbeats fit in it. If this loop itself stalled (a long drain, a
+    // starved process), the clock says every peer has been silent, but
+    // they were neither pinged nor read meanwhile: one tick has passed, so
+    // one ping more is counted, and their answers are read next.
+    const int64_t heartbeats =
+        n->options_.peer_timeout / std::max(n->options_.heartbeat, std::chrono::milliseconds(1));
+    const uint32_t pings = static_cast<uint32_t>(std::clamp<int64_t>(heartbeats, 1, 1000));
     std::vector<Connection*> silent;
     for (auto& [id, c] : n->conns_) {
       // A connection we stopped reading (back-pressure) is not silent.
       if (c->closing() || c->paused()) continue;
-      if (now - c->last_heard() > n->options_.peer_timeout) {
+      // A connection still in its handshake is never pinged: the clock
+      // alone judges it.
+      bool unanswered = !c->ready() || c->pings_since_heard() >= pings;
+      if (now - c->last_heard() > n->options_.peer_timeout && unanswered) {
         silent.push_back(c.get());
       } else if (c->ready()) {
-        c->Send(Ping{++n->ping_nonce_, NowMicros()});
+        c->SendPing(++n->ping_nonce_, NowMicros());
       }
     }
     for (Connection* c : silent) {
