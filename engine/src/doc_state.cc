@@ -121,22 +121,13 @@ Loc DocState::PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len, std::
     const Item& p = tree_.at(prev);
     // Typing on: the run continues the Item before it, so it joins that Item
     // instead of adding one (the common case for sequential typing).
-    if (p.agent == agent && uint64_t{p.seq} + p.len == seq && !p.deleted && p.right == right &&
-        left == Ref{agent, seq - 1} && uint64_t{p.byte_off} + p.byte_len == tree_.arena_size()) {
+    if (tree_.TypesOn(p, agent, seq, left, right)) {
       tree_.Append(text);
       tree_.Extend(prev, len, static_cast<uint32_t>(text.size()));
       return prev;
     }
   }
-  Item item;
-  item.agent = agent;
-  item.seq = seq;
-  item.len = len;
-  item.byte_len = static_cast<uint32_t>(text.size());
-  item.byte_off = tree_.Append(text);
-  item.left = left;
-  item.right = right;
-  return tree_.Insert(at, item);
+  return tree_.Insert(at, tree_.NewItem(agent, seq, len, text, left, right));
 }
 
 Status DocState::LocalInsert(uint64_t pos, std::string_view utf8, Ops* out, bool record_undo) {

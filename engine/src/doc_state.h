@@ -174,6 +174,9 @@ class DocState {
   // Marks deleted the ids of a delete run.
   void IntegrateDelete(uint32_t agent, uint32_t seq, uint32_t len, Ref target, bool backward);
   void CommitOp(const RawOp& op);
+  // Commits ops all[order[0..k)] into this empty Doc while their history
+  // is linear (linear_merge.cc); returns k.
+  size_t CommitLinear(std::span<const RawOp> all, const std::vector<size_t>& order);
   // The limits a batch must stay within (text, seqs, Pending), given the
   // ops PlanBatch found ready (`order`) and waiting (`state` 0).
   Status CheckBatchBounds(std::span<const RawOp> all, const std::vector<size_t>& order,

@@ -13,11 +13,55 @@ void IdIndex::Reserve(uint32_t agent, uint64_t next_seq) {
   if (blocks.size() < want) blocks.resize(want);
 }
 
-uint32_t IdIndex::Find(const Block& b, uint32_t off) {
-  // Lists are short: a linear scan beats a binary search up to a few dozen.
-  uint32_t i = 1;
-  while (i < b.n && b.runs[i].offset <= off) ++i;
-  return b.runs[i - 1].leaf;
+uint32_t IdIndex::Find(const Block& b, uint32_t off) { return b.runs[Covering(b, off)].leaf; }
+
+size_t IdIndex::Covering(const Block& b, uint32_t off) {
+  // Lists are mostly short, where a linear scan beats a binary search.
+  if (b.n <= 16) {
+    size_t i = 1;
+    while (i < b.n && b.runs[i].offset <= off) ++i;
+    return i - 1;
+  }
+  const Run* r = std::partition_point(b.runs.get() + 1, b.runs.get() + b.n,
+                                      [&](const Run& x) { return x.offset <= off; });
+  return static_cast<size_t>(r - b.runs.get()) - 1;
+}
+
+bool IdIndex::SplitRun(Block& b, uint32_t lo, uint32_t hi, uint32_t leaf) {
+  size_t c = Covering(b, lo);
+  const uint32_t old = b.runs[c].leaf;
+  const uint32_t cover_end = c + 1 < b.n ? b.runs[c + 1].offset : kBlock;
+  if (cover_end < hi || old == leaf) return false;
+  // Neighbours that would get the same leaf need the merging path.
+  const bool at_start = lo == b.runs[c].offset, at_end = hi == cover_end;
+  if (at_start && c > 0 && b.runs[c - 1].leaf == leaf) return false;
+  if (at_end && c + 1 < b.n && b.runs[c + 1].leaf == leaf) return false;
+  if (at_start && at_end) {
+    b.runs[c].leaf = leaf;
+    return true;
+  }
+  // One run becomes two (a piece at either end) or three (in the middle).
+  const size_t add = at_start || at_end ? 1 : 2;
+  if (b.n + add > b.cap) {
+    uint16_t cap = static_cast<uint16_t>(std::min<size_t>(kBlock, b.n + add + b.n / 2 + 2));
+    auto runs = std::make_unique<Run[]>(cap);
+    std::copy_n(b.runs.get(), b.n, runs.get());
+    b.runs = std::move(runs);
+    b.cap = cap;
+  }
+  Run* r = b.runs.get();
+  std::copy_backward(r + c + 1, r + b.n, r + b.n + add);
+  if (at_start) {
+    r[c].leaf = leaf;
+    r[c + 1] = Run{hi, old};
+  } else if (at_end) {
+    r[c + 1] = Run{lo, leaf};
+  } else {
+    r[c + 1] = Run{lo, leaf};
+    r[c + 2] = Run{hi, old};
+  }
+  b.n = static_cast<uint16_t>(b.n + add);
+  return true;
 }
 
 void IdIndex::Assign(Block& b, const Run* runs, size_t n) {
@@ -47,10 +91,11 @@ void IdIndex::SetInBlock(Block& b, uint32_t lo, uint32_t hi, uint32_t leaf, bool
   } else {
     // The run covering `lo`: when it already says `leaf` up to `hi`,
     // nothing changes (typing on, or an Item back in a leaf it was in).
-    size_t c = 0;
-    while (c + 1 < b.n && b.runs[c + 1].offset <= lo) ++c;
+    size_t c = Covering(b, lo);
     uint32_t cover_end = c + 1 < b.n ? b.runs[c + 1].offset : kBlock;
     if (b.runs[c].leaf == leaf && cover_end >= hi) return;
+    // A piece of one run (an Item split off): cut it out in place.
+    if (!tail && SplitRun(b, lo, hi, leaf)) return;
   }
   if (tail) {
     // New seqs (an Item inserted, typing on): the runs from `lo` on go and

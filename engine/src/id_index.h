@@ -79,6 +79,12 @@ class IdIndex {
     uint32_t leaf = UINT32_MAX;
   };
   static uint32_t Find(const Block& b, uint32_t off);
+  // Index of the run of `b` (a list) covering offset `off`.
+  static size_t Covering(const Block& b, uint32_t off);
+  // Sets offsets [lo, hi) of list `b` to `leaf` in place when they lie in
+  // one run and no neighbour run has `leaf`; false (nothing changed)
+  // otherwise.
+  static bool SplitRun(Block& b, uint32_t lo, uint32_t hi, uint32_t leaf);
   // Sets offsets [lo, hi) of `b` to `leaf`. `tail`: no seq at or after `hi`
   // in this block was ever set, so what the runs say there does not matter
   // and the new run may cover it (typing on then finds its seqs mapped).

@@ -22,35 +22,40 @@ class Simulation {
  public:
   explicit Simulation(const DocState& doc) : doc_(doc) {}
 
-  uint64_t Next(uint64_t agent) const {
-    const Agent* a = Find(agent);
-    return a ? a->next : doc_.NextSeq(agent);
-  }
+  uint64_t Next(uint64_t agent) { return Get(agent).next; }
 
   // True when seqs [lo, hi] of `agent` are known insert seqs. REQUIRES: known.
-  bool IsInsertRange(uint64_t agent, uint64_t lo, uint64_t hi) const {
-    uint64_t doc_next = doc_.NextSeq(agent);
-    if (lo < doc_next) {
-      uint64_t doc_hi = std::min(hi, doc_next - 1);
-      std::optional<uint32_t> a = doc_.FindAgent(agent);
-      if (!a || !doc_.IsInsertRange(*a, static_cast<uint32_t>(lo), static_cast<uint32_t>(doc_hi))) {
+  bool IsInsertRange(uint64_t agent, uint64_t lo, uint64_t hi) {
+    Agent& a = Get(agent);
+    if (lo < a.doc_next) {
+      uint64_t doc_hi = std::min(hi, a.doc_next - 1);
+      if (!doc_.IsInsertRange(a.local, static_cast<uint32_t>(lo), static_cast<uint32_t>(doc_hi))) {
         return false;
       }
-      if (hi < doc_next) return true;
-      lo = doc_next;
+      if (hi < a.doc_next) return true;
+      lo = a.doc_next;
     }
-    const Agent* a = Find(agent);
-    if (a == nullptr) return false;
-    const std::vector<Span>& spans = a->spans;
-    // Origins and targets are mostly ids made a few ops before: look at the
-    // last spans first.
+    const std::vector<Span>& spans = a.spans;
+    if (spans.empty()) return false;
+    // Origins are mostly ids made a few ops before, or next to the one
+    // looked up last (a cursor moving through the text): the last spans
+    // and the span found last first, then a binary search. k is one past
+    // the span holding lo.
     size_t k = spans.size();
-    for (int steps = 0; k > 0 && spans[k - 1].begin > lo && steps < 4; ++steps) --k;
-    if (k > 0 && spans[k - 1].begin > lo) {
-      k = static_cast<size_t>(std::partition_point(spans.begin(), spans.begin() + k,
-                                                   [&](const Span& sp) { return sp.begin <= lo; }) -
-                              spans.begin());
+    auto holds = [&](size_t i) { return spans[i].begin <= lo && lo < spans[i].end; };
+    if (!holds(k - 1)) {
+      if (k >= 2 && holds(k - 2)) {
+        k -= 1;
+      } else if (a.found < k && holds(a.found)) {
+        k = a.found + 1;
+      } else {
+        k = static_cast<size_t>(
+            std::partition_point(spans.begin(), spans.end(),
+                                 [&](const Span& sp) { return sp.begin <= lo; }) -
+            spans.begin());
+      }
     }
+    a.found = k - 1;
     // spans[k - 1] is the span holding lo.
     for (--k; k < spans.size(); ++k) {
       if (!spans[k].insert) return false;
@@ -60,25 +65,17 @@ class Simulation {
   }
 
   void Accept(const RawOp& op) {
-    Agent* a = Find(op.agent);
-    if (a == nullptr) {
-      index_.Add(op.agent, static_cast<uint32_t>(agents_.size()));
-      agents_.emplace_back();
-      a = &agents_.back();
-      a->next = doc_.NextSeq(op.agent);
-      last_id_ = op.agent;
-      last_ = static_cast<uint32_t>(agents_.size() - 1);
-    }
+    Agent& a = Get(op.agent);
     bool insert = op.kind == Op::Kind::kInsert;
     uint64_t end = op.seq + op.len;
     // Ready ops continue their agent's seqs (a known prefix is cut off),
     // so the spans tile the new seqs and neighbours of one kind join.
-    if (!a->spans.empty() && a->spans.back().insert == insert) {
-      a->spans.back().end = end;
+    if (!a.spans.empty() && a.spans.back().insert == insert) {
+      a.spans.back().end = end;
     } else {
-      a->spans.push_back(Span{a->next, end, insert});
+      a.spans.push_back(Span{a.next, end, insert});
     }
-    a->next = end;
+    a.next = end;
   }
 
  private:
@@ -87,27 +84,36 @@ class Simulation {
     bool insert;
   };
   struct Agent {
-    uint64_t next = 0;
-    std::vector<Span> spans;  // in seq order, tiling [doc's next seq, next)
+    uint32_t local = kNone;   // the Doc's index, if it knows the agent
+    uint64_t doc_next = 0;    // seqs the Doc has
+    uint64_t next = 0;        // seqs the Doc and the ops accepted so far have
+    std::vector<Span> spans;  // in seq order, tiling [doc_next, next)
+    size_t found = 0;         // the span IsInsertRange found last
   };
-  // Ops come in runs by one agent: the last agent found is tried first.
-  const Agent* Find(uint64_t agent) const {
-    if (last_ != kNone && last_id_ == agent) return &agents_[last_];
+  // Every agent a batch names is looked up in the Doc once. Ops come in
+  // runs by one agent: the last one found is tried first.
+  Agent& Get(uint64_t agent) {
+    if (last_ != kNone && last_id_ == agent) return agents_[last_];
     std::optional<uint32_t> i = index_.Find(agent);
-    if (!i) return nullptr;
+    if (!i) {
+      i = static_cast<uint32_t>(agents_.size());
+      index_.Add(agent, *i);
+      Agent& a = agents_.emplace_back();
+      if (std::optional<uint32_t> local = doc_.FindAgent(agent)) {
+        a.local = *local;
+        a.doc_next = a.next = doc_.next_seq_[*local];
+      }
+    }
     last_id_ = agent;
     last_ = *i;
-    return &agents_[*i];
-  }
-  Agent* Find(uint64_t agent) {
-    return const_cast<Agent*>(static_cast<const Simulation*>(this)->Find(agent));
+    return agents_[*i];
   }
 
   const DocState& doc_;
   AgentMap index_;
   std::vector<Agent> agents_;
-  mutable uint64_t last_id_ = 0;
-  mutable uint32_t last_ = kNone;
+  uint64_t last_id_ = 0;
+  uint32_t last_ = kNone;
 };
 
 enum class Readiness { kWait, kReady, kDuplicate, kBad };
@@ -118,7 +124,7 @@ struct Blocker {
   uint64_t seq = 0;
 };
 
-Readiness CheckReady(const Simulation& sim, const RawOp& op, Blocker* blocker) {
+Readiness CheckReady(Simulation& sim, const RawOp& op, Blocker* blocker) {
   uint64_t known = sim.Next(op.agent);
   if (known >= op.seq + op.len) return Readiness::kDuplicate;
   if (known < op.seq) {
@@ -312,7 +318,14 @@ Status DocState::ApplyBatch(std::span<const RawOp> batch) {
   std::vector<uint8_t> state;
   WEFT_RETURN_IF_ERROR(PlanBatch(*this, all, &order, &state));
   WEFT_RETURN_IF_ERROR(CheckBatchBounds(all, order, state));
-  for (size_t i : order) CommitOp(all[i]);
+  // Into an empty Doc (a first sync, a catch-up) a linear history needs no
+  // order statistics until the end. Change events need positions as they
+  // go, so a listener keeps the usual path.
+  size_t done = 0;
+  if (tree_.all() == 0 && !tree_.tracking() && !listener_ && order.size() > 1) {
+    done = CommitLinear(all, order);
+  }
+  for (size_t k = done; k < order.size(); ++k) CommitOp(all[order[k]]);
   std::vector<Op> still;
   for (size_t i = 0; i < all.size(); ++i) {
     if (state[i] == 0) still.push_back(OwnedOp(all[i]));

@@ -219,20 +219,24 @@ void ItemTree::CloseSlot(uint32_t leaf, uint32_t idx) {
   --l.n;
 }
 
+Item CutItem(Item& it, std::string_view bytes, uint32_t offset) {
+  uint32_t b = it.byte_len == it.len ? offset : static_cast<uint32_t>(Utf8Offset(bytes, offset));
+  Item right = it;
+  right.seq += offset;
+  right.len -= offset;
+  right.byte_off += b;
+  right.byte_len -= b;
+  right.left = Ref{it.agent, it.seq + offset - 1};
+  it.len = offset;
+  it.byte_len = b;
+  return right;
+}
+
 Loc ItemTree::SplitItem(Loc loc, uint32_t offset) {
   loc = MakeRoom(loc, true);
   Item& it = at(loc);
   assert(offset > 0 && offset < it.len);
-  uint32_t bytes =
-      it.byte_len == it.len ? offset : static_cast<uint32_t>(Utf8Offset(Bytes(it), offset));
-  Item right = it;
-  right.seq += offset;
-  right.len -= offset;
-  right.byte_off += bytes;
-  right.byte_len -= bytes;
-  right.left = Ref{it.agent, it.seq + offset - 1};
-  it.len = offset;
-  it.byte_len = bytes;
+  Item right = CutItem(it, Bytes(it), offset);
   Touched(loc.leaf, loc.idx + 1);
   OpenSlot(loc.leaf, loc.idx + 1);
   leaves_[loc.leaf].items[loc.idx + 1] = right;

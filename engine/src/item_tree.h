@@ -67,6 +67,10 @@ inline bool Continues(const Item& a, const Item& b) {
          uint64_t{a.byte_off} + a.byte_len == b.byte_off;
 }
 
+// Cuts `it` after `offset` code points (0 < offset < it.len) and returns
+// the second part; `bytes` is its text.
+Item CutItem(Item& it, std::string_view bytes, uint32_t offset);
+
 // 36 bytes: leaves hold 32 of them, so this is most of a Doc's memory.
 static_assert(sizeof(Item) == 36, "keep Item packed");
 
@@ -148,6 +152,26 @@ class ItemTree {
   }
   // Appends UTF-8 to the arena; returns its offset.
   uint32_t Append(std::string_view utf8);
+  // An Item for a new run, its text appended to the arena.
+  Item NewItem(uint32_t agent, uint32_t seq, uint32_t len, std::string_view utf8, Ref left,
+               Ref right) {
+    Item item;
+    item.agent = agent;
+    item.seq = seq;
+    item.len = len;
+    item.byte_len = static_cast<uint32_t>(utf8.size());
+    item.byte_off = Append(utf8);
+    item.left = left;
+    item.right = right;
+    return item;
+  }
+  // True when a new run typed after Item `p` continues it (typing on):
+  // the next ids, typed right after p with p's origin right, and p's text
+  // ends the arena.
+  bool TypesOn(const Item& p, uint32_t agent, uint32_t seq, Ref left, Ref right) const {
+    return p.agent == agent && uint64_t{p.seq} + p.len == seq && !p.deleted && p.right == right &&
+           left == Ref{agent, seq - 1} && uint64_t{p.byte_off} + p.byte_len == arena_.size();
+  }
   size_t arena_size() const { return arena_.size(); }
 
   // Build() puts Item i into leaf BuiltLeafOf(i): leaves filled to 3/4 so
@@ -161,6 +185,12 @@ class ItemTree {
   static constexpr uint32_t kNoLeafBelow = UINT32_MAX - 1;
   void Build(const std::vector<Item>& items, std::string_view arena,
              const std::vector<std::vector<uint32_t>>& leaf_of);
+  // Replaces the Items with `items` (document order), keeping the arena
+  // their text is in, laid out as Build() does.
+  void Rebuild(const std::vector<Item>& items, const std::vector<uint32_t>& next_seq) {
+    BuildShape(items);
+    IndexBuilt(items, next_seq);
+  }
   // The same with the id index made from the Items themselves: O(Items),
   // whatever the number of seqs. `next_seq[agent]` bounds each agent's seqs.
   void Build(const std::vector<Item>& items, std::string_view arena,
