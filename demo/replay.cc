@@ -31,9 +31,13 @@ constexpr int kExitOk = 0;
 constexpr int kExitDiverged = 1;
 constexpr int kExitBadInput = 2;
 constexpr int kExitTieBreak = 3;
+// The importing replica's own agent id (it makes no ops of its own): far
+// above the ids the trace's agents take.
+constexpr uint64_t kImportAgent = UINT64_MAX - 3;
 
 struct Flags {
   bool json = false;
+  bool replicas = false;
   int repeat = 1;
   std::string trace;
 };
@@ -54,11 +58,13 @@ double Median(std::vector<double> v) {
 
 void Usage(std::FILE* out) {
   std::fprintf(out,
-               "usage: weft replay [--json] [--repeat N] TRACE\n"
+               "usage: weft replay [--json] [--repeat N] [--replicas] TRACE\n"
                "       weft replay --data DIR --doc NAME [--expect FILE]\n"
                "  Replays TRACE (.json or .json.gz, sequential or concurrent) and checks the\n"
                "  result against its endContent, then merges the full history into a fresh\n"
-               "  replica and loads a snapshot into another.\n"
+               "  replica and loads a snapshot into another. A concurrent trace is imported\n"
+               "  into one replica (HistoryImporter); with --replicas it is replayed as a\n"
+               "  network of one replica per agent instead, synced before each txn.\n"
                "  exit 0: all match endContent; 1: replicas, merge or load disagree (a bug);\n"
                "  3: all agree but differ from endContent (concurrent tie-break); 2: bad input.\n"
                "  With --data, rebuilds document NAME from a node's data directory (read only)\n"
@@ -70,6 +76,8 @@ int ParseFlags(int argc, char** argv, Flags* f) {
     std::string_view a = argv[i];
     if (a == "--json") {
       f->json = true;
+    } else if (a == "--replicas") {
+      f->replicas = true;
     } else if (a == "--repeat") {
       if (i + 1 >= argc) return kExitBadInput;
       char* end = nullptr;
@@ -155,13 +163,16 @@ struct Outcome {
 
 // One full replay: local edits, merge into a fresh replica, snapshot load.
 // Returns an exit code when something fails, nothing when all ran.
-std::optional<int> ReplayOnce(const engine::Trace& trace,
+std::optional<int> ReplayOnce(const engine::Trace& trace, const Flags& flags,
                               const std::function<void(uint64_t)>& progress, bool show_progress,
                               Outcome* out, Run* run) {
   out->replicas.clear();
   auto t0 = Clock::now();
   Status st;
-  if (trace.concurrent) {
+  if (trace.concurrent && !flags.replicas) {
+    out->replicas.emplace_back(kImportAgent);
+    st = engine::ImportConcurrent(trace, out->replicas[0], progress);
+  } else if (trace.concurrent) {
     // Replicas are checked against each other as they finish and then
     // released (a history with hundreds of agents would otherwise hold the
     // whole document hundreds of times at the end); the final catch-up
@@ -283,7 +294,7 @@ int RunReplay(int argc, char** argv) {
   Outcome out;
   std::vector<Run> runs(flags.repeat);
   for (Run& run : runs) {
-    if (std::optional<int> exit = ReplayOnce(*trace, progress, show_progress, &out, &run)) {
+    if (std::optional<int> exit = ReplayOnce(*trace, flags, progress, show_progress, &out, &run)) {
       return *exit;
     }
   }

@@ -1,16 +1,25 @@
-// engine_bench: the Doc on every sequential trace under WEFT_TRACES_DIR,
-// with a plain text buffer as the baseline in the same run.
+// engine_bench: the Doc on every trace under WEFT_TRACES_DIR (sequential,
+// concurrent and egwalker) and on a generated history of large pastes and
+// deletes, with baselines in the same run.
 //
-//   BM_PlainBuffer/T   the trace's patches on a gap buffer of code points
-//                      (no CRDT metadata): the floor for local editing
-//   BM_LocalReplay/T   the same patches as local edits of a fresh Doc
-//   BM_Merge/T         the full history (EncodeOpsSince of the empty
+//   BM_PlainBuffer/T   sequential T's patches on a gap buffer of code
+//                      points (no CRDT metadata): the floor for local edits
+//   BM_LocalReplay/T   sequential T's patches as local edits of a fresh Doc
+//   BM_Import/T        concurrent T imported into one fresh Doc
+//                      (ImportConcurrent: HistoryImporter)
+//   BM_ReplicaReplay/T concurrent T replayed with a replica per agent
+//                      (ReplayConcurrent), for traces of a few agents: the
+//                      import's baseline
+//   BM_Merge/T         T's full history (EncodeOpsSince of the empty
 //                      version) applied to a fresh Doc
-//   BM_SnapshotLoad/T  a snapshot loaded into a fresh Doc
+//   BM_SnapshotLoad/T  a snapshot of T loaded into a fresh Doc
+//
+// T is every trace file, and gen_paste_delete, a generated sequential
+// history of large pastes and deletes (GeneratePasteDeleteTrace).
 //
 // Every benchmark checks the final length against endContent so a broken
 // build cannot look fast. Counters: bytes_per_char (Doc heap per character
-// of final text), update_bytes, snapshot_bytes.
+// of final text), doc_heap_bytes, update_bytes, snapshot_bytes.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -109,9 +118,41 @@ void LocalReplay(benchmark::State& state, const Trace* trace) {
   state.counters["doc_heap_bytes"] = static_cast<double>(heap);
 }
 
+// The replica a trace's history builds: local edits, or an import.
+Status Build(const Trace& trace, Doc& doc) {
+  return trace.concurrent ? ImportConcurrent(trace, doc) : ReplaySequential(trace, doc);
+}
+
+void Import(benchmark::State& state, const Trace* trace) {
+  uint64_t expected = CodePoints(trace->end_content);
+  size_t heap = 0;
+  for (auto _ : state) {
+    Doc doc(UINT64_MAX - 3);
+    if (!ImportConcurrent(*trace, doc).ok() || doc.size() != expected) {
+      state.SkipWithError("import failed or length differs from endContent");
+      break;
+    }
+    heap = doc.HeapBytes();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trace->patches));
+  state.counters["doc_heap_bytes"] = static_cast<double>(heap);
+}
+
+void ReplicaReplay(benchmark::State& state, const Trace* trace) {
+  uint64_t expected = CodePoints(trace->end_content);
+  for (auto _ : state) {
+    std::vector<Doc> replicas;
+    if (!ReplayConcurrent(*trace, replicas).ok() || replicas[0].size() != expected) {
+      state.SkipWithError("replay failed or length differs from endContent");
+      break;
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trace->patches));
+}
+
 void Merge(benchmark::State& state, const Trace* trace) {
-  Doc src(1);
-  if (!ReplaySequential(*trace, src).ok()) return state.SkipWithError("replay failed");
+  Doc src(UINT64_MAX - 3);
+  if (!Build(*trace, src).ok()) return state.SkipWithError("replay failed");
   std::string update = src.EncodeOpsSince(VersionVector());
   for (auto _ : state) {
     Doc doc(2);
@@ -125,8 +166,8 @@ void Merge(benchmark::State& state, const Trace* trace) {
 }
 
 void SnapshotLoad(benchmark::State& state, const Trace* trace) {
-  Doc src(1);
-  if (!ReplaySequential(*trace, src).ok()) return state.SkipWithError("replay failed");
+  Doc src(UINT64_MAX - 3);
+  if (!Build(*trace, src).ok()) return state.SkipWithError("replay failed");
   std::string snapshot = src.EncodeSnapshot();
   for (auto _ : state) {
     Result<Doc> doc = Doc::LoadSnapshot(snapshot, 2);
@@ -153,14 +194,21 @@ std::string TraceName(const std::filesystem::path& p) {
 int main(int argc, char** argv) {
   using namespace weft::engine;
   const char* env = std::getenv("WEFT_TRACES_DIR");
-  std::filesystem::path dir =
-      std::filesystem::path(env && *env ? env : WEFT_TRACES_DIR) / "sequential";
+  const std::filesystem::path root(env && *env ? env : WEFT_TRACES_DIR);
   std::vector<std::filesystem::path> files;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) files.push_back(e.path());
-  std::sort(files.begin(), files.end());
+  for (const char* sub : {"sequential", "concurrent", "egwalker"}) {
+    std::vector<std::filesystem::path> in_sub;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(root / sub, ec)) {
+      std::string name = e.path().filename().string();
+      if (name.ends_with(".json") || name.ends_with(".json.gz")) in_sub.push_back(e.path());
+    }
+    std::sort(in_sub.begin(), in_sub.end());
+    files.insert(files.end(), in_sub.begin(), in_sub.end());
+  }
   static std::vector<Trace> traces;  // outlive the registered benchmarks
-  traces.reserve(files.size());
+  static std::vector<std::string> names;
+  traces.reserve(files.size() + 1);
   for (const auto& f : files) {
     weft::Result<Trace> t = LoadTrace(f.string());
     if (!t.ok()) {
@@ -168,16 +216,27 @@ int main(int argc, char** argv) {
       return 2;
     }
     traces.push_back(std::move(*t));
-    const Trace* tp = &traces.back();
-    std::string name = TraceName(f);
-    benchmark::RegisterBenchmark(("BM_PlainBuffer/" + name).c_str(), PlainBuffer, tp)
-        ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("BM_LocalReplay/" + name).c_str(), LocalReplay, tp)
-        ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("BM_Merge/" + name).c_str(), Merge, tp)
-        ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("BM_SnapshotLoad/" + name).c_str(), SnapshotLoad, tp)
-        ->Unit(benchmark::kMillisecond);
+    names.push_back(TraceName(f));
+  }
+  traces.push_back(GeneratePasteDeleteTrace(PasteDeleteOptions{}));
+  names.push_back("gen_paste_delete");
+  auto add = [](const std::string& name, void (*fn)(benchmark::State&, const Trace*),
+                const Trace* t) {
+    benchmark::RegisterBenchmark(name.c_str(), fn, t)->Unit(benchmark::kMillisecond);
+  };
+  for (size_t i = 0; i < traces.size(); ++i) {
+    const Trace* tp = &traces[i];
+    const std::string& name = names[i];
+    if (tp->concurrent) {
+      add("BM_Import/" + name, Import, tp);
+      // A replica per agent costs agents x history: only for a few agents.
+      if (tp->num_agents <= 4) add("BM_ReplicaReplay/" + name, ReplicaReplay, tp);
+    } else {
+      add("BM_PlainBuffer/" + name, PlainBuffer, tp);
+      add("BM_LocalReplay/" + name, LocalReplay, tp);
+    }
+    add("BM_Merge/" + name, Merge, tp);
+    add("BM_SnapshotLoad/" + name, SnapshotLoad, tp);
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -13,20 +13,24 @@ DocState::DocState(uint64_t agent, DocOptions options) : agent_(agent), options_
 }
 
 uint32_t DocState::AgentIndex(uint64_t agent) {
-  auto [it, added] = agent_index_.try_emplace(agent, static_cast<uint32_t>(agent_ids_.size()));
-  if (added) {
-    agent_ids_.push_back(agent);
-    next_seq_.push_back(0);
-    runs_of_.emplace_back();
-    tree_.AddAgent();
-  }
-  return it->second;
+  if (std::optional<uint32_t> a = FindAgent(agent)) return *a;
+  uint32_t index = static_cast<uint32_t>(agent_ids_.size());
+  agent_index_.Add(agent, index);
+  agent_ids_.push_back(agent);
+  next_seq_.push_back(0);
+  runs_of_.emplace_back();
+  tree_.AddAgent();
+  return index;
 }
 
 std::optional<uint32_t> DocState::FindAgent(uint64_t agent) const {
-  auto it = agent_index_.find(agent);
-  if (it == agent_index_.end()) return std::nullopt;
-  return it->second;
+  // Ops come in runs by one agent: most lookups repeat the last one.
+  if (last_agent_index_ < agent_ids_.size() && agent_ids_[last_agent_index_] == agent) {
+    return last_agent_index_;
+  }
+  std::optional<uint32_t> a = agent_index_.Find(agent);
+  if (a) last_agent_index_ = *a;
+  return a;
 }
 
 uint64_t DocState::NextSeq(uint64_t agent) const {
@@ -35,7 +39,9 @@ uint64_t DocState::NextSeq(uint64_t agent) const {
 }
 
 Ref DocState::ToRef(const OpId& id) const {
-  return Ref{agent_index_.at(id.agent), static_cast<uint32_t>(id.seq)};
+  std::optional<uint32_t> a = FindAgent(id.agent);
+  assert(a);
+  return Ref{*a, static_cast<uint32_t>(id.seq)};
 }
 
 void DocState::AppendLog(const LogRun& run) {
@@ -107,30 +113,21 @@ void DocState::EmitDelete(uint64_t pos, uint64_t len) {
   listener_(d);
 }
 
-void DocState::PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len, std::string_view text,
-                        Ref left, Ref right) {
+Loc DocState::PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len, std::string_view text,
+                       Ref left, Ref right) {
   tree_.ReserveSeqs(agent, uint64_t{seq} + len);
   Loc prev = tree_.Prev(at);
   if (prev.leaf != kNone) {
     const Item& p = tree_.at(prev);
     // Typing on: the run continues the Item before it, so it joins that Item
     // instead of adding one (the common case for sequential typing).
-    if (p.agent == agent && uint64_t{p.seq} + p.len == seq && !p.deleted && p.right == right &&
-        left == Ref{agent, seq - 1} && uint64_t{p.byte_off} + p.byte_len == tree_.arena_size()) {
+    if (tree_.TypesOn(p, agent, seq, left, right)) {
       tree_.Append(text);
       tree_.Extend(prev, len, static_cast<uint32_t>(text.size()));
-      return;
+      return prev;
     }
   }
-  Item item;
-  item.agent = agent;
-  item.seq = seq;
-  item.len = len;
-  item.byte_len = static_cast<uint32_t>(text.size());
-  item.byte_off = tree_.Append(text);
-  item.left = left;
-  item.right = right;
-  tree_.Insert(at, item);
+  return tree_.Insert(at, tree_.NewItem(agent, seq, len, text, left, right));
 }
 
 Status DocState::LocalInsert(uint64_t pos, std::string_view utf8, Ops* out, bool record_undo) {
@@ -148,10 +145,7 @@ Status DocState::LocalInsert(uint64_t pos, std::string_view utf8, Ops* out, bool
   if (pos == 0) {
     at = tree_.Begin();
   } else {
-    ItemTree::Found f = tree_.FindVisible(pos - 1);
-    const Item& it = tree_.at(f.loc);
-    left = Ref{it.agent, it.seq + f.offset};
-    at = f.offset + 1 < it.len ? tree_.SplitItem(f.loc, f.offset + 1) : tree_.Next(f.loc);
+    at = tree_.SplitAfter(tree_.FindVisible(pos - 1), &left);
   }
   InsertAt(at, left, utf8, static_cast<uint32_t>(*n), out);
   if (record_undo) PushUndo(UndoStep{true, seq, static_cast<uint32_t>(*n)});
@@ -245,8 +239,7 @@ Status DocState::CheckInvariants() const {
 size_t DocState::HeapBytes() const {
   size_t bytes = tree_.HeapBytes() + log_.HeapBytes() + agent_ids_.capacity() * sizeof(uint64_t) +
                  next_seq_.capacity() * 4 + runs_of_.capacity() * sizeof(runs_of_[0]) +
-                 agent_index_.size() * (sizeof(uint64_t) * 2 + 16) +
-                 agent_index_.bucket_count() * sizeof(void*) + undo_.size() * sizeof(UndoStep) +
+                 agent_index_.HeapBytes() + undo_.size() * sizeof(UndoStep) +
                  redo_.size() * sizeof(UndoStep);
   for (const auto& v : runs_of_) bytes += v.capacity() * sizeof(uint32_t);
   for (const Op& op : pending_) bytes += sizeof(Op) + op.text.capacity();

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent_map.h"
 #include "chunked_vector.h"
 #include "item_tree.h"
 #include "weft/engine/change.h"
@@ -150,7 +151,13 @@ class DocState {
   uint32_t local_;
   DocOptions options_;
   std::vector<uint64_t> agent_ids_;
-  std::unordered_map<uint64_t, uint32_t> agent_index_;
+  AgentMap agent_index_;
+  // The local index FindAgent found last (a hint, checked before use).
+  mutable uint32_t last_agent_index_ = 0;
+  // The Item Integrate placed or deleted last: the next remote op's
+  // origins and targets are usually in it or beside it (a hint, checked
+  // before use; see ItemTree::FindIdNear).
+  Loc hint_;
   std::vector<uint32_t> next_seq_;              // per local agent
   ChunkedVector<LogRun, 1024> log_;             // causal order
   std::vector<std::vector<uint32_t>> runs_of_;  // per agent: indices into log_
@@ -167,16 +174,24 @@ class DocState {
   // Marks deleted the ids of a delete run.
   void IntegrateDelete(uint32_t agent, uint32_t seq, uint32_t len, Ref target, bool backward);
   void CommitOp(const RawOp& op);
+  // Commits ops all[order[0..k)] into this empty Doc while their history
+  // is linear (linear_merge.cc); returns k.
+  size_t CommitLinear(std::span<const RawOp> all, const std::vector<size_t>& order);
   // The limits a batch must stay within (text, seqs, Pending), given the
   // ops PlanBatch found ready (`order`) and waiting (`state` 0).
-  Status CheckBatchBounds(const std::vector<RawOp>& all, const std::vector<size_t>& order,
+  Status CheckBatchBounds(std::span<const RawOp> all, const std::vector<size_t>& order,
                           const std::vector<uint8_t>& state) const;
 
  public:
+  // The scan and placement of IntegrateInsert: `cur` is the insertion point
+  // right after L (its Item split if need be). Returns where the run is.
+  Loc IntegrateAt(Loc cur, uint32_t agent, uint32_t seq, uint32_t len, std::string_view text,
+                  Ref left, Ref right);
   // Inserts an Item for a new run at insertion point `at`, or extends the
   // Item before `at` when the run continues it.
-  void PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len, std::string_view text, Ref left,
-                Ref right);
+  // Returns where the run's characters are now.
+  Loc PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len, std::string_view text, Ref left,
+               Ref right);
   // Deletes the characters [lo, hi] of `agent` that are still visible;
   // calls `on_deleted(loc)` for each Item newly marked (after the mark, before
   // it is joined with neighbouring tombstones).
@@ -188,7 +203,7 @@ template <typename F>
 void DocState::DeleteIdRange(uint32_t agent, uint32_t lo, uint32_t hi, F&& on_deleted) {
   uint64_t s = lo;
   while (s <= hi) {
-    ItemTree::Found f = tree_.FindId(agent, static_cast<uint32_t>(s));
+    ItemTree::Found f = tree_.FindIdNear(agent, static_cast<uint32_t>(s), hint_);
     Loc loc = f.loc;
     const Item& it = tree_.at(loc);
     uint64_t item_end = uint64_t{it.seq} + it.len - 1;
@@ -206,6 +221,9 @@ void DocState::DeleteIdRange(uint32_t agent, uint32_t lo, uint32_t hi, F&& on_de
     tree_.MarkDeleted(loc);
     on_deleted(loc);
     tree_.JoinTombstones(loc);
+    // Joined into the Item before, or still here: the next ids are usually
+    // in the Items that follow.
+    hint_ = Loc{loc.leaf, loc.idx > 0 ? loc.idx - 1 : 0};
   }
 }
 

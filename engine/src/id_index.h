@@ -1,17 +1,20 @@
 // IdIndex: (agent, seq) -> leaf of the item tree holding that character.
 //
-// Per agent, the seq space is cut into blocks of kBlock seqs; each block keeps
-// a short sorted list of runs {first offset, leaf}, a run lasting until the
-// next one starts. Characters typed together sit in one leaf, so a block
-// usually has a handful of runs: a few bytes per Item instead of four bytes
-// per seq, and every update touches only the blocks of the seqs it names.
+// Per agent, the seq space is cut into blocks of kBlock seqs, found by
+// direct indexing. A block is either one leaf for all its seqs (no heap
+// memory: a paste, or a stretch typed into one leaf) or a short sorted list
+// of runs {first offset, leaf}, a run lasting until the next one starts.
+// Characters typed together sit in one leaf, so a list usually has a handful
+// of runs: a few bytes per Item instead of four bytes per seq, and every
+// update touches only the blocks of the seqs it names.
 //
-// Invariant: runs in a block are sorted by offset, start with offset 0 and
-// no two neighbours have the same leaf.
+// Invariant: a block's runs are sorted by offset, start with offset 0, and
+// no two neighbours have the same leaf; a block of one run keeps no list.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace weft::engine::detail {
@@ -24,7 +27,11 @@ class IdIndex {
   // Makes seqs below `next_seq` of `agent` addressable.
   void Reserve(uint32_t agent, uint64_t next_seq);
   // The leaf recorded for (agent, seq). REQUIRES: Reserve covered seq.
-  uint32_t Get(uint32_t agent, uint32_t seq) const;
+  uint32_t Get(uint32_t agent, uint32_t seq) const {
+    const Block& b = agents_[agent].blocks[seq / kBlock];
+    if (b.n == 0) return b.leaf;
+    return Find(b, seq % kBlock);
+  }
   // Get, or UINT32_MAX when no block covers seq (an agent that never
   // inserted that far). The result is only a candidate for a seq that is
   // not an inserted character.
@@ -34,11 +41,29 @@ class IdIndex {
   }
   // Records `leaf` for seqs [seq, seq + len) of `agent`.
   void Set(uint32_t agent, uint32_t seq, uint32_t len, uint32_t leaf);
-  void Clear(size_t agents) { agents_.assign(agents, Agent{}); }
+  // Records `leaf` for the seqs [seq, end) of several ranges of `agent`,
+  // sorted and disjoint, with one pass over each block they touch (the
+  // Items moving to another leaf together).
+  struct Range {
+    uint32_t seq;
+    uint32_t end;
+  };
+  void SetRanges(uint32_t agent, const Range* ranges, size_t n, uint32_t leaf);
+  void Clear(size_t agents) {
+    agents_.clear();
+    agents_.resize(agents);
+  }
   // Replaces `agent`'s entries with `leaf_of[seq]` for every seq: a bulk
   // load in one pass (snapshots). Values >= UINT32_MAX - 1 mark seqs that
   // will never be looked up (deletes): they join whatever run is open.
   void Load(uint32_t agent, const std::vector<uint32_t>& leaf_of);
+  // Replaces `agent`'s entries with `leaf` for each range [seq, end) of
+  // `ranges` (sorted by seq, disjoint; seqs between them are never looked
+  // up), seqs below `next_seq` addressable: O(ranges + blocks).
+  struct LeafRange {
+    uint32_t seq, end, leaf;
+  };
+  void LoadRanges(uint32_t agent, const LeafRange* ranges, size_t n, uint64_t next_seq);
   size_t HeapBytes() const;
 
  private:
@@ -46,11 +71,28 @@ class IdIndex {
     uint32_t offset;
     uint32_t leaf;
   };
-  using Block = std::vector<Run>;
-  // `tail`: no seq at or after `hi` in this block was ever set, so what the
-  // runs say there does not matter and the new run may cover it (typing on
-  // then finds its seqs already mapped).
+  // n == 0: every seq of the block maps to `leaf`. Otherwise runs[0, n).
+  struct Block {
+    std::unique_ptr<Run[]> runs;
+    uint16_t n = 0;
+    uint16_t cap = 0;
+    uint32_t leaf = UINT32_MAX;
+  };
+  static uint32_t Find(const Block& b, uint32_t off);
+  // Index of the run of `b` (a list) covering offset `off`.
+  static size_t Covering(const Block& b, uint32_t off);
+  // Sets offsets [lo, hi) of list `b` to `leaf` in place when they lie in
+  // one run and no neighbour run has `leaf`; false (nothing changed)
+  // otherwise.
+  static bool SplitRun(Block& b, uint32_t lo, uint32_t hi, uint32_t leaf);
+  // Sets offsets [lo, hi) of `b` to `leaf`. `tail`: no seq at or after `hi`
+  // in this block was ever set, so what the runs say there does not matter
+  // and the new run may cover it (typing on then finds its seqs mapped).
   static void SetInBlock(Block& b, uint32_t lo, uint32_t hi, uint32_t leaf, bool tail);
+  // Sets the offset ranges [lo[i], hi[i]) (sorted, disjoint) of `b` to
+  // `leaf` in one pass.
+  static void SetSpans(Block& b, const uint32_t* lo, const uint32_t* hi, size_t m, uint32_t leaf);
+  static void Assign(Block& b, const Run* runs, size_t n);
 
   struct Agent {
     std::vector<Block> blocks;

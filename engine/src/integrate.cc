@@ -22,43 +22,59 @@ class Simulation {
  public:
   explicit Simulation(const DocState& doc) : doc_(doc) {}
 
-  uint64_t Next(uint64_t agent) const {
-    auto it = agents_.find(agent);
-    return it != agents_.end() ? it->second.next : doc_.NextSeq(agent);
-  }
+  uint64_t Next(uint64_t agent) { return Get(agent).next; }
 
   // True when seqs [lo, hi] of `agent` are known insert seqs. REQUIRES: known.
-  bool IsInsertRange(uint64_t agent, uint64_t lo, uint64_t hi) const {
-    uint64_t doc_next = doc_.NextSeq(agent);
-    if (lo < doc_next) {
-      uint64_t doc_hi = std::min(hi, doc_next - 1);
-      std::optional<uint32_t> a = doc_.FindAgent(agent);
-      if (!a || !doc_.IsInsertRange(*a, static_cast<uint32_t>(lo), static_cast<uint32_t>(doc_hi))) {
+  bool IsInsertRange(uint64_t agent, uint64_t lo, uint64_t hi) {
+    Agent& a = Get(agent);
+    if (lo < a.doc_next) {
+      uint64_t doc_hi = std::min(hi, a.doc_next - 1);
+      if (!doc_.IsInsertRange(a.local, static_cast<uint32_t>(lo), static_cast<uint32_t>(doc_hi))) {
         return false;
       }
-      if (hi < doc_next) return true;
-      lo = doc_next;
+      if (hi < a.doc_next) return true;
+      lo = a.doc_next;
     }
-    auto it = agents_.find(agent);
-    if (it == agents_.end()) return false;
-    const std::vector<Span>& spans = it->second.spans;
-    auto s = std::partition_point(spans.begin(), spans.end(),
-                                  [&](const Span& sp) { return sp.end <= lo; });
-    for (; s != spans.end(); ++s) {
-      if (!s->insert || s->begin > lo) return false;
-      if (s->end > hi) return true;
-      lo = s->end;
+    const std::vector<Span>& spans = a.spans;
+    if (spans.empty()) return false;
+    // Origins are mostly ids made a few ops before, or next to the one
+    // looked up last (a cursor moving through the text): the last spans
+    // and the span found last first, then a binary search. k is one past
+    // the span holding lo.
+    size_t k = spans.size();
+    auto holds = [&](size_t i) { return spans[i].begin <= lo && lo < spans[i].end; };
+    if (!holds(k - 1)) {
+      if (k >= 2 && holds(k - 2)) {
+        k -= 1;
+      } else if (a.found < k && holds(a.found)) {
+        k = a.found + 1;
+      } else {
+        k = static_cast<size_t>(
+            std::partition_point(spans.begin(), spans.end(),
+                                 [&](const Span& sp) { return sp.begin <= lo; }) -
+            spans.begin());
+      }
+    }
+    a.found = k - 1;
+    // spans[k - 1] is the span holding lo.
+    for (--k; k < spans.size(); ++k) {
+      if (!spans[k].insert) return false;
+      if (spans[k].end > hi) return true;
     }
     return false;
   }
 
   void Accept(const RawOp& op) {
-    auto [it, added] = agents_.try_emplace(op.agent);
-    if (added) it->second.next = doc_.NextSeq(op.agent);
-    Agent& a = it->second;
-    uint64_t begin = std::max(a.next, op.seq);
+    Agent& a = Get(op.agent);
+    bool insert = op.kind == Op::Kind::kInsert;
     uint64_t end = op.seq + op.len;
-    a.spans.push_back(Span{begin, end, op.kind == Op::Kind::kInsert});
+    // Ready ops continue their agent's seqs (a known prefix is cut off),
+    // so the spans tile the new seqs and neighbours of one kind join.
+    if (!a.spans.empty() && a.spans.back().insert == insert) {
+      a.spans.back().end = end;
+    } else {
+      a.spans.push_back(Span{a.next, end, insert});
+    }
     a.next = end;
   }
 
@@ -68,11 +84,36 @@ class Simulation {
     bool insert;
   };
   struct Agent {
-    uint64_t next = 0;
-    std::vector<Span> spans;  // in seq order
+    uint32_t local = kNone;   // the Doc's index, if it knows the agent
+    uint64_t doc_next = 0;    // seqs the Doc has
+    uint64_t next = 0;        // seqs the Doc and the ops accepted so far have
+    std::vector<Span> spans;  // in seq order, tiling [doc_next, next)
+    size_t found = 0;         // the span IsInsertRange found last
   };
+  // Every agent a batch names is looked up in the Doc once. Ops come in
+  // runs by one agent: the last one found is tried first.
+  Agent& Get(uint64_t agent) {
+    if (last_ != kNone && last_id_ == agent) return agents_[last_];
+    std::optional<uint32_t> i = index_.Find(agent);
+    if (!i) {
+      i = static_cast<uint32_t>(agents_.size());
+      index_.Add(agent, *i);
+      Agent& a = agents_.emplace_back();
+      if (std::optional<uint32_t> local = doc_.FindAgent(agent)) {
+        a.local = *local;
+        a.doc_next = a.next = doc_.next_seq_[*local];
+      }
+    }
+    last_id_ = agent;
+    last_ = *i;
+    return agents_[*i];
+  }
+
   const DocState& doc_;
-  std::unordered_map<uint64_t, Agent> agents_;
+  AgentMap index_;
+  std::vector<Agent> agents_;
+  uint64_t last_id_ = 0;
+  uint32_t last_ = kNone;
 };
 
 enum class Readiness { kWait, kReady, kDuplicate, kBad };
@@ -83,7 +124,7 @@ struct Blocker {
   uint64_t seq = 0;
 };
 
-Readiness CheckReady(const Simulation& sim, const RawOp& op, Blocker* blocker) {
+Readiness CheckReady(Simulation& sim, const RawOp& op, Blocker* blocker) {
   uint64_t known = sim.Next(op.agent);
   if (known >= op.seq + op.len) return Readiness::kDuplicate;
   if (known < op.seq) {
@@ -168,7 +209,7 @@ namespace {
 // O(n log n), not a pass over every waiting op per op that becomes ready.
 // Fills `order` with the ready ops in a causal order and marks `state`
 // (0 waiting, 1 ready, 2 duplicate); kCorruption for a hostile dependency.
-Status PlanBatch(const DocState& doc, const std::vector<RawOp>& all, std::vector<size_t>* order,
+Status PlanBatch(const DocState& doc, std::span<const RawOp> all, std::vector<size_t>* order,
                  std::vector<uint8_t>* state) {
   Simulation sim(doc);
   state->assign(all.size(), 0);
@@ -199,6 +240,7 @@ Status PlanBatch(const DocState& doc, const std::vector<RawOp>& all, std::vector
         (*state)[i] = 1;
         sim.Accept(all[i]);
         order->push_back(i);
+        if (waiters.empty()) break;
         auto w = waiters.find(all[i].agent);
         if (w == waiters.end()) break;
         uint64_t known = sim.Next(all[i].agent);
@@ -215,7 +257,7 @@ Status PlanBatch(const DocState& doc, const std::vector<RawOp>& all, std::vector
 
 }  // namespace
 
-Status DocState::CheckBatchBounds(const std::vector<RawOp>& all, const std::vector<size_t>& order,
+Status DocState::CheckBatchBounds(std::span<const RawOp> all, const std::vector<size_t>& order,
                                   const std::vector<uint8_t>& state) const {
   // Bounds a hostile peer cannot push this replica past: text ever inserted
   // (Item offsets are 31-bit), and how far seqs may run ahead of the
@@ -263,15 +305,27 @@ Status DocState::CheckBatchBounds(const std::vector<RawOp>& all, const std::vect
 // Phase 2 cannot fail.
 Status DocState::ApplyBatch(std::span<const RawOp> batch) {
   for (const RawOp& op : batch) WEFT_RETURN_IF_ERROR(CheckShape(op));
-  std::vector<RawOp> all;
-  all.reserve(pending_.size() + batch.size());
-  for (const Op& op : pending_) all.push_back(ViewOf(op));
-  all.insert(all.end(), batch.begin(), batch.end());
+  // With nothing in Pending (the usual case) the batch is planned in place.
+  std::vector<RawOp> joined;
+  std::span<const RawOp> all = batch;
+  if (!pending_.empty()) {
+    joined.reserve(pending_.size() + batch.size());
+    for (const Op& op : pending_) joined.push_back(ViewOf(op));
+    joined.insert(joined.end(), batch.begin(), batch.end());
+    all = joined;
+  }
   std::vector<size_t> order;
   std::vector<uint8_t> state;
   WEFT_RETURN_IF_ERROR(PlanBatch(*this, all, &order, &state));
   WEFT_RETURN_IF_ERROR(CheckBatchBounds(all, order, state));
-  for (size_t i : order) CommitOp(all[i]);
+  // Into an empty Doc (a first sync, a catch-up) a linear history needs no
+  // order statistics until the end. Change events need positions as they
+  // go, so a listener keeps the usual path.
+  size_t done = 0;
+  if (tree_.all() == 0 && !tree_.tracking() && !listener_ && order.size() > 1) {
+    done = CommitLinear(all, order);
+  }
+  for (size_t k = done; k < order.size(); ++k) CommitOp(all[order[k]]);
   std::vector<Op> still;
   for (size_t i = 0; i < all.size(); ++i) {
     if (state[i] == 0) still.push_back(OwnedOp(all[i]));
@@ -318,18 +372,26 @@ void DocState::CommitOp(const RawOp& op) {
 // At R (or the end) insert at the remembered o if any, else here.
 void DocState::IntegrateInsert(uint32_t agent, uint32_t seq, uint32_t len, std::string_view text,
                                Ref left, Ref right) {
+  // R first, then L: splitting R's Item may move Items, L's split comes
+  // last so `cur` stays valid. Without concurrency L is right before R, and
+  // both are usually next to what the previous op touched (hint_).
+  Loc near = hint_;
   if (!right.none()) {
-    ItemTree::Found f = tree_.FindId(right.agent, right.seq);
-    if (f.offset > 0) tree_.SplitItem(f.loc, f.offset);
+    ItemTree::Found f = tree_.FindIdNear(right.agent, right.seq, hint_);
+    near = tree_.Prev(f.offset > 0 ? tree_.SplitItem(f.loc, f.offset) : f.loc);
   }
   Loc cur;
   if (left.none()) {
     cur = tree_.Begin();
   } else {
-    ItemTree::Found f = tree_.FindId(left.agent, left.seq);
-    const Item& it = tree_.at(f.loc);
-    cur = f.offset + 1 < it.len ? tree_.SplitItem(f.loc, f.offset + 1) : tree_.Next(f.loc);
+    Ref id;
+    cur = tree_.SplitAfter(tree_.FindIdNear(left.agent, left.seq, near), &id);
   }
+  hint_ = IntegrateAt(cur, agent, seq, len, text, left, right);
+}
+
+Loc DocState::IntegrateAt(Loc cur, uint32_t agent, uint32_t seq, uint32_t len,
+                          std::string_view text, Ref left, Ref right) {
   auto pos_of = [&](Ref r, uint64_t if_none) -> uint64_t {
     if (r.none()) return if_none;
     ItemTree::Found f = tree_.FindId(r.agent, r.seq);
@@ -394,8 +456,9 @@ void DocState::IntegrateInsert(uint32_t agent, uint32_t seq, uint32_t len, std::
   }
   if (scanning) cur = scan_start;
   uint64_t pos = listener_ ? tree_.VisibleBefore(cur) : 0;
-  PlaceRun(cur, agent, seq, len, text, left, right);
+  Loc placed = PlaceRun(cur, agent, seq, len, text, left, right);
   if (listener_) EmitInsert(pos, text, len);
+  return placed;
 }
 
 void DocState::IntegrateDelete(uint32_t agent, uint32_t seq, uint32_t len, Ref target,

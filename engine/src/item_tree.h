@@ -58,6 +58,19 @@ struct Item {
   bool Contains(uint32_t a, uint32_t s) const { return a == agent && s >= seq && s - seq < len; }
 };
 
+// True when `b` directly continues `a`, so the two can be one Item: same
+// agent, next ids, typed right after it with the same origin right, text
+// adjacent in the arena, both deleted or neither.
+inline bool Continues(const Item& a, const Item& b) {
+  return a.agent == b.agent && uint64_t{a.seq} + a.len == b.seq && a.deleted == b.deleted &&
+         b.left == Ref{a.agent, b.seq - 1} && a.right == b.right &&
+         uint64_t{a.byte_off} + a.byte_len == b.byte_off;
+}
+
+// Cuts `it` after `offset` code points (0 < offset < it.len) and returns
+// the second part; `bytes` is its text.
+Item CutItem(Item& it, std::string_view bytes, uint32_t offset);
+
 // 36 bytes: leaves hold 32 of them, so this is most of a Doc's memory.
 static_assert(sizeof(Item) == 36, "keep Item packed");
 
@@ -96,6 +109,10 @@ class ItemTree {
   Found FindVisible(uint64_t pos) const;
   // The Item containing character (agent, seq). REQUIRES: it was inserted.
   Found FindId(uint32_t agent, uint32_t seq) const;
+  // FindId, trying the Item at `hint` and the two after it in its leaf
+  // first: runs of lookups of neighbouring ids skip the index. `hint` may be any Loc, even
+  // one made stale by later edits.
+  Found FindIdNear(uint32_t agent, uint32_t seq, Loc hint) const;
   // True when (agent, seq) is an inserted character (some Item holds it).
   // REQUIRES: agent is a known local index.
   bool Holds(uint32_t agent, uint32_t seq) const;
@@ -104,14 +121,21 @@ class ItemTree {
   uint64_t AllBefore(Loc loc) const;
 
   // Splits the Item at `loc` after `offset` code points (0 < offset < len);
-  // returns the Loc of the second part. Counts are unchanged.
+  // returns the Loc of the second part. Counts are unchanged. Locs into the
+  // leaf of `loc` and its neighbours are invalidated.
   Loc SplitItem(Loc loc, uint32_t offset);
-  // Inserts `item` at insertion point `loc`; returns where it went.
+  // The insertion point right after the character `f` names (its Item
+  // split there unless it is the Item's last), and that character's id.
+  Loc SplitAfter(Found f, Ref* id);
+  // Inserts `item` at insertion point `loc`; returns where it went. While
+  // tracking, a new Item is visible in the prepare version (it was made
+  // against it).
   Loc Insert(Loc loc, const Item& item);
   // Grows the Item at `loc` (the last of its run) by `len` code points whose
   // UTF-8 (byte_len bytes) was appended to the arena right after it.
   void Extend(Loc loc, uint32_t len, uint32_t byte_len);
-  // Marks the Item at `loc` deleted.
+  // Marks the Item at `loc` deleted. Consecutive marks in one leaf update
+  // the counts above it once (see pending_leaf_).
   void MarkDeleted(Loc loc);
   // Joins the deleted Item at `loc` with deleted neighbours in its leaf that
   // continue the same run (a tombstone per backspace would otherwise stay an
@@ -128,6 +152,26 @@ class ItemTree {
   }
   // Appends UTF-8 to the arena; returns its offset.
   uint32_t Append(std::string_view utf8);
+  // An Item for a new run, its text appended to the arena.
+  Item NewItem(uint32_t agent, uint32_t seq, uint32_t len, std::string_view utf8, Ref left,
+               Ref right) {
+    Item item;
+    item.agent = agent;
+    item.seq = seq;
+    item.len = len;
+    item.byte_len = static_cast<uint32_t>(utf8.size());
+    item.byte_off = Append(utf8);
+    item.left = left;
+    item.right = right;
+    return item;
+  }
+  // True when a new run typed after Item `p` continues it (typing on):
+  // the next ids, typed right after p with p's origin right, and p's text
+  // ends the arena.
+  bool TypesOn(const Item& p, uint32_t agent, uint32_t seq, Ref left, Ref right) const {
+    return p.agent == agent && uint64_t{p.seq} + p.len == seq && !p.deleted && p.right == right &&
+           left == Ref{agent, seq - 1} && uint64_t{p.byte_off} + p.byte_len == arena_.size();
+  }
   size_t arena_size() const { return arena_.size(); }
 
   // Build() puts Item i into leaf BuiltLeafOf(i): leaves filled to 3/4 so
@@ -141,6 +185,41 @@ class ItemTree {
   static constexpr uint32_t kNoLeafBelow = UINT32_MAX - 1;
   void Build(const std::vector<Item>& items, std::string_view arena,
              const std::vector<std::vector<uint32_t>>& leaf_of);
+  // Replaces the Items with `items` (document order), keeping the arena
+  // their text is in, laid out as Build() does.
+  void Rebuild(const std::vector<Item>& items, const std::vector<uint32_t>& next_seq) {
+    BuildShape(items);
+    IndexBuilt(items, next_seq);
+  }
+  // The same with the id index made from the Items themselves: O(Items),
+  // whatever the number of seqs. `next_seq[agent]` bounds each agent's seqs.
+  void Build(const std::vector<Item>& items, std::string_view arena,
+             const std::vector<uint32_t>& next_seq);
+
+  // ---- Prepare state, for importing a positional history ----------------
+  // While tracking, every Item also has a prepare state: whether its
+  // characters are in the version a txn was made against, and how many
+  // deletes in that version removed them (HistoryImporter moves it back and
+  // forth along the causal graph). Positions in that version are found
+  // through a third count per child. Outside an import none of it exists.
+  static constexpr uint32_t kPrepInserted = 1u << 31;  // | number of deletes
+  // Starts tracking with every Item in the prepare version as it is now
+  // (inserted; deleted once if it is a tombstone).
+  void BeginTracking();
+  // Drops the prepare state, joins Items that only it kept apart and lays
+  // the tree out afresh (joins leave leaves sparse). `next_seq[agent]`
+  // bounds each agent's seqs.
+  void EndTracking(const std::vector<uint32_t>& next_seq);
+  bool tracking() const { return tracking_; }
+  uint64_t prep_visible() const { return prep_visible_; }
+  uint32_t PrepState(Loc loc) const { return prep_leaves_[loc.leaf].state[loc.idx]; }
+  void SetPrepState(Loc loc, uint32_t state);
+  // The character visible in the prepare version at `pos`.
+  // REQUIRES: tracking, pos < prep_visible().
+  Found FindPrep(uint64_t pos) const;
+  // The first Item at or after `loc` visible in the prepare version, or the
+  // end. Leaves with nothing visible there are skipped whole.
+  Loc NextPrepVisible(Loc loc) const;
 
   Status CheckInvariants() const;
   size_t HeapBytes() const;
@@ -165,33 +244,94 @@ class ItemTree {
     uint64_t vis[kFanout];
     uint64_t all[kFanout];
   };
+  // The prepare state beside a Leaf / Node (same index), while tracking.
+  struct PrepLeaf {
+    uint64_t count = 0;  // characters visible in the prepare version
+    uint32_t state[kLeafCap];
+  };
+  struct PrepNode {
+    uint64_t count[kFanout];
+  };
+  static bool PrepVisible(uint32_t state) { return state == kPrepInserted; }
 
-  void Adjust(uint32_t leaf, int64_t dvis, int64_t dall);
+  // The leaf holding visible (or, with `prep`, prepare-visible) character
+  // *rel, descending from the root; *rel becomes its index in that leaf.
+  uint32_t Descend(uint64_t* rel, bool prep) const;
+  void Adjust(uint32_t leaf, int64_t dvis, int64_t dall, int64_t dprep = 0);
+  // Adds the counts Adjust kept back for pending_leaf_ to its ancestors.
+  void FlushCounts() const;
   // Items at index >= idx of `leaf` moved or changed their visible count.
   void Touched(uint32_t leaf, uint32_t idx);
   uint64_t CountBefore(Loc loc, bool visible_only) const;
+  // Makes the leaf of `loc` non-full: moves Items into a neighbour with
+  // room, or splits the leaf. Returns where `loc` is now: an insertion point
+  // (`is_item` false) may stay at the end of its leaf; an Item (`is_item`)
+  // stays in a leaf with room for one more beside it.
+  Loc MakeRoom(Loc loc, bool is_item);
   Loc SplitLeaf(Loc loc);
+  // Moves the last `k` Items of `leaf` to the front of the next leaf, or
+  // the first `k` to the back of the previous one.
+  void SpillNext(uint32_t leaf, uint32_t k);
+  void SpillPrev(uint32_t leaf, uint32_t k);
+  // Lays `items` out in fresh leaves and nodes (counts included); the
+  // arena and the id index are the callers'.
+  void BuildShape(const std::vector<Item>& items);
+  // Points the id index at the leaves Build() put `items` in.
+  void IndexBuilt(const std::vector<Item>& items, const std::vector<uint32_t>& next_seq);
+  uint32_t NewLeaf();
+  uint32_t NewNode();
+  // Joins Item i + 1 of `leaf` into Item i when it continues it (and, while
+  // tracking, has the same prepare state); true if it did.
+  bool JoinNext(uint32_t leaf, uint32_t i);
   uint32_t SplitNode(uint32_t node);
   // Inserts `child` with its counts at `slot` of `node`, splitting full
   // nodes upwards. The counts of every ancestor above `node` must already
   // include the child's (callers move them out of a sibling's slot).
-  void InsertChild(uint32_t node, uint32_t slot, uint32_t child, uint64_t vis, uint64_t all);
-  void InsertSlot(uint32_t node, uint32_t slot, uint32_t child, uint64_t vis, uint64_t all);
+  void InsertChild(uint32_t node, uint32_t slot, uint32_t child, const uint64_t counts[3]);
+  void InsertSlot(uint32_t node, uint32_t slot, uint32_t child, const uint64_t counts[3]);
   void RecountInParent(uint32_t node);
   void SetParent(uint32_t child, bool is_leaf, uint32_t parent, uint32_t slot);
-  void IndexRange(const Item& item, uint32_t leaf);
+  // The counts of a child slot / a leaf as {vis, all, prep}.
+  void SlotCounts(uint32_t node, uint32_t slot, uint64_t out[3]) const;
+  void LeafCounts(uint32_t leaf, uint64_t out[3]) const;
+  // Sums a leaf's counts from its Items.
+  void RecountLeaf(uint32_t leaf);
+  // Points the id index at `leaf` for Items [from, to) of it, one update per
+  // run of Items with consecutive ids.
+  void IndexItems(uint32_t leaf, uint32_t from, uint32_t to);
+  // Opens slot `idx` of a non-full leaf (with its prepare state).
+  void OpenSlot(uint32_t leaf, uint32_t idx);
+  // Removes slot `idx` of a leaf.
+  void CloseSlot(uint32_t leaf, uint32_t idx);
+  uint64_t PrepLen(uint32_t leaf, uint32_t idx) const {
+    return PrepVisible(prep_leaves_[leaf].state[idx]) ? leaves_[leaf].items[idx].len : 0;
+  }
 
   ChunkedVector<Leaf, 4> leaves_;  // small chunks: an empty Doc stays small
-  ChunkedVector<Node, 4> nodes_;
+  // Mutable only so that a const lookup can add kept-back counts
+  // (FlushCounts) before it reads them.
+  mutable ChunkedVector<Node, 4> nodes_;
   uint32_t root_ = 0;
   uint64_t visible_ = 0;  // Invariant: the sums over the root's children
   uint64_t all_ = 0;
   std::vector<char> arena_;  // a vector: reserve() is exact, a string's doubles
   IdIndex index_;
 
+  // A delete spanning many Items marks them one by one; their leaf's counts
+  // change at once, and the path above it only when another leaf's counts
+  // change or a lookup reads the path (FlushCounts). pending_leaf_ is kNone
+  // when nothing is kept back.
+  mutable uint32_t pending_leaf_ = kNone;
+  mutable int64_t pending_vis_ = 0, pending_all_ = 0, pending_prep_ = 0;
+
+  bool tracking_ = false;
+  uint64_t prep_visible_ = 0;
+  std::vector<PrepLeaf> prep_leaves_;
+  mutable std::vector<PrepNode> prep_nodes_;
+
   // Cursor cache for runs of nearby local edits: the leaf last found by
   // FindVisible and the visible characters before it. Valid until a count
-  // changes outside that leaf or a leaf splits.
+  // changes outside that leaf or Items move between leaves.
   mutable bool cache_valid_ = false;
   mutable uint32_t cache_leaf_ = 0;
   mutable uint64_t cache_start_ = 0;
@@ -201,6 +341,12 @@ class ItemTree {
   mutable bool hint_valid_ = false;
   mutable uint32_t hint_idx_ = 0;
   mutable uint64_t hint_start_ = 0;
+  // The same for FindPrep: the leaf it found last and the characters visible
+  // in the prepare version before it. Valid until such a count changes
+  // outside that leaf or Items move between leaves.
+  mutable bool prep_cache_valid_ = false;
+  mutable uint32_t prep_cache_leaf_ = 0;
+  mutable uint64_t prep_cache_start_ = 0;
 };
 
 }  // namespace weft::engine::detail

@@ -67,14 +67,29 @@ inline std::optional<uint64_t> CountUtf8(std::string_view s) {
 // Byte offset of code point `k` in valid UTF-8 `s` (s.size() if k is the
 // number of code points). REQUIRES: s is valid and has at least k code points.
 inline size_t Utf8Offset(std::string_view s, uint64_t k) {
-  size_t i = 0;
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  while (k > 0) {
-    unsigned char c = p[i];
-    i += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+  const size_t n = s.size();
+  size_t i = 0;
+  // Eight bytes at a time while the k-th code point lies beyond them: a
+  // byte starts a code point unless it is 10xxxxxx, so a long paste costs
+  // a few instructions per eight bytes wherever it is cut.
+  constexpr uint64_t kLow = 0x0101010101010101ull;
+  while (k >= 8 && n - i >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    uint64_t continuation = (w >> 7) & ~(w >> 6) & kLow;
+    uint64_t starts = 8 - ((continuation * kLow) >> 56);  // the sum of its bytes
+    if (starts > k) break;
+    k -= starts;
+    i += 8;
+  }
+  // Then the k-th byte that starts a code point (or the end).
+  for (; i < n; ++i) {
+    if ((p[i] & 0xC0) == 0x80) continue;
+    if (k == 0) return i;
     --k;
   }
-  return i;
+  return n;
 }
 
 }  // namespace weft::engine::detail

@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "engine_test_util.h"
 #include "weft/engine/doc.h"
@@ -208,6 +210,70 @@ TEST(Sync, HistoryDeliveredNewestFirstAppliesInOneCall) {
   ASSERT_TRUE(b.Apply(all).ok());
   EXPECT_EQ(b.pending_ops(), 0u);
   EXPECT_EQ(b.Text(), a.Text());
+}
+
+}  // namespace
+}  // namespace weft::engine
+
+namespace weft::engine {
+namespace {
+
+// A history merged into a fresh replica is applied without positions while
+// it is linear (each op made against everything before it), and the usual
+// way from the first concurrent op on. A change listener forces the usual
+// way throughout: both must give the same replica.
+TEST(Sync, LinearHistoryMergesIntoAFreshReplicaLikeTheUsualPath) {
+  for (int seed = 0; seed < testing::PropertyScenarios(20); ++seed) {
+    std::mt19937_64 rng(static_cast<uint64_t>(seed));
+    const char* pieces[] = {"a", "bc", "é", "日本", "xyz", "🙂", "hello world "};
+    // A few authors take turns, each up to date before editing (linear),
+    // then two edit concurrently on some seeds (the fallback mid-batch).
+    std::vector<Doc> authors;
+    for (uint64_t a = 1; a <= 3; ++a) authors.emplace_back(a * 1000 + static_cast<uint64_t>(seed));
+    Ops history;
+    auto edit = [&](Doc& doc) {
+      std::string text;
+      int n = static_cast<int>(rng() % 3) + 1;
+      for (int i = 0; i < n; ++i) text += pieces[rng() % std::size(pieces)];
+      uint64_t size = doc.size();
+      Ops ops;
+      if (size > 0 && rng() % 3 == 0) {
+        uint64_t pos = rng() % size;
+        uint64_t len = 1 + rng() % std::min<uint64_t>(size - pos, rng() % 5 == 0 ? 200 : 4);
+        ops = *doc.Remove(pos, len);
+      } else {
+        ops = *doc.Insert(size == 0 ? 0 : rng() % (size + 1), text);
+      }
+      return ops;
+    };
+    for (int step = 0; step < 300; ++step) {
+      Doc& doc = authors[rng() % authors.size()];
+      ASSERT_TRUE(doc.Apply(history).ok());
+      Ops ops = edit(doc);
+      history.insert(history.end(), ops.begin(), ops.end());
+    }
+    if (seed % 2 == 1) {
+      for (Doc& doc : authors) ASSERT_TRUE(doc.Apply(history).ok());
+      for (int step = 0; step < 40; ++step) {
+        Ops ops = edit(authors[static_cast<size_t>(step % 2)]);
+        history.insert(history.end(), ops.begin(), ops.end());
+      }
+    }
+    Doc fast(7), usual(8);
+    usual.SetChangeListener([](const Delta&) {});
+    ASSERT_TRUE(fast.Apply(history).ok());
+    ASSERT_TRUE(usual.Apply(history).ok());
+    ASSERT_TRUE(fast.CheckInvariants().ok()) << "seed " << seed;
+    EXPECT_EQ(fast.Text(), usual.Text()) << "seed " << seed;
+    EXPECT_EQ(fast.version(), usual.version());
+    EXPECT_EQ(fast.EncodeOpsSince(VersionVector()), usual.EncodeOpsSince(VersionVector()));
+    // Both go on merging alike.
+    Ops more = edit(authors[0]);
+    ASSERT_TRUE(fast.Apply(more).ok());
+    ASSERT_TRUE(usual.Apply(more).ok());
+    EXPECT_EQ(fast.Text(), usual.Text()) << "seed " << seed;
+    ASSERT_TRUE(fast.CheckInvariants().ok());
+  }
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine_test_util.h"
+#include "many_agent_trace.h"
 #include "weft/engine/doc.h"
 
 namespace weft::engine {
@@ -100,6 +101,20 @@ TEST(Traces, ConcurrentTracesReplayExactly) {
   }
 }
 
+// Large pastes and deletes spanning thousands of Items (a generated
+// history, checked against its plain-buffer endContent).
+TEST(Traces, GeneratedPasteDeleteHistoryReplaysExactly) {
+  for (uint64_t seed = 1; seed <= 2; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    Trace trace = GeneratePasteDeleteTrace(PasteDeleteOptions{seed, 6, 120'000});
+    Doc doc(1);
+    ASSERT_TRUE(ReplaySequential(trace, doc).ok());
+    ASSERT_EQ(doc.Text(), trace.end_content);
+    EXPECT_TRUE(doc.CheckInvariants().ok()) << doc.CheckInvariants().ToString();
+    CheckMergeAndLoad(doc, trace.end_content);
+  }
+}
+
 TEST(Traces, MalformedTraceIsAnError) {
   Result<Trace> missing = LoadTrace("/nonexistent/trace.json.gz");
   EXPECT_EQ(missing.status().code(), StatusCode::kIoError);
@@ -169,65 +184,8 @@ TEST(Traces, MalformedTraceJsonIsRejected) {
 namespace weft::engine {
 namespace {
 
-// A concurrent history with many agents and merges, made by editing real
-// replicas: replaying it must rebuild every txn's parent version exactly.
-Trace ManyAgentTrace(uint32_t agents, int txns, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  Trace t;
-  t.concurrent = true;
-  t.num_agents = agents;
-  std::vector<Doc> reps;
-  for (uint32_t k = 0; k < agents; ++k) reps.emplace_back(TraceAgentId(k));
-  std::vector<VersionVector> after;
-  std::vector<int> last(agents, -1);
-  for (int i = 0; i < txns; ++i) {
-    uint32_t a = static_cast<uint32_t>(rng() % agents);
-    TraceTxn txn;
-    txn.agent = a;
-    if (last[a] >= 0) txn.parents.push_back(static_cast<uint64_t>(last[a]));
-    for (uint64_t e = rng() % 3; e > 0 && i > 0; --e) {
-      uint64_t p = static_cast<uint64_t>(i) - 1 - rng() % std::min(i, 20);
-      if (std::find(txn.parents.begin(), txn.parents.end(), p) == txn.parents.end()) {
-        txn.parents.push_back(p);
-      }
-    }
-    VersionVector target;
-    for (uint64_t p : txn.parents) target.Merge(after[p]);
-    for (const auto& [agent, next] : target.entries()) {
-      if (reps[a].known_seqs(agent) < next) {
-        EXPECT_TRUE(
-            reps[a].ApplyUpdate(reps[agent - 1].EncodeOpsSince(reps[a].version(), &target)).ok());
-      }
-    }
-    EXPECT_EQ(reps[a].version(), target);
-    for (uint64_t k = 1 + rng() % 3; k > 0; --k) {
-      uint64_t size = reps[a].size();
-      TracePatch p;
-      if (size > 0 && rng() % 3 == 0) {
-        p.pos = rng() % size;
-        p.del = 1 + rng() % std::min<uint64_t>(size - p.pos, 4);
-        EXPECT_TRUE(reps[a].Remove(p.pos, p.del, nullptr).ok());
-      } else {
-        p.pos = rng() % (size + 1);
-        p.text = std::string(1 + rng() % 5, static_cast<char>('a' + a % 26));
-        EXPECT_TRUE(reps[a].Insert(p.pos, p.text, nullptr).ok());
-      }
-      txn.patches.push_back(p);
-      ++t.patches;
-    }
-    t.txns.push_back(std::move(txn));
-    after.push_back(reps[a].version());
-    last[a] = i;
-  }
-  for (uint32_t k = 1; k < agents; ++k) {
-    EXPECT_TRUE(reps[0].ApplyUpdate(reps[k].EncodeOpsSince(reps[0].version())).ok());
-  }
-  t.end_content = reps[0].Text();
-  return t;
-}
-
 TEST(Traces, ManyAgentHistoryReplaysExactly) {
-  Trace t = ManyAgentTrace(12, 400, 7);
+  Trace t = testing::ManyAgentTrace(12, 400, 7);
   std::vector<Doc> replicas;
   Status st = ReplayConcurrent(t, replicas);
   ASSERT_TRUE(st.ok()) << st.ToString();
@@ -235,7 +193,7 @@ TEST(Traces, ManyAgentHistoryReplaysExactly) {
 }
 
 TEST(Traces, ManyAgentHistoryChecksAndReleasesReplicasOnRequest) {
-  Trace t = ManyAgentTrace(12, 400, 11);
+  Trace t = testing::ManyAgentTrace(12, 400, 11);
   ConcurrentReplayOptions options;
   options.keep_replicas = false;
   options.threads = 3;
@@ -256,7 +214,7 @@ TEST(Traces, ManyAgentHistoryChecksAndReleasesReplicasOnRequest) {
 }
 
 TEST(Traces, FinalSyncReportsProgressOnTheCallingThread) {
-  Trace t = ManyAgentTrace(10, 200, 17);
+  Trace t = testing::ManyAgentTrace(10, 200, 17);
   ConcurrentReplayOptions options;
   options.threads = 3;
   std::vector<std::pair<size_t, size_t>> calls;
@@ -286,7 +244,7 @@ TEST(Traces, ConcurrentTraceWithoutAgentsReplaysToNothing) {
 }
 
 TEST(Traces, ParallelFinalSyncKeepsEveryReplica) {
-  Trace t = ManyAgentTrace(9, 300, 13);
+  Trace t = testing::ManyAgentTrace(9, 300, 13);
   ConcurrentReplayOptions options;
   options.threads = 4;
   std::vector<Doc> replicas;
@@ -300,7 +258,7 @@ TEST(Traces, ParallelFinalSyncKeepsEveryReplica) {
 // from the agent's previous one, as for someone committing on two branches)
 // types that txn into a replica of its own.
 TEST(Traces, AgentOnTwoBranchesGetsASecondReplica) {
-  Trace t = ManyAgentTrace(3, 40, 9);
+  Trace t = testing::ManyAgentTrace(3, 40, 9);
   // Cut one of agent 0's later txns loose from its own previous txn: it now
   // starts from the empty document, concurrently with everything before it.
   size_t cut = 0;

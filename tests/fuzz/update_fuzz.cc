@@ -1,7 +1,10 @@
 // libFuzzer target: arbitrary bytes as an Update. Never crashes; on error the
 // Doc is unchanged; on success its invariants hold. When the first byte is
 // odd the rest is framed in a valid Envelope first, so mutations reach the
-// Update decoder instead of stopping at the checksum.
+// Update decoder instead of stopping at the checksum. Ops that decode also
+// go, after the history, into a fresh replica in one batch (where a linear
+// history is merged without positions) and must give what the usual path
+// gives, or the same error.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -37,5 +40,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   weft::Status st = doc.ApplyUpdate(input);
   if (!st.ok() && (doc.Text() != text || doc.version() != version)) std::abort();
   if (!doc.CheckInvariants().ok()) std::abort();
+
+  weft::Result<weft::engine::Ops> more = Doc::DecodeUpdate(input, options.max_decoded_bytes);
+  if (!more.ok()) return 0;
+  static const weft::engine::Ops* base = new weft::engine::Ops(*Doc::DecodeUpdate(*seed));
+  weft::engine::Ops all = *base;
+  all.insert(all.end(), more->begin(), more->end());
+  Doc fresh(3, options), usual(4, options);
+  // A change listener keeps the usual, positional path.
+  usual.SetChangeListener([](const weft::engine::Delta&) {});
+  st = fresh.Apply(all);
+  if (usual.Apply(all).ok() != st.ok()) std::abort();
+  if (!st.ok() && (!fresh.Text().empty() || fresh.version() != weft::engine::VersionVector())) {
+    std::abort();
+  }
+  if (fresh.Text() != usual.Text() || fresh.version() != usual.version()) std::abort();
+  if (!fresh.CheckInvariants().ok()) std::abort();
   return 0;
 }

@@ -32,6 +32,7 @@ namespace weft::engine {
 namespace detail {
 class DocState;
 }
+class HistoryImporter;
 
 struct DocOptions {
   // Most ops (runs) that may wait in Pending for missing dependencies. An
@@ -149,6 +150,7 @@ class Doc {
   Status CheckInvariants() const;
 
  private:
+  friend class HistoryImporter;  // tracks the Doc's own items while importing
   explicit Doc(std::unique_ptr<detail::DocState> state);
   std::unique_ptr<detail::DocState> state_;
 };

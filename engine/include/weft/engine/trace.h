@@ -44,6 +44,22 @@ Result<Trace> LoadTrace(const std::string& path);
 Status ReplaySequential(const Trace& trace, Doc& doc,
                         const std::function<void(uint64_t)>& progress = {});
 
+// A generated sequential trace in the shape of refactoring, for benchmarks
+// and tests of large edits: a first paste of code, then `cycles` rounds of a
+// rename across a region (a short identifier replaced every few dozen
+// characters, which leaves many small Items), a block cut and pasted
+// elsewhere (a delete spanning those Items and an insert of up to
+// max_chars / 4 characters), typing with backspaces at a few places, and a
+// further paste or, once the text nears max_chars, a large delete. Mostly
+// ASCII with some non-ASCII characters. Deterministic for a seed; its
+// endContent is computed on a plain buffer, not by a Doc.
+struct PasteDeleteOptions {
+  uint64_t seed = 1;
+  int cycles = 40;
+  uint64_t max_chars = 400'000;
+};
+Trace GeneratePasteDeleteTrace(const PasteDeleteOptions& options);
+
 // The agent id of trace agent `k` in replays (ids order concurrent inserts).
 inline uint64_t TraceAgentId(uint32_t k) { return uint64_t{k} + 1; }
 
@@ -76,5 +92,14 @@ struct ConcurrentReplayOptions {
 Status ReplayConcurrent(const Trace& trace, std::vector<Doc>& replicas,
                         const std::function<void(uint64_t)>& progress = {},
                         const ConcurrentReplayOptions& options = {});
+
+// Imports a concurrent trace into `doc` (an empty replica) through a
+// HistoryImporter: one replica, however many agents the trace has. Trace
+// agent k types as TraceAgentId(k); a txn that does not descend from its
+// agent's previous one goes to the agent's next id, or a further id as in
+// ReplayConcurrent, so both make the same ops. kCorruption for a malformed
+// history (a patch out of range, text that is not UTF-8), with the txn.
+Status ImportConcurrent(const Trace& trace, Doc& doc,
+                        const std::function<void(uint64_t)>& progress = {});
 
 }  // namespace weft::engine

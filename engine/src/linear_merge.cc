@@ -1,0 +1,179 @@
+// LinearMerge: a batch of remote ops into an empty Doc (a first sync, a
+// catch-up) while their history is linear.
+//
+// Integrate places an insert after its origin left L, scanning the Items
+// between L and its origin right R, which are concurrent with it. When R
+// directly follows L there is nothing to scan and the insert goes right
+// after L: positions, counts and the order-statistic tree are not needed
+// to apply it, only L's place. So while every insert finds R right after L,
+// the Items are kept in a linked list whose nodes never move (an id index
+// by node, updated only for new nodes and splits), and the item tree is
+// laid out once, bottom-up, at the end. The first insert whose R is not
+// right after L (concurrency) ends the list: the tree is built from it and
+// the rest of the batch is integrated the usual way. The result is the
+// same Doc either way.
+#include <string_view>
+#include <vector>
+
+#include "doc_state.h"
+#include "id_index.h"
+#include "utf8.h"
+
+namespace weft::engine::detail {
+namespace {
+
+class LinearMerge {
+ public:
+  explicit LinearMerge(DocState& doc) : doc_(doc) {
+    nodes_.push_back(Node{});  // kHead: the document start
+    nodes_.push_back(Node{});  // kTail: the document end
+    nodes_[kHead].next = kTail;
+    nodes_[kTail].prev = kHead;
+  }
+
+  // Applies the op, or returns false (nothing changed) if it is an insert
+  // whose origins are not adjacent.
+  bool Apply(const RawOp& op) {
+    uint32_t agent = doc_.AgentIndex(op.agent);
+    while (index_agents_ < doc_.agent_ids_.size()) {
+      index_.AddAgent();
+      ++index_agents_;
+    }
+    uint32_t known = doc_.next_seq_[agent];
+    uint32_t skip = known - static_cast<uint32_t>(op.seq);
+    uint32_t seq = known;
+    uint32_t len = static_cast<uint32_t>(op.len) - skip;
+    if (op.kind == Op::Kind::kInsert) {
+      Ref left = skip > 0 ? Ref{agent, seq - 1} : (op.left ? doc_.ToRef(*op.left) : Ref{});
+      Ref right = op.right ? doc_.ToRef(*op.right) : Ref{};
+      std::string_view text = op.text.substr(Utf8Offset(op.text, skip));
+      if (!Insert(agent, seq, len, text, left, right)) return false;
+      doc_.next_seq_[agent] = seq + len;
+      doc_.AppendLog(LogRun{agent, seq, len, RunKind::kInsert, Ref{}});
+      return true;
+    }
+    Ref target = doc_.ToRef(op.target);
+    target.seq = op.backward ? target.seq - skip : target.seq + skip;
+    uint32_t lo = op.backward ? target.seq - (len - 1) : target.seq;
+    Delete(target.agent, lo, lo + len);
+    doc_.next_seq_[agent] = seq + len;
+    doc_.AppendLog(LogRun{
+        agent, seq, len,
+        op.backward && len > 1 ? RunKind::kDeleteBackward : RunKind::kDeleteForward, target});
+    return true;
+  }
+
+  // Lays the item tree out from the list.
+  void Finish() {
+    std::vector<Item> items;
+    for (uint32_t n = nodes_[kHead].next; n != kTail; n = nodes_[n].next) {
+      const Item& it = nodes_[n].item;
+      if (!items.empty() && Continues(items.back(), it)) {
+        items.back().len += it.len;
+        items.back().byte_len += it.byte_len;
+      } else {
+        items.push_back(it);
+      }
+    }
+    doc_.tree_.Rebuild(items, doc_.next_seq_);
+  }
+
+ private:
+  static constexpr uint32_t kHead = 0, kTail = 1;
+  struct Node {
+    Item item;
+    uint32_t prev = kNone, next = kNone;
+  };
+
+  // The node holding (agent, seq) and the offset into it.
+  std::pair<uint32_t, uint32_t> Find(uint32_t agent, uint32_t seq) const {
+    uint32_t n = index_.Get(agent, seq);
+    return {n, seq - nodes_[n].item.seq};
+  }
+
+  // Splits node `n` after `offset` code points; returns the nodes of the
+  // first and the second part. The new node takes the shorter part, whose
+  // seqs are the ones re-indexed: cutting a paste again and again costs
+  // O(log) re-indexing per character over all the cuts, not O(length) per
+  // cut.
+  std::pair<uint32_t, uint32_t> Split(uint32_t n, uint32_t offset) {
+    Item first = nodes_[n].item;
+    Item second = CutItem(first, doc_.tree_.Bytes(first), offset);
+    if (second.len >= first.len) {
+      nodes_[n].item = second;
+      uint32_t m = Link(first, nodes_[n].prev);
+      index_.Set(first.agent, first.seq, first.len, m);
+      return {m, n};
+    }
+    nodes_[n].item = first;
+    uint32_t m = Link(second, n);
+    index_.Set(second.agent, second.seq, second.len, m);
+    return {n, m};
+  }
+
+  // A new node for `item` right after node `after`.
+  uint32_t Link(const Item& item, uint32_t after) {
+    uint32_t m = static_cast<uint32_t>(nodes_.size());
+    uint32_t next = nodes_[after].next;
+    nodes_.push_back(Node{item, after, next});
+    nodes_[after].next = m;
+    nodes_[next].prev = m;
+    return m;
+  }
+
+  bool Insert(uint32_t agent, uint32_t seq, uint32_t len, std::string_view text, Ref left,
+              Ref right) {
+    uint32_t l = kHead;
+    if (!left.none()) {
+      auto [n, offset] = Find(left.agent, left.seq);
+      l = offset + 1 < nodes_[n].item.len ? Split(n, offset + 1).first : n;
+    }
+    uint32_t r = nodes_[l].next;
+    bool adjacent = right.none() ? r == kTail
+                                 : r != kTail && nodes_[r].item.agent == right.agent &&
+                                       nodes_[r].item.seq == right.seq;
+    if (!adjacent) return false;
+    ItemTree& tree = doc_.tree_;
+    index_.Reserve(agent, uint64_t{seq} + len);
+    Item& p = nodes_[l].item;
+    // Typing on: the run continues the node before it (as PlaceRun does).
+    if (l != kHead && tree.TypesOn(p, agent, seq, left, right)) {
+      tree.Append(text);
+      p.len += len;
+      p.byte_len += static_cast<uint32_t>(text.size());
+      index_.Set(agent, seq, len, l);
+      return true;
+    }
+    Item item = tree.NewItem(agent, seq, len, text, left, right);
+    index_.Set(agent, seq, len, Link(item, l));
+    return true;
+  }
+
+  // Marks deleted the characters [lo, hi) of `agent`.
+  void Delete(uint32_t agent, uint32_t lo, uint32_t hi) {
+    for (uint32_t s = lo; s < hi;) {
+      auto [n, offset] = Find(agent, s);
+      if (offset > 0) n = Split(n, offset).second;
+      if (nodes_[n].item.len > hi - s) n = Split(n, hi - s).first;
+      nodes_[n].item.deleted = true;
+      s += nodes_[n].item.len;
+    }
+  }
+
+  DocState& doc_;
+  std::vector<Node> nodes_;
+  IdIndex index_;  // (agent, seq) -> node
+  size_t index_agents_ = 0;
+};
+
+}  // namespace
+
+size_t DocState::CommitLinear(std::span<const RawOp> all, const std::vector<size_t>& order) {
+  LinearMerge merge(*this);
+  size_t k = 0;
+  while (k < order.size() && merge.Apply(all[order[k]])) ++k;
+  merge.Finish();
+  return k;
+}
+
+}  // namespace weft::engine::detail
