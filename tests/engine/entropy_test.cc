@@ -1,6 +1,6 @@
 // The pieces under the Update format (engine/FORMAT.md): varints, bit
-// fields, rANS and symbol sections. Round trips over awkward inputs, and
-// refusals of what a decoder must not take.
+// fields, rANS, symbol sections and the text compressor. Round trips over
+// awkward inputs, and refusals of what a decoder must not take.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -9,8 +9,10 @@
 
 #include "bit_io.h"
 #include "byte_io.h"
+#include "envelope.h"
 #include "rans.h"
 #include "symbol_coder.h"
+#include "text_lz.h"
 
 namespace weft::engine::detail {
 namespace {
@@ -192,6 +194,63 @@ TEST(SymbolSection, CodedSymbolsOverTheCallersBudgetAreNotDecoded) {
   ASSERT_TRUE(r.Read(in, kTwoContexts));
   EXPECT_LT(r.bytes(), 64u);
   EXPECT_FALSE(r.Decode(99999));
+}
+
+// Compresses and decompresses `text`: the same text back, or (for text
+// that compresses past the expansion budget, which the Update encoder then
+// stores as it is) a refusal.
+void ExpectRoundTrip(const std::string& text) {
+  std::string bytes;
+  ByteWriter w(&bytes);
+  CompressText(text, w);
+  ByteReader r(bytes);
+  Result<std::string> back = DecompressText(r, text.size());
+  if (text.size() > ExpansionBudget(bytes.size())) {
+    EXPECT_FALSE(back.ok()) << "expands past the budget";
+    return;
+  }
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(r.remaining(), 0u);
+  EXPECT_TRUE(*back == text) << "differs; " << back->size() << " bytes back of " << text.size();
+}
+
+TEST(TextLz, RoundTripsAwkwardTexts) {
+  std::mt19937 rng(5);
+  std::string random(50000, '\0');
+  for (char& c : random) c = static_cast<char>(rng());
+  std::string words;
+  const char* vocabulary[] = {
+      "the ", "merge ", "of ", "a ", "history ", "\xc3\xa9t\xc3\xa9 ", "\xf0\x9d\x84\x9e ", "\n"};
+  while (words.size() < 100000) words += vocabulary[rng() % 8];
+  std::string overlapping = "ab" + std::string(20000, 'x') + "abcabcabcabcabcabcabc";
+  struct Case {
+    const char* name;
+    std::string text;
+  } cases[] = {
+      {"empty", ""},
+      {"one byte", "x"},
+      {"incompressible", random},
+      {"words", words},
+      {"one byte repeated", std::string(60000, ' ')},
+      {"past the budget", std::string(300000, ' ')},
+      {"short overlapping repeats", overlapping},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    ExpectRoundTrip(c.text);
+  }
+}
+
+TEST(TextLz, ClaimingMoreThanTheBudgetOrThanItHoldsIsRefused) {
+  std::string text(1 << 20, 'a');
+  std::string bytes;
+  ByteWriter w(&bytes);
+  CompressText(text, w);
+  ASSERT_LT(bytes.size() * 256, text.size()) << "a bomb: expands past the budget";
+  ByteReader r(bytes);
+  EXPECT_FALSE(DecompressText(r, text.size()).ok());
+  ByteReader again(bytes);
+  EXPECT_FALSE(DecompressText(again, 1000).ok()) << "holds more than it claims";
 }
 
 }  // namespace
