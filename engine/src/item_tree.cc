@@ -388,8 +388,8 @@ void ItemTree::JoinTombstones(Loc loc) {
   }
 }
 
-void ItemTree::Build(const std::vector<Item>& items, std::string_view arena,
-                     const std::vector<std::vector<uint32_t>>& leaf_of) {
+void ItemTree::Build(std::span<const Item> items, std::string_view arena,
+                     std::span<const uint32_t> next_seq) {
   constexpr uint32_t kNodeFill = kFanout * 3 / 4;
   arena_.assign(arena.begin(), arena.end());
   leaves_.clear();
@@ -416,8 +416,10 @@ void ItemTree::Build(const std::vector<Item>& items, std::string_view arena,
     visible_ += leaves_[k].vis;
     all_ += leaves_[k].all;
   }
-  index_.Clear(leaf_of.size());
-  for (size_t a = 0; a < leaf_of.size(); ++a) index_.Load(static_cast<uint32_t>(a), leaf_of[a]);
+  index_.Rebuild(next_seq, items.size(), [&](size_t i) {
+    const Item& it = items[i];
+    return IdIndex::Span{it.agent, it.seq, it.len, BuiltLeafOf(i)};
+  });
   // Level by level: children [0, count) of the level below, leaves first.
   size_t count = nleaves;
   size_t first = 0;  // first node index of the level below (nodes only)

@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -134,13 +135,12 @@ class ItemTree {
   // the first edits after a load do not split everything at once.
   static constexpr uint32_t kBuildFill = kLeafCap * 3 / 4;
   static uint32_t BuiltLeafOf(size_t item) { return static_cast<uint32_t>(item / kBuildFill); }
-  // Replaces the whole content with `items` (document order) over `arena`.
-  // `leaf_of[agent][seq]` is BuiltLeafOf(the Item holding it), or any value
-  // >= kNoLeafBelow for seqs no Item holds (deletes).
-  // REQUIRES: the items' byte ranges lie in `arena`.
-  static constexpr uint32_t kNoLeafBelow = UINT32_MAX - 1;
-  void Build(const std::vector<Item>& items, std::string_view arena,
-             const std::vector<std::vector<uint32_t>>& leaf_of);
+  // Replaces the whole content with `items` (document order) over `arena`;
+  // agent a has seqs below next_seq[a] (ids no Item holds are deletes).
+  // REQUIRES: the items' byte ranges lie in `arena`, and they hold each
+  // inserted id once.
+  void Build(std::span<const Item> items, std::string_view arena,
+             std::span<const uint32_t> next_seq);
 
   Status CheckInvariants() const;
   size_t HeapBytes() const;

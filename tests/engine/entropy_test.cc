@@ -253,5 +253,18 @@ TEST(TextLz, ClaimingMoreThanTheBudgetOrThanItHoldsIsRefused) {
   EXPECT_FALSE(DecompressText(again, 1000).ok()) << "holds more than it claims";
 }
 
+TEST(Envelope, OtherVersionsKindsAndDamageAreRefused) {
+  std::string sealed = Seal(PayloadKind::kUpdate, "body");
+  Result<std::string_view> body = Unseal(sealed, PayloadKind::kUpdate);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(*body, "body");
+  EXPECT_FALSE(Unseal(sealed, PayloadKind::kSnapshot).ok());
+  std::string v3 = sealed;
+  v3[0] = 3;
+  EXPECT_NE(Unseal(v3, PayloadKind::kUpdate).status().ToString().find("version 3"),
+            std::string::npos);
+  EXPECT_FALSE(Unseal(sealed.substr(0, 5), PayloadKind::kUpdate).ok());
+}
+
 }  // namespace
 }  // namespace weft::engine::detail
