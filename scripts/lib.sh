@@ -10,7 +10,7 @@ WEFT_PACKAGES=(
   cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
   libprotobuf-dev protobuf-compiler libuv1-dev
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
-  zlib1g-dev libzstd-dev libssl-dev nlohmann-json3-dev libncurses-dev tmux python3
+  zlib1g-dev libssl-dev nlohmann-json3-dev libncurses-dev tmux python3
   libwslay-dev libhttp-parser-dev
   emscripten node-acorn nodejs chromium
 )

@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "doc_state.h"
-#include "envelope.h"
 #include "update_codec.h"
 
 namespace weft::engine {
@@ -99,11 +98,8 @@ Result<Ops> Doc::DecodeUpdate(std::string_view bytes, size_t max_decoded_bytes) 
 std::string Doc::EncodeSnapshot() const { return state_->EncodeSnapshot(); }
 
 Result<Doc> Doc::LoadSnapshot(std::string_view bytes, uint64_t agent, DocOptions options) {
-  Result<std::string> payload =
-      detail::Unseal(bytes, detail::PayloadKind::kSnapshot, options.max_decoded_bytes);
-  if (!payload.ok()) return payload.status();
   auto state = std::make_unique<detail::DocState>(agent, options);
-  WEFT_RETURN_IF_ERROR(state->LoadSnapshot(*payload));
+  WEFT_RETURN_IF_ERROR(state->LoadSnapshot(bytes));
   return Doc(std::move(state));
 }
 

@@ -128,7 +128,8 @@ class DocState {
   // ---- codecs ----
   std::string EncodeOpsSince(const VersionVector& since, const VersionVector* until) const;
   std::string EncodeSnapshot() const;
-  Status LoadSnapshot(std::string_view payload);
+  // Loads EncodeSnapshot bytes (untrusted) into this empty DocState.
+  Status LoadSnapshot(std::string_view bytes);
 
   // ---- undo (undo.cc) ----
   Result<Ops> UndoRedo(bool undo);

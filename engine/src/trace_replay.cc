@@ -138,8 +138,8 @@ Status ReplayConcurrent(const Trace& trace, std::vector<Doc>& replicas,
   // a pass over the agents per txn, and encoded the same ops again from
   // every replica that had them: with hundreds of agents that was most of
   // the replay.) It never edits; its agent id is one no replica has. What
-  // it encodes stays in this process, so it skips compressing (zstd was a
-  // tenth of a replay with hundreds of agents).
+  // it encodes stays in this process, so it skips compressing (compression
+  // was a tenth of a replay with hundreds of agents).
   DocOptions hub_options;
   hub_options.compress = false;
   Doc hub(kHubAgent, hub_options);

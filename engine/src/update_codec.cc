@@ -1,27 +1,45 @@
 // Update: encoding of ops_since and decoding of untrusted Update bytes.
-// Grammar and worked example: proto/README.md.
+// Grammar and worked example: engine/FORMAT.md.
 #include "update_codec.h"
 
 #include <algorithm>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
+#include "byte_io.h"
 #include "doc_state.h"
 #include "envelope.h"
+#include "op_model.h"
+#include "symbol_coder.h"
+#include "text_lz.h"
 #include "utf8.h"
-#include "weft.pb.h"
 
 namespace weft::engine::detail {
 namespace {
 
-// Writes the runs of an Update in the order given. Insert runs are taken
+// What a run counts for when an Update's decoded size is weighed against
+// the limits: about its size written raw, and a fair share of the memory
+// decoding it takes.
+constexpr size_t kRunBytes = 16;
+// Fewer runs than this are written raw: frequency tables would cost more
+// than they save, and decoding skips building them.
+constexpr size_t kMinCodedRuns = 32;
+// Less text than this is stored as it is.
+constexpr size_t kMinCompressedText = 256;
+
+enum TextMode : uint8_t { kTextStored = 0, kTextCompressed = 1 };
+
+// Collects the runs of an Update in the order given. Insert runs are taken
 // from the Items that hold their characters now (origins and text come from
 // the Items) and glued back together where an Item boundary was only a
 // split; the agent table grows as agents are first named.
 class UpdateWriter {
  public:
-  explicit UpdateWriter(const DocState& doc) : doc_(doc), started_(doc.agent_ids_.size(), false) {}
+  explicit UpdateWriter(const DocState& doc)
+      : doc_(doc),
+        table_(doc.agent_ids_.size(), kNone),
+        start_(doc.agent_ids_.size(), 0),
+        started_(doc.agent_ids_.size(), false) {}
 
   // The inserted characters [s, end) of `agent`.
   void AddInsert(uint32_t agent, uint32_t s, uint32_t end) {
@@ -57,61 +75,120 @@ class UpdateWriter {
     uint32_t skip = s0 - r.seq;
     Ref target = r.target;
     target.seq = r.kind == RunKind::kDeleteBackward ? target.seq - skip : target.seq + skip;
-    BeginRun(r.agent, s0);
     uint32_t len = end - s0;
-    RunKind kind = len == 1 ? RunKind::kDeleteForward : r.kind;
-    u_.add_run_head(uint64_t{len} << 2 | static_cast<uint64_t>(kind));
-    AddRef(target, s0);
+    ModelRun run;
+    run.agent = TableIndex(r.agent);
+    run.seq = s0;
+    run.len = len;
+    run.kind = len > 1 && r.kind == RunKind::kDeleteBackward ? ModelKind::kDeleteBackward
+                                                             : ModelKind::kDeleteForward;
+    run.left = ToModel(target);
+    Begin(r.agent, s0);
+    runs_.push_back(run);
   }
 
   std::string Finish(bool compress) {
     Flush();
-    u_.set_text(std::move(text_));
-    return Seal(PayloadKind::kUpdate, u_.SerializeAsString(), compress);
+    std::string out;
+    BeginEnvelope(PayloadKind::kUpdate, &out);
+    ByteWriter w(&out);
+    w.PutVarint(agents_.size());
+    for (uint32_t local : agents_) w.PutLe64(doc_.agent_ids_[local]);
+    for (uint32_t local : agents_) w.PutVarint(start_[local]);
+    w.PutVarint(runs_.size());
+    w.PutVarint(text_.size());
+    WriteText(w, compress);
+    WriteOps(w, compress);
+    EndEnvelope(&out);
+    return out;
   }
 
  private:
   uint32_t TableIndex(uint32_t local) {
-    auto [it, added] = table_.try_emplace(local, static_cast<uint32_t>(u_.agents_size()));
-    if (added) {
-      u_.add_agents(doc_.agent_ids_[local]);
-      u_.add_start_seqs(0);
+    if (table_[local] == kNone) {
+      table_[local] = static_cast<uint32_t>(agents_.size());
+      agents_.push_back(local);
     }
-    return it->second;
+    return table_[local];
   }
 
-  void AddRef(Ref ref, uint32_t base) {
-    if (ref.none()) {
-      u_.add_ref_agent(0);
-      u_.add_ref_seq(0);
-    } else {
-      u_.add_ref_agent(TableIndex(ref.agent) + 1);
-      u_.add_ref_seq(SeqDelta(base, ref.seq));
-    }
+  ModelRef ToModel(Ref ref) {
+    if (ref.none()) return ModelRef{};
+    return ModelRef{TableIndex(ref.agent), ref.seq};
   }
 
-  void BeginRun(uint32_t agent, uint32_t seq) {
-    uint32_t idx = TableIndex(agent);
-    if (!started_[agent]) {
-      started_[agent] = true;
-      u_.set_start_seqs(static_cast<int>(idx), seq);
-    }
-    u_.add_run_agent(idx);
+  // Notes the first seq of each agent's runs (later runs follow on).
+  void Begin(uint32_t local, uint32_t seq) {
+    if (started_[local]) return;
+    started_[local] = true;
+    start_[local] = seq;
   }
 
   void Flush() {
     if (!open_) return;
-    BeginRun(open_agent_, open_seq_);
-    u_.add_run_head(uint64_t{open_len_} << 2 | static_cast<uint64_t>(RunKind::kInsert));
-    AddRef(open_left_, open_seq_);
-    AddRef(open_right_, open_seq_);
+    ModelRun run;
+    run.agent = TableIndex(open_agent_);
+    run.seq = open_seq_;
+    run.len = open_len_;
+    run.kind = ModelKind::kInsert;
+    run.left = ToModel(open_left_);
+    run.right = ToModel(open_right_);
+    Begin(open_agent_, open_seq_);
+    runs_.push_back(run);
     open_ = false;
   }
 
+  // text := kTextStored bytes[text size] | kTextCompressed section
+  void WriteText(ByteWriter& w, bool compress) {
+    if (compress && text_.size() >= kMinCompressedText && text_.size() <= kMaxCompressedText) {
+      std::string lz;
+      ByteWriter lw(&lz);
+      uint64_t coded = CompressText(text_, lw);
+      // Stored unless that is smaller; never past what a decoder accepts.
+      const size_t budget = ExpansionBudget(lz.size());
+      if (lz.size() < text_.size() && text_.size() <= budget && coded <= budget) {
+        w.PutU8(kTextCompressed);
+        w.PutBytes(lz);
+        return;
+      }
+    }
+    w.PutU8(kTextStored);
+    w.PutBytes(text_);
+  }
+
+  void WriteOps(ByteWriter& w, bool compress) {
+    SymbolWriter sw(OpAlphabets());
+    RefPredictor predictor(static_cast<uint32_t>(agents_.size()));
+    ModelKind previous = ModelKind::kInsert;
+    uint32_t agent = 0;
+    for (const ModelRun& run : runs_) {
+      const bool changed = run.agent != agent;
+      sw.Put(kHeadAfterInsert + static_cast<uint32_t>(previous),
+             static_cast<uint32_t>(run.kind) * 2 + (changed ? 1 : 0));
+      if (changed) sw.PutNum(kRunAgent, run.agent);
+      predictor.PutRun(sw, run);
+      previous = run.kind;
+      agent = run.agent;
+    }
+    std::string ops;
+    ByteWriter ow(&ops);
+    uint64_t coded = sw.Write(ow, compress && runs_.size() >= kMinCodedRuns);
+    const size_t budget = ExpansionBudget(ops.size());
+    if (coded > budget || runs_.size() > budget / kRunBytes) {
+      // Symbols this predictable would decode past the expansion budget:
+      // write them raw (a byte each), which any decoder takes.
+      ops.clear();
+      sw.Write(ow, false);
+    }
+    w.PutBytes(ops);
+  }
+
   const DocState& doc_;
-  proto::Update u_;
-  std::unordered_map<uint32_t, uint32_t> table_;  // local agent -> table index
-  std::vector<bool> started_;                     // per local agent: first run written
+  std::vector<uint32_t> table_;   // local agent -> table index (kNone: not yet)
+  std::vector<uint32_t> agents_;  // table index -> local agent
+  std::vector<uint32_t> start_;   // local agent -> its first seq here
+  std::vector<bool> started_;     // local agent -> start_ is set
+  std::vector<ModelRun> runs_;
   std::string text_;
   // The insert run being glued together, not yet written.
   bool open_ = false;
@@ -164,111 +241,136 @@ std::string DocState::EncodeOpsSince(const VersionVector& since, const VersionVe
 
 namespace {
 
-// Decoded ops viewing the text of `update` (which must outlive them).
-Result<std::vector<RawOp>> ToRawOps(const proto::Update& u) {
-  const int nagents = u.agents_size();
-  if (u.start_seqs_size() != nagents) return Status::Corruption("agent columns differ in length");
+// Decoded Update: ops whose text views `text` (or the input bytes, when the
+// text was stored), so it must outlive them.
+struct DecodedUpdate {
+  std::string text;
+  std::vector<RawOp> ops;
+};
+
+// The runs of an ops section, as RawOps viewing `text`.
+Status ReadRuns(SymbolReader& src, const std::vector<uint64_t>& agents, std::vector<uint64_t> cur,
+                std::string_view text, uint64_t nruns, std::vector<RawOp>* ops) {
+  std::optional<uint64_t> text_len = CountUtf8(text);
+  if (!text_len) return Status::Corruption("update text is not valid UTF-8");
+  const bool ascii = *text_len == text.size();
+  const auto nagents = static_cast<uint32_t>(agents.size());
+  RefPredictor predictor(nagents);
+  ModelKind previous = ModelKind::kInsert;
+  uint32_t agent = 0;
+  uint64_t text_used = 0;
+  size_t byte_pos = 0;
+  auto id = [&](const ModelRef& r) -> std::optional<OpId> {
+    if (r.none()) return std::nullopt;
+    return OpId{agents[r.agent], r.seq};
+  };
+  for (uint64_t i = 0; i < nruns; ++i) {
+    // Filled in place (building an op aside and copying it in costs more
+    // than decoding it), in slots that grow with the ops decoded: never
+    // more than twice what arrived, whatever the count claims.
+    if (i == ops->size()) ops->resize(std::min<uint64_t>(nruns, 2 * i + 64));
+    uint32_t head = src.Get(kHeadAfterInsert + static_cast<uint32_t>(previous));
+    if (head & 1) {
+      uint32_t a = src.GetNum(kRunAgent);
+      if (a >= nagents || a == agent) return Status::Corruption("run agent out of range");
+      agent = a;
+    }
+    if (nagents == 0 || cur[agent] > kMaxSeq) return Status::Corruption("run seq out of range");
+    ModelRun run;
+    run.agent = agent;
+    run.seq = static_cast<uint32_t>(cur[agent]);
+    run.kind = static_cast<ModelKind>(head >> 1);
+    if (!predictor.GetRun(src, &run) || !src.ok()) return Status::Corruption("bad run");
+    if (run.len > kMaxSeq - run.seq || (!run.left.none() && run.left.seq > kMaxSeq) ||
+        (!run.right.none() && run.right.seq > kMaxSeq)) {
+      return Status::Corruption("run seq out of range");
+    }
+    cur[agent] += run.len;
+    RawOp& op = (*ops)[i];
+    op.agent = agents[agent];
+    op.seq = run.seq;
+    op.len = run.len;
+    if (run.kind == ModelKind::kInsert) {
+      op.kind = Op::Kind::kInsert;
+      op.left = id(run.left);
+      op.right = id(run.right);
+      if (run.len > *text_len - text_used) return Status::Corruption("update text too short");
+      size_t bytes = ascii ? run.len : Utf8Offset(text.substr(byte_pos), run.len);
+      op.text = text.substr(byte_pos, bytes);
+      byte_pos += bytes;
+      text_used += run.len;
+    } else {
+      op.kind = Op::Kind::kDelete;
+      op.backward = run.kind == ModelKind::kDeleteBackward;
+      op.target = *id(run.left);
+    }
+    previous = run.kind;
+  }
+  if (!src.Finished()) return Status::Corruption("ops section has bytes left over");
+  if (text_used != *text_len) return Status::Corruption("update text too long");
+  return Status::Ok();
+}
+
+Status ParseUpdate(std::string_view bytes, size_t max_bytes, DecodedUpdate* out) {
+  Result<std::string_view> body = Unseal(bytes, PayloadKind::kUpdate);
+  if (!body.ok()) return body.status();
+  ByteReader r(*body);
+  const uint64_t nagents = r.VarintAtMost(r.remaining() / 8);
+  std::vector<uint64_t> agents(nagents);
+  for (uint64_t& a : agents) a = r.Le64();
+  std::vector<uint64_t> start(nagents);
+  for (uint64_t& s : start) s = r.VarintAtMost(kMaxSeq);
+  const uint64_t nruns = r.Varint();
+  const uint64_t text_bytes = r.Varint();
+  const uint8_t text_mode = r.U8();
+  if (!r.ok()) return Status::Corruption("update header truncated");
   {
-    std::vector<uint64_t> ids(u.agents().begin(), u.agents().end());
+    std::vector<uint64_t> ids = agents;
     std::sort(ids.begin(), ids.end());
     if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) {
       return Status::Corruption("agent listed twice");
     }
   }
-  const int nruns = u.run_agent_size();
-  if (u.run_head_size() != nruns) return Status::Corruption("run columns differ in length");
-  if (u.ref_agent_size() != u.ref_seq_size()) return Status::Corruption("ref columns differ");
-  std::vector<uint64_t> cur(u.start_seqs().begin(), u.start_seqs().end());
-  std::string_view text = u.text();
-  std::optional<uint64_t> text_len = CountUtf8(text);
-  if (!text_len) return Status::Corruption("update text is not valid UTF-8");
-  const bool ascii = *text_len == text.size();
-  std::vector<RawOp> ops;
-  ops.reserve(nruns);
-  int ref = 0;
-  uint64_t text_used = 0;
-  size_t byte_pos = 0;
-  auto read_ref = [&](uint64_t base, std::optional<OpId>* out) -> Status {
-    if (ref >= u.ref_agent_size()) return Status::Corruption("ref columns too short");
-    uint32_t a = u.ref_agent(ref);
-    int64_t delta = u.ref_seq(ref);
-    ++ref;
-    if (a == 0) {
-      if (delta != 0) return Status::Corruption("empty ref with a seq");
-      out->reset();
-      return Status::Ok();
-    }
-    if (a > static_cast<uint32_t>(nagents)) return Status::Corruption("ref agent out of range");
-    uint64_t seq;
-    if (!SeqFromDelta(base, delta, kMaxSeq + 1, &seq))
-      return Status::Corruption("ref seq out of range");
-    *out = OpId{u.agents(static_cast<int>(a - 1)), seq};
-    return Status::Ok();
-  };
-  for (int i = 0; i < nruns; ++i) {
-    uint32_t a = u.run_agent(i);
-    if (a >= static_cast<uint32_t>(nagents)) return Status::Corruption("run agent out of range");
-    uint64_t head = u.run_head(i);
-    uint64_t len = head >> 2;
-    uint64_t kind = head & 3;
-    if (len == 0 || kind == 3) return Status::Corruption("bad run head");
-    uint64_t seq = cur[a];
-    if (seq > kMaxSeq || len > kMaxSeq - seq) return Status::Corruption("run seq out of range");
-    cur[a] = seq + len;
-    RawOp op;
-    op.agent = u.agents(static_cast<int>(a));
-    op.seq = seq;
-    op.len = len;
-    if (kind == 0) {
-      op.kind = Op::Kind::kInsert;
-      WEFT_RETURN_IF_ERROR(read_ref(seq, &op.left));
-      WEFT_RETURN_IF_ERROR(read_ref(seq, &op.right));
-      if (len > *text_len - text_used) return Status::Corruption("update text too short");
-      size_t bytes = ascii ? len : Utf8Offset(text.substr(byte_pos), len);
-      op.text = text.substr(byte_pos, bytes);
-      byte_pos += bytes;
-      text_used += len;
-    } else {
-      op.kind = Op::Kind::kDelete;
-      op.backward = kind == 2;
-      std::optional<OpId> target;
-      WEFT_RETURN_IF_ERROR(read_ref(seq, &target));
-      if (!target) return Status::Corruption("delete without a target");
-      op.target = *target;
-    }
-    ops.push_back(op);
+  if (text_bytes > max_bytes || nruns > (max_bytes - text_bytes) / kRunBytes) {
+    return Status::Corruption("update larger than the limit");
   }
-  if (ref != u.ref_agent_size()) return Status::Corruption("ref columns too long");
-  if (text_used != *text_len) return Status::Corruption("update text too long");
-  return ops;
-}
-
-Result<proto::Update> ParseUpdate(std::string_view bytes, size_t max_bytes) {
-  Result<std::string> raw = Unseal(bytes, PayloadKind::kUpdate, max_bytes);
-  if (!raw.ok()) return raw.status();
-  proto::Update u;
-  if (!u.ParseFromString(*raw)) return Status::Corruption("update does not parse");
-  return u;
+  std::string_view text;
+  if (text_mode == kTextStored) {
+    text = r.Bytes(text_bytes);
+    if (!r.ok()) return Status::Corruption("update text truncated");
+  } else if (text_mode == kTextCompressed) {
+    Result<std::string> t = DecompressText(r, text_bytes);
+    if (!t.ok()) return t.status();
+    out->text = std::move(*t);
+    text = out->text;
+  } else {
+    return Status::Corruption("unknown text mode");
+  }
+  SymbolReader ops;
+  if (!ops.Read(r, OpAlphabets()) || r.remaining() != 0) {
+    return Status::Corruption("update ops malformed");
+  }
+  const size_t budget = ExpansionBudget(ops.bytes());
+  if (nruns > budget / kRunBytes || !ops.Decode(budget)) {
+    return Status::Corruption("update ops claim more than they may expand to");
+  }
+  return ReadRuns(ops, agents, std::move(start), text, nruns, &out->ops);
 }
 
 }  // namespace
 
 Status ApplyUpdateBytes(DocState& doc, std::string_view bytes) {
-  Result<proto::Update> u = ParseUpdate(bytes, doc.options_.max_decoded_bytes);
-  if (!u.ok()) return u.status();
-  Result<std::vector<RawOp>> ops = ToRawOps(*u);
-  if (!ops.ok()) return ops.status();
-  return doc.ApplyBatch(*ops);
+  DecodedUpdate u;
+  WEFT_RETURN_IF_ERROR(ParseUpdate(bytes, doc.options_.max_decoded_bytes, &u));
+  return doc.ApplyBatch(u.ops);
 }
 
 Result<Ops> DecodeUpdateBytes(std::string_view bytes, size_t max_bytes) {
-  Result<proto::Update> u = ParseUpdate(bytes, max_bytes);
-  if (!u.ok()) return u.status();
-  Result<std::vector<RawOp>> raw = ToRawOps(*u);
-  if (!raw.ok()) return raw.status();
+  DecodedUpdate u;
+  WEFT_RETURN_IF_ERROR(ParseUpdate(bytes, max_bytes, &u));
   Ops ops;
-  ops.reserve(raw->size());
-  for (const RawOp& r : *raw) ops.push_back(OwnedOp(r));
+  ops.reserve(u.ops.size());
+  for (const RawOp& r : u.ops) ops.push_back(OwnedOp(r));
   return ops;
 }
 

@@ -1,6 +1,7 @@
 // UTF-8 helpers: validation and code point <-> byte offsets.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -62,6 +63,39 @@ inline std::optional<uint64_t> CountUtf8(std::string_view s) {
     ++count;
   }
   return count;
+}
+
+// Number of code points in `n` bytes of valid UTF-8 from `p`: the bytes
+// that are not continuation bytes (10xxxxxx), counted a word at a time.
+// `end` bounds what may be read: a last partial word is read whole (and
+// masked) when it lies before `end`. REQUIRES: the bytes are part of valid
+// UTF-8, p + n <= end.
+inline uint64_t CountCodePoints(const char* p, size_t n, const char* end) {
+  // Bit 7 set and bit 6 clear, in every byte at once; then the bytes' flags
+  // summed into the top byte by one multiply (no popcount instruction).
+  auto continuation_in = [](uint64_t word) {
+    uint64_t flags = (word & ~(word << 1) & 0x8080808080808080ull) >> 7;
+    return (flags * 0x0101010101010101ull) >> 56;
+  };
+  // Byte i in bits 8i..8i+7 whatever the platform's byte order, so the
+  // mask below keeps the first bytes.
+  auto load = [](const char* at) {
+    uint64_t word;
+    std::memcpy(&word, at, 8);
+    if constexpr (std::endian::native == std::endian::big) word = __builtin_bswap64(word);
+    return word;
+  };
+  uint64_t continuation = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) continuation += continuation_in(load(p + i));
+  if (i < n) {
+    if (end - (p + i) >= 8) {
+      continuation += continuation_in(load(p + i) & (~uint64_t{0} >> (8 * (8 - (n - i)))));
+    } else {
+      for (; i < n; ++i) continuation += (static_cast<unsigned char>(p[i]) & 0xC0) == 0x80;
+    }
+  }
+  return n - continuation;
 }
 
 // Byte offset of code point `k` in valid UTF-8 `s` (s.size() if k is the

@@ -1,11 +1,14 @@
 // Byte formats: golden bytes, corruption sweeps (every bit flip and every
-// truncation is rejected and changes nothing), Unicode and bad input.
+// truncation is rejected and changes nothing; flips behind a valid checksum
+// never crash), older formats refused, Unicode and bad input.
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <random>
 #include <string>
 
 #include "engine_test_util.h"
+#include "envelope.h"
 #include "weft/engine/doc.h"
 #include "weft/engine/utf8.h"
 
@@ -39,18 +42,94 @@ Doc TinyDoc() {
   return b;
 }
 
-// Changing these strings is a deliberate format change (see proto/README.md).
+// Changing these strings is a deliberate format change (engine/FORMAT.md).
+// The same bytes must come out of every build of the engine, WebAssembly
+// included.
 TEST(Codec, GoldenBytesOfATinyUpdate) {
-  // Worked through field by field in proto/README.md.
-  EXPECT_EQ(Hex(TinyDoc().EncodeOpsSince(VersionVector())),
-            "08011001202c2a2c0a1001000000000000000200000000000000120200001a020001220208052a0300"
-            "000132030000003a026869350bd4e5b9");
+  // Worked through byte by byte in engine/FORMAT.md.
+  EXPECT_EQ(
+      Hex(TinyDoc().EncodeOpsSince(VersionVector())),
+      "020102010000000000000002000000000000000000020200686904000300000201020102000002000200020c"
+      "00000000000002010000006dbd4b93");
 }
 
 TEST(Codec, GoldenBytesOfATinySnapshot) {
   EXPECT_EQ(Hex(TinyDoc().EncodeSnapshot()),
-            "0801100220402a400a1002000000000000000100000000000000120201021a020101220200002a0203"
-            "023204000002003a0400000200420268694a020100520208055a0102620100354b225583");
+            "020202020000000000000001000000000000000102020168690211010b000100024301004400e94a1f3c");
+}
+
+// A history with every kind of run, several agents and non-ASCII text,
+// long enough that its Update codes its ops and compresses its text.
+Doc Generated(DocOptions options = {}) {
+  std::mt19937 rng(2024);
+  const char* words[] = {"alpha ",  "b\xc3\xa9ta ", "\xe2\x82\xac ", "\xf0\x9d\x84\x9e ",
+                         "gamma\n", "delta "};
+  std::vector<Doc> docs;
+  for (uint64_t a = 1; a <= 3; ++a) docs.emplace_back(a, options);
+  for (int round = 0; round < 60; ++round) {
+    for (Doc& d : docs) {
+      for (int k = 0; k < 8; ++k) {
+        uint64_t size = d.size();
+        if (size > 10 && rng() % 3 == 0) {
+          uint64_t pos = rng() % (size - 5);
+          EXPECT_TRUE(d.Remove(pos, 1 + rng() % 5, nullptr).ok());
+        } else {
+          EXPECT_TRUE(d.Insert(size == 0 ? 0 : rng() % size, words[rng() % 6], nullptr).ok());
+        }
+      }
+    }
+    for (Doc& d : docs) {
+      for (Doc& other : docs) {
+        if (&d == &other) continue;
+        EXPECT_TRUE(d.ApplyUpdate(other.EncodeOpsSince(d.version())).ok());
+      }
+    }
+  }
+  return std::move(docs[0]);
+}
+
+// The checksum an enveloped message ends with (of all before it): a
+// fingerprint of the whole message.
+std::string ChecksumOf(const std::string& message) {
+  return Hex(message.substr(message.size() - 4));
+}
+
+// The coded paths (rANS tables, compressed text) in golden form: a
+// WebAssembly build must produce these same bytes.
+TEST(Codec, GoldenChecksumsOfAGeneratedHistory) {
+  Doc doc = Generated();
+  std::string update = doc.EncodeOpsSince(VersionVector());
+  std::string snapshot = doc.EncodeSnapshot();
+  EXPECT_EQ(update.size(), 5737u);
+  EXPECT_EQ(ChecksumOf(update), "d86503f2");
+  EXPECT_EQ(snapshot.size(), 23877u);
+  EXPECT_EQ(ChecksumOf(snapshot), "4c876d5a");
+}
+
+TEST(Codec, GeneratedHistoryRoundTripsCodedAndRaw) {
+  for (bool compress : {true, false}) {
+    SCOPED_TRACE(compress ? "coded" : "raw");
+    DocOptions o;
+    o.compress = compress;
+    Doc doc = Generated(o);
+    if (compress) {
+      DocOptions raw;
+      raw.compress = false;
+      Doc plain(8, raw);
+      ASSERT_TRUE(plain.ApplyUpdate(doc.EncodeOpsSince(VersionVector())).ok());
+      EXPECT_LT(doc.EncodeOpsSince(VersionVector()).size() * 2,
+                plain.EncodeOpsSince(VersionVector()).size())
+          << "expected coded ops and compressed text";
+    }
+    Doc merged(9);
+    ASSERT_TRUE(merged.ApplyUpdate(doc.EncodeOpsSince(VersionVector())).ok());
+    EXPECT_EQ(merged.Text(), doc.Text());
+    EXPECT_EQ(merged.version(), doc.version());
+    Result<Doc> loaded = Doc::LoadSnapshot(doc.EncodeSnapshot(), 10);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    EXPECT_EQ(loaded->Text(), doc.Text());
+    EXPECT_TRUE(loaded->CheckInvariants().ok());
+  }
 }
 
 Doc Source() {
@@ -61,51 +140,105 @@ Doc Source() {
   EXPECT_TRUE(b.Insert(5, "€€", nullptr).ok());
   EXPECT_TRUE(a.Insert(2, "concurrent", nullptr).ok());
   EXPECT_TRUE(a.ApplyUpdate(b.EncodeOpsSince(a.version())).ok());
-  std::string many;
-  for (int i = 0; i < 60; ++i) many += "run " + std::to_string(i) + " ";
-  EXPECT_TRUE(a.Insert(a.size(), many, nullptr).ok());
+  // Enough runs that the ops are coded, and text that compresses.
+  for (int i = 0; i < 40; ++i) {
+    std::string words = "run " + std::to_string(i) + " of the source text, ";
+    EXPECT_TRUE(a.Insert((i * 7) % a.size(), words, nullptr).ok());
+    if (i % 3 == 0) {
+      EXPECT_TRUE(a.Remove(i % a.size() / 2, 2, nullptr).ok());
+    }
+  }
   return a;
 }
 
-void SweepCorruption(const std::string& valid, bool snapshot) {
-  auto try_bytes = [&](const std::string& bytes) {
-    if (snapshot) {
-      Result<Doc> d = Doc::LoadSnapshot(bytes, 9);
-      return d.ok();
-    }
-    Doc target(9);
-    EXPECT_TRUE(target.Insert(0, "keep", nullptr).ok());
-    auto before = StateOf(target);
-    Status st = target.ApplyUpdate(bytes);
+// Applies (or loads) `bytes`: false if refused, in which case the target
+// must be unchanged; an accepted one must leave a sound document.
+bool TryBytes(const std::string& bytes, bool snapshot) {
+  if (snapshot) {
+    Result<Doc> d = Doc::LoadSnapshot(bytes, 9);
+    if (!d.ok()) return false;
+    EXPECT_TRUE(d->CheckInvariants().ok());
+    EXPECT_TRUE(d->Insert(0, "x", nullptr).ok());
+    return true;
+  }
+  Doc target(9);
+  EXPECT_TRUE(target.Insert(0, "keep", nullptr).ok());
+  auto before = StateOf(target);
+  Status st = target.ApplyUpdate(bytes);
+  if (!st.ok()) {
     EXPECT_EQ(StateOf(target), before);
-    return st.ok();
-  };
+    return false;
+  }
+  EXPECT_TRUE(target.CheckInvariants().ok());
+  return true;
+}
+
+void SweepCorruption(const std::string& valid, bool snapshot) {
   for (size_t i = 0; i < valid.size(); ++i) {
     for (int bit = 0; bit < 8; ++bit) {
       std::string bad = valid;
       bad[i] = static_cast<char>(bad[i] ^ (1 << bit));
       SCOPED_TRACE("flip byte " + std::to_string(i) + " bit " + std::to_string(bit));
-      EXPECT_FALSE(try_bytes(bad));
+      EXPECT_FALSE(TryBytes(bad, snapshot));
     }
   }
   for (size_t n = 0; n < valid.size(); ++n) {
     SCOPED_TRACE("truncate to " + std::to_string(n));
-    EXPECT_FALSE(try_bytes(valid.substr(0, n)));
+    EXPECT_FALSE(TryBytes(valid.substr(0, n), snapshot));
+  }
+}
+
+// Flips behind a checksum that still matches reach the decoders themselves:
+// whatever they make of it, refused and unchanged or accepted and sound,
+// never a crash.
+void SweepBehindTheChecksum(const std::string& valid, bool snapshot) {
+  const auto kind = snapshot ? detail::PayloadKind::kSnapshot : detail::PayloadKind::kUpdate;
+  Result<std::string_view> body = detail::Unseal(valid, kind);
+  ASSERT_TRUE(body.ok());
+  for (size_t i = 0; i < body->size(); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string bad(*body);
+      bad[i] = static_cast<char>(bad[i] ^ (1 << bit));
+      SCOPED_TRACE("flip body byte " + std::to_string(i) + " bit " + std::to_string(bit));
+      TryBytes(detail::Seal(kind, bad), snapshot);
+    }
   }
 }
 
 TEST(Codec, CorruptUpdatesAreRejectedAndChangeNothing) {
   Doc src = Source();
-  std::string zstd = src.EncodeOpsSince(VersionVector());
-  ASSERT_LT(zstd.size(), src.Text().size()) << "expected a zstd-compressed update";
-  SweepCorruption(zstd, false);
-  DocOptions raw = Uncompressed();
-  Doc plain(3, raw);
-  ASSERT_TRUE(plain.ApplyUpdate(src.EncodeOpsSince(VersionVector())).ok());
+  std::string coded = src.EncodeOpsSince(VersionVector());
+  ASSERT_LT(coded.size(), src.Text().size()) << "expected a compressed update";
+  SweepCorruption(coded, false);
+  Doc plain(3, Uncompressed());
+  ASSERT_TRUE(plain.ApplyUpdate(coded).ok());
   SweepCorruption(plain.EncodeOpsSince(VersionVector()), false);
 }
 
 TEST(Codec, CorruptSnapshotsAreRejected) { SweepCorruption(Source().EncodeSnapshot(), true); }
+
+TEST(Codec, DamageBehindAValidChecksumNeverCrashes) {
+  Doc src = Source();
+  SweepBehindTheChecksum(src.EncodeOpsSince(VersionVector()), false);
+  Doc plain(3, Uncompressed());
+  ASSERT_TRUE(plain.ApplyUpdate(src.EncodeOpsSince(VersionVector())).ok());
+  SweepBehindTheChecksum(plain.EncodeOpsSince(VersionVector()), false);
+  SweepBehindTheChecksum(src.EncodeSnapshot(), true);
+}
+
+TEST(Codec, FormatVersionOneIsRefusedByName) {
+  // The tiny Update of format version 1 (a protobuf Envelope).
+  const std::string v1 =
+      "\x08\x01\x10\x01\x20\x2c\x2a\x2c\x0a\x10\x01\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00"
+      "\x00\x00\x00\x00\x12\x02\x00\x00\x1a\x02\x00\x01\x22\x02\x08\x05\x2a\x03\x00\x00\x01\x32"
+      "\x03\x00\x00\x00\x3a\x02\x68\x69\x35\x0b\xd4\xe5\xb9";
+  Doc d(1);
+  Status st = d.ApplyUpdate(std::string_view(v1.data(), 58));
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_NE(st.ToString().find("format version 1"), std::string::npos) << st.ToString();
+  Result<Doc> loaded = Doc::LoadSnapshot(std::string_view(v1.data(), 58), 2);
+  EXPECT_NE(loaded.status().ToString().find("format version 1"), std::string::npos);
+}
 
 TEST(Codec, GarbageIsRejected) {
   Doc d(1);

@@ -1,18 +1,23 @@
-// Decompression bombs: an Update or Snapshot whose compressed payload
-// expands (or claims to expand) far beyond its size is refused, and the
-// memory spent refusing it follows what arrived, not the size it declares.
-// This binary replaces the global operator new to record the largest
-// single allocation, which is what a bomb used to inflate.
+// Decompression bombs: an Update whose compressed text expands (or claims to
+// expand) far beyond its size, an Update that claims far more runs than its
+// few coded bytes may hold, and a Snapshot that claims far more than it
+// holds, are refused; the memory spent refusing them follows what arrived,
+// not the sizes they declare. This binary replaces the global operator new
+// to record the largest single allocation, which is what a bomb inflates.
+//
+// The bombs are built by the grammar of engine/FORMAT.md, with the
+// engine's own writers for the parts that are not the point.
 #include <gtest/gtest.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <new>
 #include <string>
 
-#include "weft.pb.h"
+#include "byte_io.h"
+#include "envelope.h"
+#include "op_model.h"
+#include "symbol_coder.h"
 #include "weft/engine/doc.h"
 
 namespace {
@@ -42,80 +47,140 @@ void operator delete[](void* p, size_t) noexcept { std::free(p); }
 namespace weft::engine {
 namespace {
 
-constexpr size_t kBombBytes = size_t{256} << 20;
+using detail::ByteWriter;
+using detail::PayloadKind;
+using detail::Seal;
+using detail::SymbolWriter;
+
+constexpr uint64_t kBombBytes = uint64_t{256} << 20;
 // Far above what refusing a few KiB of input needs, far below the bomb.
 constexpr size_t kMaxAllocation = size_t{4} << 20;
 
-// A real zstd frame of kBombBytes zero bytes (a few KiB), compressed in
-// pieces so the test itself never holds the expanded bytes.
-std::string ZeroBombFrame() {
-  ZSTD_CCtx* cctx = ZSTD_createCCtx();
-  EXPECT_FALSE(ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cctx, kBombBytes)));
-  std::string zeros(size_t{1} << 20, '\0');
-  std::string frame;
-  std::string buf(ZSTD_CStreamOutSize(), '\0');
-  for (size_t done = 0; done < kBombBytes; done += zeros.size()) {
-    bool last = done + zeros.size() == kBombBytes;
-    ZSTD_inBuffer in{zeros.data(), zeros.size(), 0};
-    size_t left;
-    do {
-      ZSTD_outBuffer out{buf.data(), buf.size(), 0};
-      left = ZSTD_compressStream2(cctx, &out, &in, last ? ZSTD_e_end : ZSTD_e_continue);
-      EXPECT_FALSE(ZSTD_isError(left));
-      frame.append(buf.data(), out.pos);
-    } while (in.pos < in.size || (last && left != 0));
-  }
-  ZSTD_freeCCtx(cctx);
-  return frame;
+// Text contexts (FORMAT.md, "Text"): literal, literal count, match length,
+// offset code.
+constexpr uint16_t kTextAlphabet[] = {256, detail::kNumAlphabet, detail::kNumAlphabet,
+                                      detail::kNumAlphabet};
+constexpr uint32_t kMinMatch = 4;
+
+// A compressed text of `real` bytes: one 'x', then one match repeating it
+// (offset code 0: the first repeat offset, 1).
+std::string BombText(uint64_t real) {
+  SymbolWriter w(kTextAlphabet);
+  w.PutNum(1, 1);
+  w.Put(0, 'x');
+  w.PutNum(2, static_cast<uint32_t>(real - 1 - kMinMatch));
+  w.PutNum(3, 0);
+  std::string out;
+  ByteWriter bw(&out);
+  w.Write(bw, true);
+  return out;
 }
 
-// An Envelope (proto/README.md) around `frame` that claims `raw_size`.
-std::string Envelope(proto::Envelope::Kind kind, const std::string& frame, uint64_t raw_size) {
-  proto::Envelope env;
-  env.set_format_version(1);
-  env.set_kind(kind);
-  env.set_codec(proto::Envelope::CODEC_ZSTD);
-  env.set_raw_size(raw_size);
-  env.set_payload(frame);
-  uLong crc = crc32(0, reinterpret_cast<const Bytef*>("weft"), 4);
-  crc = crc32(crc, reinterpret_cast<const Bytef*>(frame.data()), static_cast<uInt>(frame.size()));
-  env.set_crc32(static_cast<uint32_t>(crc));
-  return env.SerializeAsString();
+// An Update (FORMAT.md, "Update") of one agent whose header claims
+// `claimed_text` bytes of text and `claimed_runs` runs, around the given
+// text and ops sections.
+std::string BombUpdate(uint64_t claimed_text, uint64_t claimed_runs, const std::string& text,
+                       const std::string& ops) {
+  std::string body;
+  ByteWriter w(&body);
+  w.PutVarint(1);  // agents
+  w.PutLe64(7);    // agent id
+  w.PutVarint(0);  // its first seq
+  w.PutVarint(claimed_runs);
+  w.PutVarint(claimed_text);
+  w.PutU8(1);  // text compressed
+  w.PutBytes(text);
+  w.PutBytes(ops);
+  return Seal(PayloadKind::kUpdate, body);
+}
+
+// Ops (FORMAT.md, "Ops") for `runs` identical inserts of one character at
+// the document start: every symbol is the only one of its context, so the
+// coded section is a few dozen bytes whatever the count.
+std::string CheapOps(uint64_t runs) {
+  SymbolWriter w(detail::OpAlphabets());
+  for (uint64_t i = 0; i < runs; ++i) {
+    w.Put(detail::kHeadAfterInsert, 0);  // insert, same agent
+    w.PutNum(detail::kLenInsert, 0);     // one character
+    w.Put(detail::kModeLeft, 0);         // document start
+    w.Put(detail::kModeRight, 0);        // document end
+  }
+  std::string out;
+  ByteWriter bw(&out);
+  w.Write(bw, true);
+  return out;
 }
 
 struct Case {
   const char* name;
   uint64_t claimed;
 };
-// The envelope tells the truth; claims a billion bytes; claims a little
-// (so only the frame itself betrays the bomb).
+// The header tells the truth; claims a billion bytes; claims a little (so
+// only the stream itself betrays the bomb).
 constexpr Case kCases[] = {
     {"truthful", kBombBytes}, {"claims 1 GB", 1'000'000'000}, {"claims 4 KiB", 4096}};
 
-TEST(DecodeBudget, UpdateBombIsRefusedWithoutAllocatingItsClaim) {
-  std::string frame = ZeroBombFrame();
-  ASSERT_LT(frame.size(), size_t{64} << 10);
+void ExpectRefusedCheaply(const std::string& bomb) {
   Doc doc(1);
   ASSERT_TRUE(doc.Insert(0, "kept").ok());
+  g_largest_allocation = 0;
+  Status s = doc.ApplyUpdate(bomb);
+  EXPECT_EQ(s.code(), StatusCode::kCorruption) << s.ToString();
+  EXPECT_LT(g_largest_allocation.load(), kMaxAllocation);
+  EXPECT_EQ(doc.Text(), "kept");
+  g_largest_allocation = 0;
+  EXPECT_FALSE(Doc::DecodeUpdate(std::string_view(bomb)).ok());
+  EXPECT_LT(g_largest_allocation.load(), kMaxAllocation);
+}
+
+TEST(DecodeBudget, TextBombIsRefusedWithoutAllocatingItsClaim) {
+  const std::string text = BombText(kBombBytes);
+  ASSERT_LT(text.size(), size_t{1} << 10);
   for (const Case& c : kCases) {
     SCOPED_TRACE(c.name);
-    std::string bomb = Envelope(proto::Envelope::KIND_UPDATE, frame, c.claimed);
-    g_largest_allocation = 0;
-    Status s = doc.ApplyUpdate(bomb);
-    EXPECT_EQ(s.code(), StatusCode::kCorruption) << s.ToString();
-    EXPECT_LT(g_largest_allocation.load(), kMaxAllocation);
-    EXPECT_EQ(doc.Text(), "kept");
-    g_largest_allocation = 0;
-    EXPECT_FALSE(Doc::DecodeUpdate(std::string_view(bomb)).ok());
-    EXPECT_LT(g_largest_allocation.load(), kMaxAllocation);
+    ExpectRefusedCheaply(BombUpdate(c.claimed, 1, text, CheapOps(1)));
   }
 }
 
-TEST(DecodeBudget, SnapshotBombIsRefusedWithoutAllocatingItsClaim) {
-  std::string frame = ZeroBombFrame();
-  for (const Case& c : kCases) {
+TEST(DecodeBudget, RunBombIsRefusedWithoutAllocatingItsClaim) {
+  // A million runs in a section of a few dozen bytes: refused before any
+  // run is decoded, whether or not the header admits to them all.
+  const std::string ops = CheapOps(1'000'000);
+  ASSERT_LT(ops.size(), size_t{256});
+  const std::string text = BombText(64);
+  ExpectRefusedCheaply(BombUpdate(64, 1'000'000, text, ops));
+  ExpectRefusedCheaply(BombUpdate(64, 64, text, ops));
+}
+
+// A Snapshot (FORMAT.md, "Snapshot") of one agent with `next_seq` seqs and
+// `text_bytes` declared, whose log and items claim `records` each.
+std::string BombSnapshot(uint64_t next_seq, uint64_t text_bytes, uint64_t records) {
+  std::string body;
+  ByteWriter w(&body);
+  w.PutVarint(1);
+  w.PutLe64(7);
+  w.PutVarint(next_seq);
+  w.PutVarint(text_bytes);
+  w.PutU8(1);  // ASCII
+  w.PutVarint(records);
+  w.PutVarint(uint64_t{1} << 3);  // an insert run of one character
+  return Seal(PayloadKind::kSnapshot, body);
+}
+
+TEST(DecodeBudget, SnapshotClaimsAreRefusedWithoutAllocatingThem) {
+  struct SnapshotCase {
+    const char* name;
+    uint64_t next_seq, text_bytes, records;
+  } cases[] = {
+      {"a billion bytes of text", 1, 1'000'000'000, 1},
+      {"a billion log runs", 1, 0, 1'000'000'000},
+      // Allowed seqs for so little text (SeqBound), costing bits, not words.
+      {"2^24 seqs", uint64_t{1} << 24, 0, 1},
+      {"4 billion seqs", UINT32_MAX - 1, 0, 1},
+  };
+  for (const SnapshotCase& c : cases) {
     SCOPED_TRACE(c.name);
-    std::string bomb = Envelope(proto::Envelope::KIND_SNAPSHOT, frame, c.claimed);
+    std::string bomb = BombSnapshot(c.next_seq, c.text_bytes, c.records);
     g_largest_allocation = 0;
     EXPECT_FALSE(Doc::LoadSnapshot(bomb, 1).ok());
     EXPECT_LT(g_largest_allocation.load(), kMaxAllocation);
@@ -133,6 +198,16 @@ TEST(DecodeBudget, HighlyCompressibleTextStillRoundTrips) {
   Result<Doc> loaded = Doc::LoadSnapshot(src.EncodeSnapshot(), 3);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   EXPECT_EQ(loaded->Text().size(), size_t{4} << 20);
+}
+
+TEST(DecodeBudget, ManyIdenticalRunsStillRoundTrip) {
+  // The ops counterpart: runs so alike that coded they would decode past
+  // the budget are written raw instead.
+  Doc src(1);
+  for (int i = 0; i < 20000; ++i) ASSERT_TRUE(src.Insert(0, "a").ok());
+  Doc dst(2);
+  ASSERT_TRUE(dst.ApplyUpdate(src.EncodeOpsSince(VersionVector())).ok());
+  EXPECT_EQ(dst.Text(), src.Text());
 }
 
 }  // namespace

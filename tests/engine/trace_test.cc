@@ -33,10 +33,16 @@ std::vector<std::string> TraceFiles(const std::string& sub) {
 }
 
 void CheckMergeAndLoad(const Doc& doc, const std::string& expected) {
-  Doc merged(1000);
+  DocOptions raw;
+  raw.compress = false;
+  Doc merged(1000, raw);
   ASSERT_TRUE(merged.ApplyUpdate(doc.EncodeOpsSince(VersionVector())).ok());
   EXPECT_EQ(merged.Text(), expected);
   EXPECT_EQ(merged.version(), doc.version());
+  // The same history written raw (no tables, text stored) reads back too.
+  Doc from_raw(999);
+  ASSERT_TRUE(from_raw.ApplyUpdate(merged.EncodeOpsSince(VersionVector())).ok());
+  EXPECT_EQ(from_raw.Text(), expected);
   Result<Doc> loaded = Doc::LoadSnapshot(doc.EncodeSnapshot(), 1001);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   EXPECT_EQ(loaded->Text(), expected);

@@ -29,6 +29,13 @@ std::string Framed(const Message& m) {
 }
 
 // The handshake target reads [u16 length][body] records.
+// The fuzz targets for updates and snapshots take an odd first byte as
+// "the rest is a body: wrap it in a valid envelope" (version, kind,
+// checksum): the same message that way, so mutations reach the decoder.
+std::string AsBody(const std::string& message) {
+  return "\x01" + message.substr(2, message.size() - 6);
+}
+
 std::string Record(const Message& m) {
   std::string body = EncodeFrame(m);
   std::string out(2, '\0');
@@ -87,7 +94,19 @@ int main(int argc, char** argv) {
   if (!other.ApplyUpdate(update).ok() || !other.Insert(0, ">> ").ok()) return 1;
   Write(dir / "update" / "second_author", other.EncodeOpsSince(doc.version()));
   Write(dir / "update" / "whole_history", other.EncodeOpsSince({}));
+  Write(dir / "update" / "whole_history_body", AsBody(other.EncodeOpsSince({})));
   Write(dir / "snapshot" / "two_authors", other.EncodeSnapshot());
+  Write(dir / "snapshot" / "two_authors_body", AsBody(other.EncodeSnapshot()));
+  // Long enough that its ops are entropy-coded and its text compressed.
+  weft::engine::Doc long_history(11);
+  for (int i = 0; i < 80; ++i) {
+    std::string words = "line " + std::to_string(i) + " of a longer text, typed and edited\n";
+    if (!long_history.Insert((i * 37) % (long_history.size() + 1), words).ok()) return 1;
+    if (i % 4 == 3 && !long_history.Remove(i % long_history.size(), 3).ok()) return 1;
+  }
+  Write(dir / "update" / "coded", long_history.EncodeOpsSince({}));
+  Write(dir / "update" / "coded_body", AsBody(long_history.EncodeOpsSince({})));
+  Write(dir / "snapshot" / "long_history_body", AsBody(long_history.EncodeSnapshot()));
   // Recovery seeds: [split][flags][segment without header][snapshot file],
   // the layout recovery_fuzz reads (flags bit 7: header synthesized).
   fs::path tmp = fs::temp_directory_path() / "weft_make_seeds";

@@ -1,6 +1,7 @@
 // libFuzzer target: arbitrary bytes as a Snapshot. Never crashes; a loaded
 // Doc keeps its invariants and can still be edited and encoded. When the
-// first byte is odd the rest is framed in a valid Envelope first.
+// first byte is odd the rest is wrapped in a valid envelope (version, kind,
+// checksum) first.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -14,8 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.max_decoded_bytes = 1 << 20;
   std::string input(reinterpret_cast<const char*>(data), size);
   if (size > 0 && (data[0] & 1)) {
-    input = weft::engine::detail::Seal(weft::engine::detail::PayloadKind::kSnapshot,
-                                       input.substr(1), /*compress=*/false);
+    input =
+        weft::engine::detail::Seal(weft::engine::detail::PayloadKind::kSnapshot, input.substr(1));
   }
   weft::Result<weft::engine::Doc> doc = weft::engine::Doc::LoadSnapshot(input, 7, options);
   if (!doc.ok()) return 0;

@@ -1,10 +1,10 @@
 // libFuzzer target: arbitrary bytes as an Update. Never crashes; on error the
 // Doc is unchanged; on success its invariants hold. When the first byte is
-// odd the rest is framed in a valid Envelope first, so mutations reach the
-// Update decoder instead of stopping at the checksum. Ops that decode also
-// go, after the history, into a fresh replica in one batch (where a linear
-// history is merged without positions) and must give what the usual path
-// gives, or the same error.
+// odd the rest is wrapped in a valid envelope (version, kind, checksum)
+// first, so mutations reach the Update decoder instead of stopping at the
+// checksum. Ops that decode also go, after the history, into a fresh replica
+// in one batch (where a linear history is merged without positions) and must
+// give what the usual path gives, or the same error.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -34,8 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   weft::engine::VersionVector version = doc.version();
   std::string input(reinterpret_cast<const char*>(data), size);
   if (size > 0 && (data[0] & 1)) {
-    input = weft::engine::detail::Seal(weft::engine::detail::PayloadKind::kUpdate, input.substr(1),
-                                       /*compress=*/false);
+    input = weft::engine::detail::Seal(weft::engine::detail::PayloadKind::kUpdate, input.substr(1));
   }
   weft::Status st = doc.ApplyUpdate(input);
   if (!st.ok() && (doc.Text() != text || doc.version() != version)) std::abort();

@@ -8,7 +8,6 @@
 #include <random>
 
 #include "support/full_disk.h"
-#include "weft/persist/crc32c.h"
 #include "weft/persist/recovery.h"
 #include "weft/persist/snapshot_file.h"
 
@@ -80,15 +79,6 @@ class OpLogTest : public ::testing::Test {
   fs::path dir_;
   std::map<std::string, engine::Doc> authors_;
 };
-
-TEST(Crc32c, MatchesTheStandardCheckValue) {
-  std::string s = "123456789";
-  EXPECT_EQ(Crc32c(Bytes(s)), 0xe3069283u);
-  // Extending in pieces gives the same as all at once.
-  EXPECT_EQ(Crc32c(Crc32c(Bytes(s.substr(0, 4))), Bytes(s.substr(4))), 0xe3069283u);
-  std::string zeros(32, '\0');
-  EXPECT_EQ(Crc32c(Bytes(zeros)), 0x8a9136aau);
-}
 
 TEST_F(OpLogTest, RecordsReadBackAsWritten) {
   auto w = Open();

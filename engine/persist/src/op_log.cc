@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "weft/persist/crc32c.h"
+#include "weft/crc32c.h"
 
 namespace weft::persist {
 namespace {

@@ -41,9 +41,12 @@ struct DocOptions {
   size_t max_pending_ops = 100'000;
   // Most bytes of inserted text those ops may hold, with the same rule.
   size_t max_pending_bytes = size_t{64} << 20;
-  // Largest Update or Snapshot payload accepted once decompressed.
+  // Largest Update or Snapshot accepted, counted as decoded (its text plus
+  // 16 bytes per run of ops; engine/FORMAT.md, "Limits").
   size_t max_decoded_bytes = size_t{1} << 30;
-  // Compress encoded Updates and Snapshots with zstd when that is smaller.
+  // Compress encoded Updates (entropy-coded ops, compressed text) where
+  // that is smaller. Off, they are faster to write and read but larger.
+  // Snapshots are laid out for loading fast and are not compressed.
   bool compress = true;
   // Most local edits remembered for Undo (oldest dropped first); 0 turns
   // undo history off. Each costs 12 bytes.
@@ -92,8 +95,9 @@ class Doc {
   // missing wait in Pending and are applied when they arrive. Validates the
   // whole batch first: on any error nothing changes.
   Status Apply(std::span<const Op> ops);
-  // The ops this replica has that a replica at `since` lacks, encoded
-  // (Envelope + Update, see proto/README.md). Pending ops are not included.
+  // The ops this replica has that a replica at `since` lacks, encoded as an
+  // Update (engine/FORMAT.md). Pending ops are not included. The bytes are
+  // the same on every platform the engine builds for.
   // With `until`, only ops inside that version (REQUIRES: a version some
   // replica had, i.e. causally closed) are included.
   std::string EncodeOpsSince(const VersionVector& since,
