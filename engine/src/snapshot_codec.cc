@@ -85,8 +85,7 @@ std::string DocState::EncodeSnapshot() const {
   uint64_t nitems = 0;
   agent = 0;
   Ref previous_right;
-  for (Loc loc = tree_.Begin(); loc.leaf != kNone; loc = tree_.Next(loc), ++nitems) {
-    const Item& it = tree_.at(loc);
+  auto put_item = [&](const Item& it) {
     const bool changed = it.agent != agent;
     const uint32_t lmode = RefModeOf(it.left, Ref{it.agent, it.seq - 1}, it.agent);
     const uint32_t rmode = RefModeOf(it.right, previous_right, it.agent);
@@ -100,7 +99,26 @@ std::string DocState::EncodeSnapshot() const {
     last_end[it.agent] = it.seq + it.len;
     agent = it.agent;
     previous_right = it.right;
+    ++nitems;
+  };
+  // Neighbours that could be one Item are written as one, so the bytes
+  // depend on the document, not on where this replica's tree happens to
+  // keep Items apart (a replica that merged a history in one pass cuts
+  // them elsewhere than one that applied it op by op).
+  Item run;
+  for (Loc loc = tree_.Begin(); loc.leaf != kNone; loc = tree_.Next(loc)) {
+    const Item& it = tree_.at(loc);
+    if (run.len != 0 && run.agent == it.agent && uint64_t{run.seq} + run.len == it.seq &&
+        run.deleted == it.deleted && it.left == Ref{it.agent, it.seq - 1} &&
+        run.right == it.right) {
+      run.len += it.len;
+      run.byte_len += it.byte_len;  // both within the arena, below 2 GiB
+      continue;
+    }
+    if (run.len != 0) put_item(run);
+    run = it;
   }
+  if (run.len != 0) put_item(run);
   w.PutVarint(nitems);
   w.PutBytes(items);
   EndEnvelope(&out);

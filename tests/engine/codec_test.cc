@@ -102,8 +102,8 @@ TEST(Codec, GoldenChecksumsOfAGeneratedHistory) {
   std::string snapshot = doc.EncodeSnapshot();
   EXPECT_EQ(update.size(), 5737u);
   EXPECT_EQ(ChecksumOf(update), "d86503f2");
-  EXPECT_EQ(snapshot.size(), 23877u);
-  EXPECT_EQ(ChecksumOf(snapshot), "4c876d5a");
+  EXPECT_EQ(snapshot.size(), 23863u);
+  EXPECT_EQ(ChecksumOf(snapshot), "6dff93ab");
 }
 
 TEST(Codec, GeneratedHistoryRoundTripsCodedAndRaw) {
