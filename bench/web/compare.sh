@@ -5,12 +5,13 @@
 # diamond-types' wasm (the anchors' warm.mjs, from a scratch copy with its
 # pinned packages). Prints each run, then medians and the two ratios.
 # Usage: bench/web/compare.sh [TRACE] [ROUNDS]   (from the checkout, after a
-# release build with WEFT_BUILD_WEB=ON)
+# release build that built the WebAssembly engine; WEFT_BINARY and
+# WEFT_WEB_SITE choose another native binary and site)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 trace=$(realpath "${1:-$root/../shared/traces/sequential/automerge-paper.json.gz}")
 rounds=${2:-5}
-weft=$root/build/release/demo/weft
+weft=${WEFT_BINARY:-$root/build/release/demo/weft}
 site=${WEFT_WEB_SITE:-$root/build/release/web/site}
 anchors=${WEFT_ANCHORS_COPY:-/tmp/weft-js-anchors}
 if [ ! -d "$anchors/node_modules/diamond-types-node" ]; then
