@@ -34,6 +34,7 @@ let queueDoc = null;
 let queued = 0;
 let queuedText = 0;
 let editsPtr = 0;
+let editsAt = 0;  // editsPtr in doubles
 let queueTextPtr = 0;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -84,6 +85,7 @@ export async function init(source) {
   wasm._initialize?.();
   editsPtr = wasm.weft_web_edit_buffer(QUEUE_EDITS + Math.ceil(QUEUE_TEXT / 24));
   queueTextPtr = editsPtr + 24 * QUEUE_EDITS;
+  editsAt = editsPtr >> 3;
 }
 
 function doubles() {
@@ -103,26 +105,20 @@ function flush() {
   check(wasm.weft_web_apply_local(doc.ptr, editsPtr, n, queueTextPtr));
 }
 
-// Queues an edit of `doc`; false when the queue is full.
-function enqueue(doc, kind, pos, count) {
-  if (queueDoc !== doc) {
+// Makes `doc` the queue's document with room for one more edit and
+// `textBytes` more bytes of text, flushing what is queued if not.
+function queueFor(doc, textBytes) {
+  if (queueDoc !== doc || queued === QUEUE_EDITS || queuedText + textBytes > QUEUE_TEXT) {
     flush();
     queueDoc = doc;
   }
-  const f = doubles();
-  const at = (editsPtr >> 3) + 3 * queued;
-  f[at] = kind;
-  f[at + 1] = pos;
-  f[at + 2] = count;
-  queued++;
 }
 
-// Writes `text` as UTF-8 after the queued text, if it is all in the BMP
-// (no surrogates) and fits; returns its byte length, or -1.
+// Writes `text` as UTF-8 after the queued text if it is all in the BMP
+// (no surrogates); returns its byte length, or -1. REQUIRES: queueFor(doc,
+// 3 * text.length).
 function queueString(text) {
-  if (queuedText + 3 * text.length > QUEUE_TEXT || queued === QUEUE_EDITS) flush();
-  if (3 * text.length > QUEUE_TEXT) return -1;
-  const h = bytes();
+  const h = heap ?? bytes();
   let at = queueTextPtr + queuedText;
   const start = at;
   for (let i = 0; i < text.length; i++) {
@@ -141,6 +137,16 @@ function queueString(text) {
     }
   }
   return at - start;
+}
+
+// Appends one edit to the queue. REQUIRES: queueFor(doc, ...).
+function enqueue(kind, pos, count) {
+  const f = heapF64 ?? doubles();
+  const at = editsAt + 3 * queued;
+  f[at] = kind;
+  f[at + 1] = pos;
+  f[at + 2] = count;
+  queued++;
 }
 
 function ready() {
@@ -271,13 +277,15 @@ export class WeftDoc {
       if (!(pos >= 0 && pos <= this.#length && Number.isInteger(pos))) {
         throw new WeftError(2, 'position past the end of the text');
       }
-      if (queueDoc !== this) flush();
-      const len = queueString(text);
-      if (len >= 0) {
-        enqueue(this, 0, pos, len);
-        queuedText += len;
-        this.#length += text.length;
-        return;
+      if (3 * text.length <= QUEUE_TEXT) {
+        queueFor(this, 3 * text.length);
+        const len = queueString(text);
+        if (len >= 0) {
+          enqueue(0, pos, len);
+          queuedText += len;
+          this.#length += text.length;
+          return;
+        }
       }
     }
     flush();
@@ -294,8 +302,8 @@ export class WeftDoc {
         Number.isInteger(length))) {
         throw new WeftError(2, 'deletion past the end of the text');
       }
-      if (queued === QUEUE_EDITS) flush();
-      enqueue(this, 1, pos, length);
+      queueFor(this, 0);
+      enqueue(1, pos, length);
       this.#length -= length;
       return;
     }
