@@ -35,14 +35,16 @@ weft_ensure_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-# weft_build PRESET [TARGET...]: configure once, then build incrementally.
+# weft_build PRESET [TARGET...]: configure (every time, so the preset's
+# settings win over an older cache), then build incrementally. With
+# emscripten installed and an engine that builds for WebAssembly, the
+# release and debug builds also build the wasm engine and the page
+# (WEFT_BUILD_WEB=AUTO) and register the web and browser tests.
 weft_build() {
   local preset=$1
   shift
   cd "$WEFT_ROOT"
-  if [ ! -f "build/$preset/build.ninja" ]; then
-    cmake --preset "$preset" >/dev/null
-  fi
+  cmake --preset "$preset" >/dev/null
   if [ $# -gt 0 ]; then
     cmake --build --preset "$preset" --target "$@"
   else

@@ -3,31 +3,37 @@
 # ROUNDS times so a busy machine slows them alike: the native engine (weft
 # replay), the WebAssembly engine under Node.js (warm_replay.mjs) and
 # diamond-types' wasm (the anchors' warm.mjs, from a scratch copy with its
-# pinned packages). Prints each run, then medians and the two ratios.
+# pinned packages); and the JS floor, warm_replay.mjs with a document
+# that does nothing. Prints each run, then medians and the ratios.
 # Usage: bench/web/compare.sh [TRACE] [ROUNDS]   (from the checkout, after a
-# release build with WEFT_BUILD_WEB=ON)
+# release build that built the WebAssembly engine; WEFT_BINARY and
+# WEFT_WEB_SITE choose another native binary and site)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 trace=$(realpath "${1:-$root/../shared/traces/sequential/automerge-paper.json.gz}")
 rounds=${2:-5}
-weft=$root/build/release/demo/weft
+weft=${WEFT_BINARY:-$root/build/release/demo/weft}
 site=${WEFT_WEB_SITE:-$root/build/release/web/site}
 anchors=${WEFT_ANCHORS_COPY:-/tmp/weft-js-anchors}
 if [ ! -d "$anchors/node_modules/diamond-types-node" ]; then
   rm -rf "$anchors" && cp -r "$root/../shared/anchors/js" "$anchors" && chmod -R u+w "$anchors"
   (cd "$anchors" && npm ci --no-audit --no-fund >/dev/null)
 fi
-native=() wasm=() dt=()
+native=() wasm=() dt=() floor=()
 for ((r = 1; r <= rounds; r++)); do
   native+=("$("$weft" replay --repeat 7 "$trace" | sed -n 's/.*local \([0-9.]*\) ms.*/\1/p')")
   wasm+=("$(node --expose-gc "$root/bench/web/warm_replay.mjs" "$site" "$trace" 7 |
             sed -n 's/.*"median":\([0-9.]*\).*/\1/p')")
+  floor+=("$(node --expose-gc "$root/bench/web/warm_replay.mjs" "$site" "$trace" 7 floor |
+             sed -n 's/.*"median":\([0-9.]*\).*/\1/p')")
   dt+=("$(cd "$anchors" && node --expose-gc warm.mjs diamond-types "$trace" 7 |
           sed -n 's/.*"replayMs":{"median":\([0-9.]*\).*/\1/p')")
-  echo "round $r: native ${native[-1]} ms, wasm ${wasm[-1]} ms, diamond-types ${dt[-1]} ms"
+  echo "round $r: native ${native[-1]} ms, wasm ${wasm[-1]} ms, diamond-types ${dt[-1]} ms," \
+    "JS floor ${floor[-1]} ms"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-n=$(median "${native[@]}") w=$(median "${wasm[@]}") d=$(median "${dt[@]}")
-echo "medians: native $n ms, wasm $w ms, diamond-types $d ms"
-awk -v n="$n" -v w="$w" -v d="$d" \
-  'BEGIN { printf "wasm / native = %.2fx (target <= 2), wasm / diamond-types = %.2fx (target <= 0.5)\n", w / n, w / d }'
+n=$(median "${native[@]}") w=$(median "${wasm[@]}") d=$(median "${dt[@]}") f=$(median "${floor[@]}")
+echo "medians: native $n ms, wasm $w ms, diamond-types $d ms, JS floor $f ms"
+awk -v n="$n" -v w="$w" -v d="$d" -v f="$f" 'BEGIN {
+  printf "wasm / native = %.2fx (target <= 2), wasm / diamond-types = %.2fx (target <= 0.5)\n", w / n, w / d
+  printf "JS floor / native = %.2fx: the trace walk alone, no engine\n", f / n }'

@@ -3,15 +3,26 @@
 // (../shared/anchors/js) so the figures compare: the trace replayed N
 // times in one process, a fresh document each time, every patch a local
 // edit; median and minimum in milliseconds, one JSON line.
-// Usage: node --expose-gc warm_replay.mjs SITE_DIR TRACE.json.gz [N]
+// Usage: node --expose-gc warm_replay.mjs SITE_DIR TRACE.json.gz [N] [floor]
+// With `floor`, the document does nothing: what is left is the cost of
+// walking the trace and calling a method per patch, which every library
+// measured this way pays (the floor under any JavaScript figure).
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
-const [site, tracePath, nArg] = process.argv.slice(2);
+const [site, tracePath, nArg, mode] = process.argv.slice(2);
 const n = Number(nArg ?? 7);
-const { init, WeftDoc } = await import(path.resolve(site, 'weft.js'));
-await init(new URL(`file://${path.resolve(site, 'weft.wasm')}`));
+const floor = mode === 'floor';
+const weft = await import(path.resolve(site, 'weft.js'));
+await weft.init(new URL(`file://${path.resolve(site, 'weft.wasm')}`));
+class NoDoc {
+  insert() {}
+  delete() {}
+  text() { return ''; }
+  free() {}
+}
+const WeftDoc = floor ? NoDoc : weft.WeftDoc;
 const trace = JSON.parse(zlib.gunzipSync(fs.readFileSync(tracePath)).toString('utf8'));
 const txns = trace.txns.map((t) => t.patches);
 // One trace txn, as the anchors' adapters apply one: in a function of its
@@ -35,9 +46,9 @@ for (let i = 0; i < n; i++) {
   times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   // Checked outside the timing; positions are UTF-16 here, so only traces
   // without characters outside the BMP replay exactly this way.
-  if (i === 0) ok = doc.text() === trace.endContent;
+  if (i === 0) ok = floor || doc.text() === trace.endContent;
   doc.free();
 }
 times.sort((a, b) => a - b);
-console.log(JSON.stringify({ lib: 'weft-wasm', trace: path.basename(tracePath), ok,
+console.log(JSON.stringify({ lib: floor ? 'floor' : 'weft-wasm', trace: path.basename(tracePath), ok,
   replayMs: { median: times[times.length >> 1], min: times[0] } }));

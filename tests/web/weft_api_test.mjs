@@ -108,3 +108,48 @@ test('encodeSince with until cuts an update into pieces that apply in order', ()
   }
   assert.equal(b.text(), 'one two three');
 });
+
+// Local edits of BMP-only text are queued in weft.js and applied in
+// batches: the queue fills (edits and text), two documents take turns,
+// long and non-ASCII texts go in, and a character outside the BMP
+// arriving mid-queue turns the document to the unqueued path; at every
+// read the text must be the one a plain string model gives.
+test('queued local edits match a string model across flushes', () => {
+  let seed = 7;
+  const rand = (n) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const pieces = ['a', 'xyz', 'é', '€uro', ' ', '\n', 'ab'.repeat(6000), '😀', 'q'];
+  const docs = [new WeftDoc(1n), new WeftDoc(2n)];
+  const models = ['', ''];
+  for (let step = 0; step < 12000; step++) {
+    const k = rand(2);
+    const doc = docs[k];
+    let m = models[k];
+    if (m.length > 0 && rand(3) === 0) {
+      // Delete whole characters: never split a surrogate pair.
+      let from = rand(m.length);
+      if (from > 0 && /[\uDC00-\uDFFF]/.test(m[from])) from--;
+      let to = Math.min(m.length, from + 1 + rand(4));
+      if (to < m.length && /[\uDC00-\uDFFF]/.test(m[to])) to++;
+      doc.delete(from, to - from);
+      m = m.slice(0, from) + m.slice(to);
+    } else {
+      // Rarely the long text or the emoji; mostly typing.
+      const r = rand(1000);
+      const piece = r === 0 ? pieces[6] : r === 1 ? pieces[7] : pieces[rand(6)];
+      let at = rand(m.length + 1);
+      if (at > 0 && at < m.length && /[\uDC00-\uDFFF]/.test(m[at])) at--;
+      doc.insert(at, piece);
+      m = m.slice(0, at) + piece + m.slice(at);
+    }
+    models[k] = m;
+    assert.equal(doc.length, m.length);
+    if (step % 2500 === 0) assert.equal(doc.text(), m, `step ${step}`);
+  }
+  for (let k = 0; k < 2; k++) {
+    assert.equal(docs[k].text(), models[k]);
+    docs[k].free();
+  }
+});

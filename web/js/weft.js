@@ -19,8 +19,10 @@
 // and leave the document unchanged.
 
 let wasm = null;  // the module's exports
-let heap = null;  // a Uint8Array over its memory (renewed when it grows)
-let heapF64 = null;  // the same as doubles
+// Views of its memory (renewed when it grows): bytes and doubles. Kept
+// in an object, like the queue's state below, so that the per-keystroke
+// path reads properties of a constant instead of module bindings.
+const M = { u8: null, f64: null };
 let scratchPtr = 0;
 let scratchCap = 0;
 
@@ -30,11 +32,10 @@ let scratchCap = 0;
 // the engine. [kind, pos, count] doubles, then the inserted UTF-8.
 const QUEUE_EDITS = 2048;
 const QUEUE_TEXT = 32768;
-let queueDoc = null;
-let queued = 0;
-let queuedText = 0;
 let editsPtr = 0;
-let queueTextPtr = 0;
+// The queue: its document, how many edits and text bytes it holds, and
+// where they go (in doubles and in bytes).
+const Q = { doc: null, n: 0, text: 0, editsAt: 0, textPtr: 0 };
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
@@ -75,7 +76,7 @@ export async function init(source) {
   // The engine needs almost nothing from its host: it only learns that its
   // memory grew and, on a fatal error, stops.
   const instance = await WebAssembly.instantiate(module, {
-    env: { emscripten_notify_memory_growth() { heap = null; heapF64 = null; } },
+    env: { emscripten_notify_memory_growth() { M.u8 = null; M.f64 = null; } },
     wasi_snapshot_preview1: {
       proc_exit(code) { throw new Error(`weft engine stopped (exit ${code})`); },
     },
@@ -83,47 +84,42 @@ export async function init(source) {
   wasm = instance.exports;
   wasm._initialize?.();
   editsPtr = wasm.weft_web_edit_buffer(QUEUE_EDITS + Math.ceil(QUEUE_TEXT / 24));
-  queueTextPtr = editsPtr + 24 * QUEUE_EDITS;
+  Q.textPtr = editsPtr + 24 * QUEUE_EDITS;
+  Q.editsAt = editsPtr >> 3;
 }
 
 function doubles() {
-  if (heapF64 === null) heapF64 = new Float64Array(wasm.memory.buffer);
-  return heapF64;
+  if (M.f64 === null) M.f64 = new Float64Array(wasm.memory.buffer);
+  return M.f64;
 }
 
 // Applies the queued local edits. Every call that reads or changes a doc
 // other than by a queued insert/delete flushes first.
 function flush() {
-  if (queued === 0) return;
-  const doc = queueDoc;
-  const n = queued;
-  queueDoc = null;
-  queued = 0;
-  queuedText = 0;
-  check(wasm.weft_web_apply_local(doc.ptr, editsPtr, n, queueTextPtr));
+  if (Q.n === 0) return;
+  const doc = Q.doc;
+  const n = Q.n;
+  Q.doc = null;
+  Q.n = 0;
+  Q.text = 0;
+  check(wasm.weft_web_apply_local(doc.ptr, editsPtr, n, Q.textPtr));
 }
 
-// Queues an edit of `doc`; false when the queue is full.
-function enqueue(doc, kind, pos, count) {
-  if (queueDoc !== doc) {
+// Makes `doc` the queue's document with room for one more edit and
+// `textBytes` more bytes of text, flushing what is queued if not.
+function queueFor(doc, textBytes) {
+  if (Q.doc !== doc || Q.n === QUEUE_EDITS || Q.text + textBytes > QUEUE_TEXT) {
     flush();
-    queueDoc = doc;
+    Q.doc = doc;
   }
-  const f = doubles();
-  const at = (editsPtr >> 3) + 3 * queued;
-  f[at] = kind;
-  f[at + 1] = pos;
-  f[at + 2] = count;
-  queued++;
 }
 
-// Writes `text` as UTF-8 after the queued text, if it is all in the BMP
-// (no surrogates) and fits; returns its byte length, or -1.
+// Writes `text` as UTF-8 after the queued text if it is all in the BMP
+// (no surrogates); returns its byte length, or -1. REQUIRES: queueFor(doc,
+// 3 * text.length).
 function queueString(text) {
-  if (queuedText + 3 * text.length > QUEUE_TEXT || queued === QUEUE_EDITS) flush();
-  if (3 * text.length > QUEUE_TEXT) return -1;
-  const h = bytes();
-  let at = queueTextPtr + queuedText;
+  const h = M.u8 ?? bytes();
+  let at = Q.textPtr + Q.text;
   const start = at;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -143,14 +139,24 @@ function queueString(text) {
   return at - start;
 }
 
+// Appends one edit to the queue. REQUIRES: queueFor(doc, ...).
+function enqueue(kind, pos, count) {
+  const f = M.f64 ?? doubles();
+  const at = Q.editsAt + 3 * Q.n;
+  f[at] = kind;
+  f[at + 1] = pos;
+  f[at + 2] = count;
+  Q.n++;
+}
+
 function ready() {
   if (!wasm) throw new Error('weft: call and await init() first');
 }
 
 // The engine says when its memory grows (which detaches old views).
 function bytes() {
-  if (heap === null) heap = new Uint8Array(wasm.memory.buffer);
-  return heap;
+  if (M.u8 === null) M.u8 = new Uint8Array(wasm.memory.buffer);
+  return M.u8;
 }
 
 // A pointer to at least `n` bytes for the next call's input.
@@ -257,7 +263,7 @@ export class WeftDoc {
   // is garbage collected). The doc is unusable afterwards.
   free() {
     if (!this.ptr) return;
-    if (queueDoc === this) flush();
+    if (Q.doc === this) flush();
     registry.unregister(this);
     wasm.weft_web_free(this.ptr);
     this.ptr = 0;
@@ -271,13 +277,15 @@ export class WeftDoc {
       if (!(pos >= 0 && pos <= this.#length && Number.isInteger(pos))) {
         throw new WeftError(2, 'position past the end of the text');
       }
-      if (queueDoc !== this) flush();
-      const len = queueString(text);
-      if (len >= 0) {
-        enqueue(this, 0, pos, len);
-        queuedText += len;
-        this.#length += text.length;
-        return;
+      if (3 * text.length <= QUEUE_TEXT) {
+        queueFor(this, 3 * text.length);
+        const len = queueString(text);
+        if (len >= 0) {
+          enqueue(0, pos, len);
+          Q.text += len;
+          this.#length += text.length;
+          return;
+        }
       }
     }
     flush();
@@ -294,8 +302,8 @@ export class WeftDoc {
         Number.isInteger(length))) {
         throw new WeftError(2, 'deletion past the end of the text');
       }
-      if (queued === QUEUE_EDITS) flush();
-      enqueue(this, 1, pos, length);
+      queueFor(this, 0);
+      enqueue(1, pos, length);
       this.#length -= length;
       return;
     }

@@ -138,6 +138,15 @@ weft_status ToPos(const weft_web_doc* d, double pos16, uint64_t* out) {
   return WEFT_OK;
 }
 
+// Whether UTF-8 `text` holds a character outside the BMP (a four-byte
+// sequence, lead byte 0xF0 and up).
+bool HasAstral(const char* text, size_t len) {
+  for (size_t i = 0; i < len; ++i) {
+    if (static_cast<unsigned char>(text[i]) >= 0xF0) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 extern "C" {
@@ -195,10 +204,21 @@ int weft_web_delete(weft_web_doc* d, double pos16, double len16) {
 int weft_web_apply_local(weft_web_doc* d, const double* edits, size_t n, const char* text) {
   for (size_t i = 0; i < n; ++i) {
     const double* e = edits + 3 * i;
-    int s = e[0] == 0 ? weft_web_insert(d, e[1], text, static_cast<size_t>(e[2]))
-                      : weft_web_delete(d, e[1], e[2]);
+    const bool insert = e[0] == 0;
+    const size_t count = static_cast<size_t>(e[2]);
+    int s = WEFT_OK;
+    if (d->index.astral_count() == 0 && e[1] >= 0 && e[1] <= 9.0e15 &&
+        !(insert && HasAstral(text, count))) {
+      // No character outside the BMP before or after: UTF-16 offsets are
+      // code points and the index stays empty, so the edit goes straight
+      // to the engine (what weft.js queues; typing is this case).
+      const auto pos = static_cast<uint64_t>(e[1]);
+      s = insert ? weft_doc_insert(d->doc, pos, text, count) : weft_doc_delete(d->doc, pos, count);
+    } else {
+      s = insert ? weft_web_insert(d, e[1], text, count) : weft_web_delete(d, e[1], e[2]);
+    }
     if (s != WEFT_OK) return s;
-    if (e[0] == 0) text += static_cast<size_t>(e[2]);
+    if (insert) text += count;
   }
   return WEFT_OK;
 }
