@@ -465,6 +465,8 @@ Status DocStore::Follow(std::string_view doc, StreamId after) {
 }
 void DocStore::Unfollow(std::string_view doc) { impl_->follower_.Unfollow(doc); }
 bool DocStore::following(std::string_view doc) const { return impl_->follower_.following(doc); }
+void DocStore::PauseFollowing() { impl_->follower_.Pause(); }
+void DocStore::ResumeFollowing() { impl_->follower_.Resume(); }
 Status DocStore::AcquireLease(std::string_view doc, LeaseDone done) {
   return impl_->AcquireLease(doc, std::move(done));
 }

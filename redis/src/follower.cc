@@ -67,7 +67,7 @@ void Follower::OnReady() {
 }
 
 void Follower::Pump() {
-  if (busy_ || !conn_.ready()) return;
+  if (busy_ || paused_ || !conn_.ready()) return;
   if (!to_probe_.empty()) return Probe(*to_probe_.begin());
   if (!followed_.empty()) Read();
 }

@@ -47,6 +47,13 @@ class Follower {
   Status Follow(std::string_view doc, StreamId after);
   void Unfollow(std::string_view doc);
   bool following(std::string_view doc) const;
+  // While paused no new read is sent; one already in flight still
+  // delivers (at most page_entries per document).
+  void Pause() { paused_ = true; }
+  void Resume() {
+    paused_ = false;
+    Pump();
+  }
 
   void Start() { conn_.Start(); }
   const Connection& connection() const { return conn_; }
@@ -77,6 +84,7 @@ class Follower {
   // By ops key, which XREAD replies name.
   std::map<std::string, Followed, std::less<>> followed_;
   std::set<std::string, std::less<>> to_probe_;
+  bool paused_ = false;
   bool busy_ = false;          // a command in flight on conn_
   bool blocking_ = false;      // that command is the XREAD BLOCK
   bool unblock_sent_ = false;  // for the current XREAD

@@ -144,6 +144,29 @@ TEST_F(DocStoreTest, FollowFromAPositionSkipsWhatCameBefore) {
   EXPECT_EQ(seen, std::vector<std::string>{"c"});
 }
 
+TEST_F(DocStoreTest, APausedFollowerHoldsBackAndResumesWhereItStopped) {
+  std::vector<std::string> seen;
+  redis::StoreOptions fo = Options();
+  fo.page_entries = 5;
+  fo.follow.entries = [&](std::string_view, std::span<const Entry> entries) {
+    for (const Entry& e : entries) seen.push_back(AsString(e.update));
+  };
+  redis::DocStore* follower = ConnectedStore(fo);
+  redis::DocStore* writer = ConnectedStore();
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(AppendNow(writer, "d", "e" + std::to_string(i)).ok());
+  follower->PauseFollowing();
+  ASSERT_TRUE(follower->Follow("d", StreamId{}).ok());
+  // Nothing is read while paused: a read that came back would have
+  // delivered; a marker append on a followed-by-nobody doc proves the loop
+  // turned.
+  ASSERT_TRUE(AppendNow(writer, "other", "turn").ok());
+  EXPECT_TRUE(seen.empty());
+  follower->ResumeFollowing();
+  ASSERT_TRUE(RunUntil([&] { return seen.size() == 20; }));
+  EXPECT_EQ(seen.front(), "e0");
+  EXPECT_EQ(seen.back(), "e19");
+}
+
 // Entries this store could not have written: reported, skipped, and the
 // ones around them delivered.
 class BadEntryTest : public StoreFixture {

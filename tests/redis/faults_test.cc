@@ -127,11 +127,17 @@ TEST_F(FaultTest, RedisKilledAndRestartedFromItsAofLosesNoConfirmedAppend) {
 TEST_F(FaultTest, UnreachableRedisFailsFastAndNeverHangs) {
   redis::StoreOptions o = Options();
   o.address.port = FreePort();  // nothing listens there
+  // Far beyond the wait below: the refused connect must be noticed as
+  // such, not by its deadline (Debian's hiredis libuv adapter drops the
+  // poll error; the connection watches for that).
+  o.connect_timeout = std::chrono::milliseconds(600000);
   redis::DocStore* s = NewStore(o);
-  ASSERT_TRUE(RunUntil([&] {
-    redis::Health h = s->health();
-    return h.writer == LinkHealth::kFailing && h.follower == LinkHealth::kFailing;
-  }));
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        redis::Health h = s->health();
+        return h.writer == LinkHealth::kFailing && h.follower == LinkHealth::kFailing;
+      },
+      Seconds(20)));
   EXPECT_FALSE(s->health().last_error.ok());
   bool called = false;
   EXPECT_EQ(s->Append("d", AsBytes("x"), [&](Result<StreamId>) { called = true; }).code(),
@@ -158,8 +164,15 @@ TEST_F(FaultTest, ASilentRedisTimesOutCommandsThenRecovers) {
   EXPECT_EQ(r->status().code(), StatusCode::kUnavailable);
   ASSERT_TRUE(RunUntil([&] { return s->health().writer == LinkHealth::kFailing; }));
   server_->Resume();
+  // Back by itself; an append that meets a slow moment is tried again, as
+  // a node would.
   ASSERT_TRUE(RunUntil([&] { return s->health().ok(); }));
-  ASSERT_TRUE(AppendNow(s, "d", "after").ok());
+  Result<StreamId> after = Status::Unavailable("not yet");
+  for (int tries = 0; tries < 50 && !after.ok(); ++tries) {
+    ASSERT_TRUE(RunUntil([&] { return s->health().ok(); }));
+    after = AppendNow(s, "d", "after");
+  }
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
   // The timed-out append may or may not have landed; the others did.
   Result<DocImage> image = ReadNow(s, "d");
   ASSERT_TRUE(image.ok());
@@ -213,8 +226,13 @@ class ReplicaTest : public StoreFixture {
 TEST_F(ReplicaTest, WaitHoldsConfirmationsForReplicas) {
   redis::StoreOptions o = Options();
   o.wait_replicas = 1;
-  o.wait_timeout = std::chrono::milliseconds(300);
+  // Generous: a loaded machine may take a while to replicate.
+  o.wait_timeout = std::chrono::milliseconds(10000);
   redis::DocStore* s = ConnectedStore(o);
+  // Short: with the replica gone, confirmation can never come.
+  o.wait_timeout = std::chrono::milliseconds(200);
+  o.node_id = 99;
+  redis::DocStore* impatient = ConnectedStore(o);
   std::vector<Result<StreamId>> results;
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(s->Append("d", AsBytes("r" + std::to_string(i)), [&](Result<StreamId> r) {
@@ -229,7 +247,8 @@ TEST_F(ReplicaTest, WaitHoldsConfirmationsForReplicas) {
 
   replica_->Kill(SIGKILL);
   std::optional<Result<StreamId>> lone;
-  ASSERT_TRUE(s->Append("d", AsBytes("unreplicated"), [&](Result<StreamId> r) { lone = r; }).ok());
+  ASSERT_TRUE(
+      impatient->Append("d", AsBytes("unreplicated"), [&](Result<StreamId> r) { lone = r; }).ok());
   ASSERT_TRUE(RunUntil([&] { return lone.has_value(); }));
   EXPECT_EQ(lone->status().code(), StatusCode::kUnavailable);
 }

@@ -53,8 +53,10 @@ class StoreFixture : public ::testing::Test {
     redis::StoreOptions o;
     o.address = *redis::ParseRedisUrl(server_->url());
     o.node_id = ++next_node_;
-    o.connect_timeout = std::chrono::milliseconds(1000);
-    o.command_timeout = std::chrono::milliseconds(2000);
+    // Generous: the suite must pass under ASan on a busy machine. Tests of
+    // deadlines set their own.
+    o.connect_timeout = std::chrono::milliseconds(10000);
+    o.command_timeout = std::chrono::milliseconds(10000);
     o.reconnect_min = std::chrono::milliseconds(20);
     o.reconnect_max = std::chrono::milliseconds(200);
     o.trim_min_age = std::chrono::milliseconds(0);

@@ -195,6 +195,12 @@ class DocStore {
   Status Follow(std::string_view doc, StreamId after);
   void Unfollow(std::string_view doc);
   bool following(std::string_view doc) const;
+  // Back-pressure for the follow handler: while paused the follower sends
+  // no new read. A read already in flight still delivers, at most
+  // page_entries entries per followed document; positions only move for
+  // delivered entries, so nothing is lost. Resume picks up from there.
+  void PauseFollowing();
+  void ResumeFollowing();
 
   // The compaction lease of `doc`: SET NX PX with this store's token.
   // true if this store holds it now (acquired, or held already and its
