@@ -3,7 +3,9 @@
 //   redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]
 //
 // HOST is a name or an IPv4 address ([IPv6] in brackets); PORT defaults to
-// 6379 and DB to 0. With a password the store sends AUTH (with USER, the
+// 6379 and DB to 0. A name is resolved at each connection attempt by
+// hiredis, synchronously on the loop thread: give an address where a slow
+// resolver would stall the loop. With a password the store sends AUTH (with USER, the
 // ACL form) before anything else; with DB != 0 it sends SELECT.
 #pragma once
 
