@@ -62,7 +62,7 @@ Result<ParsedEntry> ParseEntry(const redisReply* e, size_t max_update_bytes) {
     }
     std::string_view key = ReplyText(name);
     if (key == "!oversize") {
-      out.bad = "a field of " + std::string(ReplyText(value)) + " bytes, over the cap";
+      out.bad = "over the cap: " + std::string(ReplyText(value).substr(0, 32));
       return out;
     }
     // Fields other than u, n and c are ignored: a later version may add

@@ -18,7 +18,8 @@ namespace weft::redis::detail {
 // field of the snapshot hash now (the reader checks nothing was trimmed
 // under it); snapshot is {v, id, c, size of s, s or nil if over the cap};
 // entries as XRANGE returns them, except that an entry with a field over
-// the cap comes back as {"!oversize", "<bytes>"} instead of its fields.
+// the cap, or with more than 8 fields, comes back as {"!oversize",
+// "<n> bytes"} or {"!oversize", "<n> fields"} instead of its fields.
 inline constexpr std::string_view kPageScript = R"lua(
 local covers = redis.call('HGET', KEYS[1], 'id')
 local snap = false
@@ -39,10 +40,14 @@ local entries = redis.call('XRANGE', KEYS[2], start, '+', 'COUNT', ARGV[2])
 local max = tonumber(ARGV[3])
 for i = 1, #entries do
   local f = entries[i][2]
-  for j = 1, #f do
-    if #f[j] > max then
-      entries[i][2] = {'!oversize', tostring(#f[j])}
-      break
+  if #f > 16 then
+    entries[i][2] = {'!oversize', tostring(#f / 2) .. ' fields'}
+  else
+    for j = 1, #f do
+      if #f[j] > max then
+        entries[i][2] = {'!oversize', tostring(#f[j]) .. ' bytes'}
+        break
+      end
     end
   end
 end

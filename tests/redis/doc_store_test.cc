@@ -187,6 +187,7 @@ TEST_F(BadEntryTest, ReadAndFollowSkipForeignTruncatedAndOversizedEntries) {
   o.page_entries = 4;
   o.max_snapshot_bytes = 4096;
   o.max_reply_bytes = 64 << 10;
+  o.max_reply_elements = 4 * 16 + 64;
   o.bad_entry = [&](const BadEntry& b) { bad.push_back(b); };
   o.follow.entries = [&](std::string_view, std::span<const Entry> entries) {
     for (const Entry& e : entries) followed.push_back(AsString(e.update));
@@ -202,22 +203,30 @@ TEST_F(BadEntryTest, ReadAndFollowSkipForeignTruncatedAndOversizedEntries) {
   // Over the whole reply cap: refused while it is being read, then passed
   // over by a bounded page read.
   AddForeign("d", {"u", std::string(1 << 20, 'y')});
+  // Over the reply's element cap, in few bytes: likewise.
+  std::vector<std::string> many;
+  for (int i = 0; i < 200; ++i) {
+    many.push_back("f" + std::to_string(i));
+    many.push_back("v");
+  }
+  AddForeign("d", many);
   ASSERT_TRUE(AppendNow(s, "d", "good2").ok());
   ASSERT_TRUE(RunUntil([&] { return followed.size() == 2; }));
   EXPECT_EQ(followed, (std::vector<std::string>{"good1", "good2"}));
-  EXPECT_EQ(bad.size(), 5u);
+  EXPECT_EQ(bad.size(), 6u);
   ASSERT_TRUE(RunUntil([&] { return s->health().ok(); }));
 
   bad.clear();
   Result<DocImage> image = ReadNow(s, "d");
   ASSERT_TRUE(image.ok()) << image.status().ToString();
   EXPECT_EQ(Updates(*image), (std::vector<std::string>{"good1", "good2"}));
-  EXPECT_EQ(image->skipped, 5u);
-  ASSERT_EQ(bad.size(), 5u);
+  EXPECT_EQ(image->skipped, 6u);
+  ASSERT_EQ(bad.size(), 6u);
   EXPECT_NE(bad[0].reason.find("not a weft entry"), std::string::npos);
   EXPECT_NE(bad[1].reason.find("checksum"), std::string::npos);
   EXPECT_NE(bad[2].reason.find("over the cap"), std::string::npos);
   EXPECT_NE(bad[4].reason.find("over the cap"), std::string::npos);
+  EXPECT_NE(bad[5].reason.find("fields"), std::string::npos);
 }
 
 TEST_F(BadEntryTest, KeysOfTheWrongTypeAreRefusedAndOtherDocumentsGoOn) {
