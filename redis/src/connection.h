@@ -139,7 +139,6 @@ class Connection {
   uint64_t connect_deadline_ms_ = 0;
   uint64_t last_heard_ms_ = 0;
   Millis backoff_;
-  bool backoff_earned_ = false;  // a command succeeded since the last failure
   uint64_t connects_ = 0;
   uv_timer_t timer_{};
   uv_check_t check_{};
