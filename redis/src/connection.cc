@@ -159,8 +159,14 @@ void Connection::BecomeReady() {
   backoff_ = options_.reconnect_min;
   ++connects_;
   last_heard_ms_ = uv_now(loop_);
-  if (options_.heartbeat.count() > 0 && pending_.empty()) {
+  // The timer still holds the connect deadline: replace it with what a
+  // ready connection waits for.
+  if (!pending_.empty()) {
+    ArmTimer(pending_.front().deadline_ms);
+  } else if (options_.heartbeat.count() > 0) {
     ArmTimer(last_heard_ms_ + static_cast<uint64_t>(options_.heartbeat.count()));
+  } else {
+    uv_timer_stop(&timer_);
   }
   if (connects_ > 1 || !last_error_.ok()) Log("connected to " + options_.address.ToString());
   if (on_ready_) on_ready_();
@@ -207,7 +213,12 @@ Status Connection::SendInternal(std::span<const std::string_view> argv, ReplyCal
     pending_.pop_back();
     return Status::Unavailable("redis " + options_.name + " is disconnecting");
   }
-  if (was_idle && !uv_is_active(reinterpret_cast<uv_handle_t*>(&timer_))) ArmTimer(deadline);
+  // The timer watches the oldest command; an idle connection's timer may
+  // be set for later (a heartbeat) or not at all.
+  if (was_idle && (!uv_is_active(reinterpret_cast<uv_handle_t*>(&timer_)) ||
+                   uv_now(loop_) + uv_timer_get_due_in(&timer_) > deadline)) {
+    ArmTimer(deadline);
+  }
   return Status::Ok();
 }
 

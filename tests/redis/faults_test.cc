@@ -180,6 +180,30 @@ TEST_F(FaultTest, ASilentRedisTimesOutCommandsThenRecovers) {
   EXPECT_EQ(image->tail.back().update, "after");
 }
 
+TEST_F(FaultTest, AnIdleStoreNoticesASilentRedis) {
+  // Nothing in flight: the writer's heartbeat PING and the follower's
+  // XREAD deadline are what notice, well before the connect timeout.
+  // (Regression: a connection's deadline timer stayed armed for the
+  // connect timeout after the handshake, so commands' deadlines were
+  // checked only once that passed.)
+  redis::StoreOptions o = Options();
+  o.heartbeat = std::chrono::milliseconds(100);
+  o.command_timeout = std::chrono::milliseconds(300);
+  o.block = std::chrono::milliseconds(200);
+  o.connect_timeout = std::chrono::milliseconds(120000);
+  redis::DocStore* s = ConnectedStore(o);
+  ASSERT_TRUE(s->Follow("d", StreamId{}).ok());
+  server_->Pause();
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        redis::Health h = s->health();
+        return h.writer == LinkHealth::kFailing && h.follower == LinkHealth::kFailing;
+      },
+      Seconds(20)));
+  server_->Resume();
+  ASSERT_TRUE(RunUntil([&] { return s->health().ok(); }));
+}
+
 TEST_F(FaultTest, InFlightBoundRefusesRatherThanQueues) {
   redis::StoreOptions o = Options();
   o.max_in_flight = 4;
