@@ -7,6 +7,7 @@
 #                                     weft::engine_trace, weft::persist, weft::transport,
 #                                     weft::capi
 #   lib/pkgconfig/weft.pc             the C++ libraries for pkg-config users
+#   lib/pkgconfig/weft-c.pc           the C API (libweft.so) for C programs
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -45,3 +46,7 @@ install(FILES ${CMAKE_BINARY_DIR}/weftConfig.cmake ${CMAKE_BINARY_DIR}/weftConfi
 
 configure_file(${CMAKE_SOURCE_DIR}/cmake/weft.pc.in ${CMAKE_BINARY_DIR}/weft.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/weft.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+if(TARGET weft_c)
+  configure_file(${CMAKE_SOURCE_DIR}/cmake/weft-c.pc.in ${CMAKE_BINARY_DIR}/weft-c.pc @ONLY)
+  install(FILES ${CMAKE_BINARY_DIR}/weft-c.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endif()

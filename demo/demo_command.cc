@@ -27,15 +27,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <map>
-#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "commands.h"
+#include "demo_writer.h"
 #include "flags.h"
 #include "weft/engine/doc.h"
 #include "weft/engine/trace.h"
@@ -274,125 +272,13 @@ class Proxy {
   std::thread thread_;
 };
 
-// ---- Writers -------------------------------------------------------------------
-
-// When each writer's seqs were typed, for edit-to-remote latency.
-class Latency {
- public:
-  void Typed(uint64_t agent, uint64_t next_seq) {
-    std::lock_guard<std::mutex> l(mu_);
-    std::vector<Clock::time_point>& v = typed_[agent];
-    while (v.size() < next_seq) v.push_back(Clock::now());
-  }
-  // An observer's replica now has `version`: record the newly seen seqs.
-  void Seen(const engine::VersionVector& version, uint64_t except_agent) {
-    Clock::time_point now = Clock::now();
-    std::lock_guard<std::mutex> l(mu_);
-    for (const auto& [agent, next] : version.entries()) {
-      if (agent == except_agent) continue;
-      uint64_t& seen = seen_[except_agent][agent];
-      const std::vector<Clock::time_point>& t = typed_[agent];
-      for (; seen < next && seen < t.size(); ++seen) {
-        samples_.push_back(std::chrono::duration<double, std::milli>(now - t[seen]).count());
-      }
-    }
-  }
-  std::pair<double, double> P50P99() {
-    std::lock_guard<std::mutex> l(mu_);
-    if (samples_.empty()) return {0, 0};
-    std::sort(samples_.begin(), samples_.end());
-    return {samples_[samples_.size() / 2], samples_[samples_.size() * 99 / 100]};
-  }
-
- private:
-  std::mutex mu_;
-  std::map<uint64_t, std::vector<Clock::time_point>> typed_;
-  std::map<uint64_t, std::map<uint64_t, uint64_t>> seen_;
-  std::vector<double> samples_;
-};
-
-// One simulated user: a replica of the document on one node, typing.
-class Writer {
- public:
-  // `also`: more agents this writer may send ops of (a trace replay sends
-  // every author's ops through whichever writer is next).
-  Writer(uint64_t agent, std::function<std::string()> addr, Latency* latency,
-         std::vector<uint64_t> also = {})
-      : agent_(agent),
-        also_(std::move(also)),
-        addr_(std::move(addr)),
-        doc_(agent),
-        latency_(latency) {}
-
-  // Connects (again) and brings node and replica up to date with each other.
-  bool Connect() {
-    client_.reset();
-    transport::ClientOptions o;
-    Result<transport::HostPort> hp = transport::ParseHostPort(addr_());
-    if (!hp.ok()) return false;
-    o.server = *hp;
-    o.agents = {agent_};
-    o.agents.insert(o.agents.end(), also_.begin(), also_.end());
-    o.label = "demo writer";
-    o.timeout = milliseconds(3000);
-    Result<std::unique_ptr<transport::Client>> c = transport::Client::Connect(o);
-    if (!c.ok()) return false;
-    client_ = std::move(*c);
-    if (!client_->Subscribe(kDoc, &doc_).ok()) return false;
-    // Whatever we typed while away, the node may lack.
-    return client_->SendOpsSince(kDoc, doc_, client_->synced_version(kDoc)).ok();
-  }
-
-  // Applies one edit locally and sends it; reconnects when the node is gone.
-  void Edit(const std::function<void(engine::Doc&)>& edit) {
-    engine::VersionVector before = doc_.version();
-    edit(doc_);
-    latency_->Typed(agent_, doc_.known_seqs(agent_));
-    if (client_) (void)client_->SendOpsSince(kDoc, doc_, before);
-    Pump();
-  }
-
-  // Handles what arrived; reconnects (at most every 200 ms) if the
-  // connection dropped. Edits made meanwhile go out after the reconnect.
-  void Pump() {
-    if (client_ && client_->Poll().ok()) {
-      latency_->Seen(doc_.version(), agent_);
-      return;
-    }
-    if (Clock::now() < next_attempt_) return;
-    next_attempt_ = Clock::now() + milliseconds(200);
-    if (Connect()) {
-      ++reconnects_;
-    } else {
-      client_.reset();
-    }
-  }
-
-  // Sends an update as it is (concurrent trace replays); false if offline.
-  bool Send(const std::string& update) { return client_ && client_->SendUpdate(kDoc, update).ok(); }
-
-  engine::Doc& doc() { return doc_; }
-  uint64_t agent() const { return agent_; }
-  int reconnects() const { return reconnects_; }
-
- private:
-  uint64_t agent_;
-  std::vector<uint64_t> also_;
-  std::function<std::string()> addr_;
-  engine::Doc doc_;
-  Latency* latency_;
-  std::unique_ptr<transport::Client> client_;
-  Clock::time_point next_attempt_;
-  int reconnects_ = 0;
-};
-
 // Realistic typing: words a letter at a time, typos fixed with backspace,
 // cursor jumps, the odd paste.
 void TypeLikeAPerson(Writer& w, std::mt19937& rng, uint64_t& cursor) {
   static const char* kWords[] = {"weft", "replica", "merge", "cursor", "the",
                                  "and",  "text",    "ring",  "slot",   "node",
                                  "sync", "edit",    "of",    "a",      "durable"};
-  engine::Doc& d = w.doc();
+  const engine::Doc& d = w.doc();
   cursor = std::min<uint64_t>(cursor, d.size());
   int roll = static_cast<int>(rng() % 100);
   if (roll < 8 && d.size() > 0) {
@@ -427,18 +313,29 @@ std::string Hash(const std::string& text) {
   return buf;
 }
 
-// The document's text as a node has it (a fresh replica synced from it).
-Result<std::string> TextOn(const std::string& addr) {
+// The document as a node has it (a fresh replica synced from it).
+Replica ReplicaOn(const std::string& addr) {
+  Replica out;
   transport::ClientOptions o;
   Result<transport::HostPort> hp = transport::ParseHostPort(addr);
-  if (!hp.ok()) return hp.status();
+  if (!hp.ok()) return out;
   o.server = *hp;
-  o.timeout = milliseconds(5000);
+  o.timeout = milliseconds(10000);
   Result<std::unique_ptr<transport::Client>> c = transport::Client::Connect(o);
-  if (!c.ok()) return c.status();
+  if (!c.ok()) {
+    out.text = "(unreachable: " + c.status().ToString() + ")";
+    return out;
+  }
   engine::Doc replica(0x7fff);
-  WEFT_RETURN_IF_ERROR((*c)->Subscribe(kDoc, &replica));
-  return replica.Text();
+  if (Status s = (*c)->Subscribe(kDoc, &replica); !s.ok()) {
+    out.text = "(no catch-up: " + s.ToString() + ")";
+    return out;
+  }
+  out.ok = true;
+  out.text = replica.Text();
+  out.version = replica.version();
+  out.pending = replica.pending_ops();
+  return out;
 }
 
 }  // namespace
@@ -484,7 +381,7 @@ int RunDemo(int argc, char** argv) {
   std::printf("weft demo: nodes A %s, B %s, C %s (C reaches B through a proxy); data in %s\n",
               a.addr().c_str(), b.addr().c_str(), c.addr().c_str(), dir.c_str());
 
-  // Writers, spread over the nodes.
+  // Writers, spread over the nodes, each on a thread of its own.
   Latency latency;
   std::vector<std::unique_ptr<Writer>> writers;
   size_t count = trace ? (trace->concurrent ? trace->num_agents : 1) : writers_count;
@@ -496,43 +393,35 @@ int RunDemo(int argc, char** argv) {
   for (size_t i = 0; i < count; ++i) {
     NodeProcess* home = nodes[i % nodes.size()];
     writers.push_back(std::make_unique<Writer>(
-        1000 + i, [home] { return home->addr(); }, &latency, trace_agents));
+        1000 + i, kDoc, [home] { return home->addr(); }, &latency, trace_agents));
     if (!writers.back()->Connect()) return std::fprintf(stderr, "weft demo: writer failed\n"), 1;
   }
   std::printf("%zu writer(s) typing into '%s' for %" PRIu64 " s%s\n", writers.size(), kDoc, seconds,
               trace ? (" from " + trace_path).c_str() : "");
 
-  std::atomic<bool> stop{false};
-  std::atomic<size_t> finished{0};  // writer threads done (trace replays end on their own)
-  std::vector<std::thread> threads;
   std::atomic<uint64_t> edits{0};
-  auto keep_up = [&](Writer& w) {
-    for (int i = 0; i < 20; ++i) w.Pump();
-    finished.fetch_add(1);
-  };
+  std::atomic<bool> typing_over{false};  // the typists' time is up
+  std::atomic<bool> streamed{false};     // a concurrent trace was handed out in full
+  std::thread streamer;
   if (!trace) {
-    for (auto& w : writers) {
-      threads.emplace_back([&, w = w.get()] {
-        std::mt19937 rng(static_cast<uint32_t>(w->agent()));
+    for (auto& writer : writers) {
+      writer->Start([&](Writer& w) {
+        std::mt19937 rng(static_cast<uint32_t>(w.agent()));
         uint64_t cursor = 0;
         auto next = Clock::now();
-        while (!stop.load()) {
-          TypeLikeAPerson(*w, rng, cursor);
+        while (!typing_over.load() && !w.stopping()) {
+          TypeLikeAPerson(w, rng, cursor);
           edits.fetch_add(1, std::memory_order_relaxed);
           next += milliseconds(20 + rng() % 30);  // a fast typist
-          while (Clock::now() < next && !stop.load()) {
-            w->Pump();
-            poll(nullptr, 0, 2);  // pacing between keystrokes
-          }
+          w.WaitUntil(next);
         }
-        keep_up(*w);
       });
     }
   } else if (!trace->concurrent) {
-    threads.emplace_back([&] {
-      Writer& w = *writers[0];
+    writers[0]->Start([&](Writer& w) {
       for (const engine::TraceTxn& txn : trace->txns) {
         for (const engine::TracePatch& p : txn.patches) {
+          if (w.stopping()) return;
           w.Edit([&](engine::Doc& d) {
             if (p.del > 0) (void)d.Remove(p.pos, p.del, nullptr);
             if (!p.text.empty()) (void)d.Insert(p.pos, p.text, nullptr);
@@ -540,37 +429,51 @@ int RunDemo(int argc, char** argv) {
           edits.fetch_add(1, std::memory_order_relaxed);
         }
       }
-      keep_up(w);
     });
   } else {
-    // A concurrent trace: replayed offline into one merged replica, whose
-    // history then streams out in causal order, 32 ops per batch, each
-    // batch through the next writer's node in turn.
-    threads.emplace_back([&] {
+    // The writers send what the streamer hands them; their work is over
+    // once the whole trace is handed out.
+    for (auto& writer : writers) {
+      writer->Start([&](Writer& w) {
+        while (!streamed.load() && !w.stopping()) w.WaitUntil(Clock::now() + milliseconds(50));
+      });
+    }
+    // The trace replayed offline into one merged replica, whose history
+    // then streams out in causal order: runs of up to 32 ops of one author,
+    // each through the next writer in turn, spread over most of the run so
+    // the crash and the partition hit it midway.
+    streamer = std::thread([&] {
       std::vector<engine::Doc> replicas;
-      if (!engine::ReplayConcurrent(*trace, replicas).ok()) {
-        finished.fetch_add(writers.size());
-        return;
-      }
-      const engine::Doc& all = replicas[0];
-      Result<engine::Ops> ops = engine::Doc::DecodeUpdate(all.EncodeOpsSince({}));
-      engine::VersionVector since;
-      for (size_t i = 0; ops.ok() && i < ops->size(); i += 32) {
-        engine::VersionVector until = since;
-        for (size_t j = i; j < std::min(ops->size(), i + 32); ++j) {
-          const engine::Op& op = (*ops)[j];
-          until.Set(op.id.agent, op.id.seq + op.len);
+      if (Status s = engine::ReplayConcurrent(*trace, replicas); !s.ok()) {
+        std::fprintf(stderr, "weft demo: replaying the trace: %s\n", s.ToString().c_str());
+      } else {
+        const engine::Doc& all = replicas[0];
+        Result<engine::Ops> ops = engine::Doc::DecodeUpdate(all.EncodeOpsSince({}));
+        size_t n = ops.ok() ? ops->size() : 0;
+        auto span = std::chrono::duration<double>(static_cast<double>(seconds) * 0.7);
+        Clock::time_point from = Clock::now();
+        engine::VersionVector since;
+        size_t batch = 0;
+        for (size_t i = 0; i < n && !typing_over.load();) {
+          TraceBatch b;
+          b.agent = (*ops)[i].id.agent;
+          engine::VersionVector until = since;
+          size_t j = i;
+          for (; j < n && j < i + 32 && (*ops)[j].id.agent == b.agent; ++j) {
+            b.end = (*ops)[j].id.seq + (*ops)[j].len;
+          }
+          until.Set(b.agent, b.end);
+          b.update = all.EncodeOpsSince(since, &until);
+          writers[batch++ % writers.size()]->Send(std::move(b));
+          edits.fetch_add(j - i, std::memory_order_relaxed);
+          since = std::move(until);
+          i = j;
+          std::this_thread::sleep_until(
+              from + std::chrono::duration_cast<Clock::duration>(
+                         span * (static_cast<double>(i) / static_cast<double>(n))));
         }
-        Writer& w = *writers[(i / 32) % writers.size()];
-        while (!w.Send(all.EncodeOpsSince(since, &until))) {
-          w.Pump();  // offline: reconnect first
-          poll(nullptr, 0, 20);
-        }
-        w.Pump();
-        since = until;
-        edits.fetch_add(std::min<size_t>(32, ops->size() - i), std::memory_order_relaxed);
       }
-      for (auto& w : writers) keep_up(*w);
+      streamed = true;
     });
   }
 
@@ -628,30 +531,39 @@ int RunDemo(int argc, char** argv) {
     }
     bool script_done = restarted && healed;
     if (!trace && script_done && t >= static_cast<double>(seconds)) break;
-    if (trace && script_done && finished.load() >= writers.size()) break;
+    // A trace's writers are idle once everything is typed or handed out.
+    if (trace && script_done &&
+        std::all_of(writers.begin(), writers.end(), [](auto& w) { return w->idle(); })) {
+      break;
+    }
     poll(nullptr, 0, 50);  // the script's clock
   }
-  stop = true;
-  for (std::thread& th : threads) th.join();
+  typing_over = true;
+  if (streamer.joinable()) streamer.join();
 
-  // Converge: every node and every writer's replica must hold one text.
+  // Converge: every node and every writer's replica must hold one version
+  // and one text, with nothing left in any writer's Pending. The writers'
+  // versions together cover every op typed or handed out, so a node that
+  // lost one cannot pass (its writer resends it when it reconnects).
   std::printf("writing done after %.1fs (%" PRIu64 " edits); waiting for the replicas to agree\n",
               elapsed(), edits.load());
-  std::vector<std::string> texts(nodes.size());
+  std::vector<Replica> on_nodes(nodes.size());
   bool converged = false;
-  // Links come back with exponential backoff (up to 5 s), so allow time.
-  Clock::time_point converge_deadline = Clock::now() + std::chrono::seconds(30);
+  // Links come back with exponential backoff (up to 5 s) and a sanitizer
+  // build on a busy machine is slow: allow plenty of time.
+  Clock::time_point converge_deadline = Clock::now() + std::chrono::seconds(120);
   while (!converged && Clock::now() < converge_deadline) {
-    for (auto& w : writers) w->Pump();
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      Result<std::string> t = TextOn(nodes[i]->addr());
-      texts[i] = t.ok() ? *t : "(unreachable: " + t.status().ToString() + ")";
+    for (size_t i = 0; i < nodes.size(); ++i) on_nodes[i] = ReplicaOn(nodes[i]->addr());
+    converged = std::all_of(on_nodes.begin(), on_nodes.end(),
+                            [&](const Replica& r) { return r.ok && r.AgreesWith(on_nodes[0]); });
+    for (auto& w : writers) {
+      Replica r = w->State();
+      converged = converged && r.AgreesWith(on_nodes[0]) && r.pending == 0;
     }
-    converged = std::all_of(texts.begin(), texts.end(),
-                            [&](const std::string& t) { return t == texts[0]; });
-    for (auto& w : writers) converged = converged && w->doc().Text() == texts[0];
     if (!converged) poll(nullptr, 0, 100);
   }
+  std::vector<std::string> texts;
+  for (const Replica& r : on_nodes) texts.push_back(r.text);
   status(true);
   for (size_t i = 0; i < nodes.size(); ++i) {
     std::printf("  node %s: %zu bytes, hash %s\n", nodes[i]->name().c_str(), texts[i].size(),
@@ -665,6 +577,7 @@ int RunDemo(int argc, char** argv) {
                 for (auto& w : writers) r += w->reconnects();
                 return r;
               }());
+  for (auto& w : writers) w->Stop();
   for (NodeProcess* n : nodes) n->Stop();
   double total = elapsed();
   if (converged && matches_trace) {
@@ -676,9 +589,9 @@ int RunDemo(int argc, char** argv) {
     return 0;
   }
   for (auto& w : writers) {
-    std::string t = w->doc().Text();
-    std::printf("  writer %" PRIu64 ": %zu bytes, hash %s\n", w->agent(), t.size(),
-                Hash(t).c_str());
+    Replica r = w->State();
+    std::printf("  writer %" PRIu64 ": %zu bytes, hash %s, %zu op(s) pending\n", w->agent(),
+                r.text.size(), Hash(r.text).c_str(), r.pending);
   }
   std::printf("NOT converged%s after %.1f s (node logs and data kept in %s)\n",
               converged ? " with the trace's endContent" : "", total, dir.c_str());

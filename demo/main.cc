@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "commands.h"
+#include "weft/version.h"
 
 namespace {
 
@@ -36,7 +37,15 @@ constexpr Command kCommands[] = {
 void PrintUsage(std::FILE* out) {
   std::fprintf(out, "usage: weft COMMAND [ARGS]\n\ncommands:\n");
   for (const Command& c : kCommands) std::fprintf(out, "  %-14s %s\n", c.name, c.summary);
+  std::fprintf(out, "  %-14s %s\n", "version", "print the version (also --version)");
   std::fprintf(out, "\n'weft COMMAND --help' describes one command.\n");
+}
+
+// The release, then the ABI version of the C API (libweft.so) it ships.
+int PrintVersion() {
+  std::printf("weft %s\nC API (libweft.so) ABI version %d\n", WEFT_VERSION_STRING,
+              WEFT_C_ABI_VERSION);
+  return std::fflush(stdout) == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -54,6 +63,7 @@ int main(int argc, char** argv) {
     PrintUsage(stdout);
     return 0;
   }
+  if (name == "--version" || name == "version") return PrintVersion();
   for (const Command& c : kCommands) {
     if (name == c.name) return c.run(argc - 2, argv + 2);
   }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <random>
 
@@ -35,6 +36,19 @@ Result<uint64_t> LoadOrCreateNodeId(const std::string& dir) {
   return id;
 }
 
+// Where the page and the WebAssembly are: the build's web/site beside this
+// program (build/<preset>/demo/weft), else an installed share/weft/web.
+std::string DefaultWebRoot() {
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  for (const char* rel : {"../web/site", "../share/weft/web"}) {
+    std::filesystem::path p = exe.parent_path() / rel;
+    if (std::filesystem::exists(p / "index.html", ec)) return p.lexically_normal().string();
+  }
+  return {};
+}
+
 void LogLine(const std::string& line) {
   char stamp[32];
   std::time_t now = std::time(nullptr);
@@ -46,16 +60,20 @@ void LogLine(const std::string& line) {
 }  // namespace
 
 int RunNode(int argc, char** argv) {
-  std::string listen, data, secret_file, fsync = "batch";
+  std::string listen, data, secret_file, fsync = "batch", http, web_root = DefaultWebRoot();
   std::vector<std::string> peers;
   uint64_t workers = 1, heartbeat_ms = 1000, timeout_ms = 5000, snapshot_every = 5000, stats_ms = 0;
   FlagParser flags("node",
                    "--listen HOST:PORT [--peer HOST:PORT]... --data DIR [--secret-file FILE]\n"
                    "       [--workers N] [--fsync always|batch|off] [--snapshot-every BATCHES]\n"
                    "       [--heartbeat-ms MS] [--peer-timeout-ms MS] [--stats-ms MS]\n"
+                   "       [--http HOST:PORT [--web-root DIR]]\n"
                    "Hosts documents, syncs them with every connected peer, relays ops between\n"
                    "peers, keeps every accepted op in an op log under DIR (acknowledged once\n"
-                   "durable), recovers it at start; stops cleanly on SIGINT or SIGTERM.");
+                   "durable), recovers it at start; stops cleanly on SIGINT or SIGTERM.\n"
+                   "--http also serves the browser editor (/?doc=NAME), a WebSocket endpoint\n"
+                   "for browsers (/weft), /healthz and /metrics; the page and the engine's\n"
+                   "WebAssembly come from --web-root (default: the build's web/site).");
   flags.String("listen", &listen, true);
   flags.Strings("peer", &peers);
   flags.String("data", &data, true);
@@ -66,6 +84,8 @@ int RunNode(int argc, char** argv) {
   flags.Uint("heartbeat-ms", &heartbeat_ms);
   flags.Uint("peer-timeout-ms", &timeout_ms);
   flags.Uint("stats-ms", &stats_ms);
+  flags.String("http", &http);
+  flags.String("web-root", &web_root);
   if (std::optional<int> exit = flags.Parse(argc, argv)) return *exit;
 
   transport::NodeOptions o;
@@ -88,6 +108,12 @@ int RunNode(int argc, char** argv) {
   o.peer_timeout = std::chrono::milliseconds(timeout_ms);
   o.stats_interval = std::chrono::milliseconds(stats_ms);
   o.data_dir = data;
+  if (!http.empty()) {
+    Result<transport::HostPort> hp = transport::ParseHostPort(http);
+    if (!hp.ok()) return flags.Error(hp.status().ToString());
+    o.http = *hp;
+    o.web_root = web_root;
+  }
   Result<persist::FsyncPolicy> policy = persist::ParseFsyncPolicy(fsync);
   if (!policy.ok()) return flags.Error(policy.status().ToString());
   o.fsync = *policy;

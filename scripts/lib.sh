@@ -12,7 +12,12 @@ WEFT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
   zlib1g-dev libzstd-dev libssl-dev nlohmann-json3-dev libncurses-dev tmux python3
   libhiredis-dev redis-server
+  libwslay-dev libhttp-parser-dev
+  emscripten node-acorn nodejs chromium
 )
+
+# Debian's emscripten finds its optimizer's parser (node-acorn) only here.
+export NODE_PATH="${NODE_PATH:+$NODE_PATH:}/usr/share/nodejs"
 
 weft_ensure_packages() {
   local missing=()
@@ -20,6 +25,9 @@ weft_ensure_packages() {
   for p in "${WEFT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
+  # npm ships inside some nodejs builds and as Debian's `npm` beside others:
+  # ask for the package only when the command is missing.
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "weft: installing missing packages: ${missing[*]}"
   local sudo=""

@@ -160,6 +160,20 @@ WEFT_API weft_status weft_doc_version(const weft_doc* doc, uint8_t** out_buf, si
 WEFT_API weft_status weft_doc_encode_since(const weft_doc* doc, const uint8_t* version,
                                            size_t version_len, uint8_t** out_buf, size_t* out_len);
 
+/* The part of weft_doc_encode_since(doc, since) that lies inside `until`:
+ * the edits a replica at `since` lacks of those a replica at `until` has.
+ * `until` must be a version some replica had (weft_doc_version bytes, from
+ * any replica at any time): such a version names every edit its edits
+ * depend on, so the result applies on its own once `since` is reached.
+ * This is how a large Update is cut into pieces that each apply in order:
+ * encode (v0, v1), (v1, v2), ... for versions v0 < v1 < v2 ... The result
+ * holds nothing beyond what the doc has. NULL with length 0 means the empty
+ * version for `since`; `until` is required. WEFT_CORRUPTION if either
+ * version is malformed. The result is a new buffer (free with weft_free). */
+WEFT_API weft_status weft_doc_encode_range(const weft_doc* doc, const uint8_t* since,
+                                           size_t since_len, const uint8_t* until, size_t until_len,
+                                           uint8_t** out_buf, size_t* out_len);
+
 /* Applies an Update from weft_doc_encode_since of any replica. Idempotent
  * and order-independent: edits already known are skipped, edits whose
  * dependencies have not arrived wait in Pending. Calls the change observer

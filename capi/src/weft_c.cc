@@ -270,6 +270,38 @@ weft_status ConvertString(const char* utf8, size_t len, Conversion convert, uint
   });
 }
 
+// A version from C: NULL with length 0 is the empty version.
+weft_status ReadVersion(const uint8_t* bytes, size_t len, weft::engine::VersionVector* out) {
+  if (!ValidSpan(bytes, len)) return Fail(WEFT_INVALID_ARGUMENT, "version is NULL");
+  if (len == 0) return WEFT_OK;
+  Result<weft::engine::VersionVector> v =
+      weft::capi::DecodeVersion(std::span<const uint8_t>(bytes, len));
+  if (!v.ok()) return FromStatus(v.status());
+  *out = std::move(*v);
+  return WEFT_OK;
+}
+
+// weft_doc_encode_since (`until` NULL) and weft_doc_encode_range.
+weft_status EncodeRange(const weft_doc* doc, const uint8_t* since_bytes, size_t since_len,
+                        const uint8_t* until_bytes, size_t until_len, uint8_t** out_buf,
+                        size_t* out_len) {
+  return WithDoc(doc, false, [&](const weft_doc& d) {
+    if (out_buf == nullptr || out_len == nullptr) return Fail(WEFT_INVALID_ARGUMENT, "out is NULL");
+    weft::engine::VersionVector since, until;
+    if (weft_status s = ReadVersion(since_bytes, since_len, &since); s != WEFT_OK) return s;
+    if (until_bytes == nullptr) return CopyOut(d.doc.EncodeOpsSince(since), out_buf, out_len);
+    if (weft_status s = ReadVersion(until_bytes, until_len, &until); s != WEFT_OK) return s;
+    // Nothing beyond what the doc has, whatever `until` names.
+    weft::engine::VersionVector have = d.doc.version();
+    weft::engine::VersionVector cut;
+    for (const auto& [agent, next] : until.entries()) {
+      uint64_t n = std::min(next, have.Get(agent));
+      if (n > 0) cut.Set(agent, n);
+    }
+    return CopyOut(d.doc.EncodeOpsSince(since, &cut), out_buf, out_len);
+  });
+}
+
 bool ValidBias(uint32_t bias) { return bias == WEFT_BIAS_LEFT || bias == WEFT_BIAS_RIGHT; }
 
 weft::engine::Bias ToBias(uint32_t bias) {
@@ -363,18 +395,17 @@ weft_status weft_doc_version(const weft_doc* doc, uint8_t** out_buf, size_t* out
 
 weft_status weft_doc_encode_since(const weft_doc* doc, const uint8_t* version, size_t version_len,
                                   uint8_t** out_buf, size_t* out_len) {
-  return WithDoc(doc, false, [&](const weft_doc& d) {
-    if (out_buf == nullptr || out_len == nullptr) return Fail(WEFT_INVALID_ARGUMENT, "out is NULL");
-    if (!ValidSpan(version, version_len)) return Fail(WEFT_INVALID_ARGUMENT, "version is NULL");
-    weft::engine::VersionVector since;
-    if (version_len > 0) {
-      Result<weft::engine::VersionVector> v =
-          weft::capi::DecodeVersion(std::span<const uint8_t>(version, version_len));
-      if (!v.ok()) return FromStatus(v.status());
-      since = std::move(*v);
-    }
-    return CopyOut(d.doc.EncodeOpsSince(since), out_buf, out_len);
-  });
+  return EncodeRange(doc, version, version_len, nullptr, 0, out_buf, out_len);
+}
+
+weft_status weft_doc_encode_range(const weft_doc* doc, const uint8_t* since, size_t since_len,
+                                  const uint8_t* until, size_t until_len, uint8_t** out_buf,
+                                  size_t* out_len) {
+  if (until == nullptr) {
+    ClearError();
+    return Fail(WEFT_INVALID_ARGUMENT, "until is NULL");
+  }
+  return EncodeRange(doc, since, since_len, until, until_len, out_buf, out_len);
 }
 
 weft_status weft_doc_apply(weft_doc* doc, const uint8_t* update, size_t len) {

@@ -59,6 +59,45 @@ TEST(CApiSync, NullVersionMeansEverything) {
   EXPECT_EQ(b.Text(), "all");
 }
 
+TEST(CApiSync, RangesCutAnUpdateIntoPiecesThatApplyInOrder) {
+  Replica a(1), b(2);
+  std::vector<Bytes> versions = {a.Version()};
+  for (const char* word : {"one ", "two ", "three"}) {
+    ASSERT_EQ(a.Insert(a.Len(), word), WEFT_OK);
+    versions.push_back(a.Version());
+  }
+  for (size_t i = 1; i < versions.size(); ++i) {
+    uint8_t* buf = nullptr;
+    size_t len = 0;
+    const Bytes& since = versions[i - 1];
+    const Bytes& until = versions[i];
+    ASSERT_EQ(weft_doc_encode_range(a.get(), since.data(), since.size(), until.data(), until.size(),
+                                    &buf, &len),
+              WEFT_OK)
+        << weft_last_error();
+    ASSERT_EQ(b.Apply(TakeBytes(buf, len)), WEFT_OK);
+    EXPECT_EQ(b.Version(), until);
+  }
+  EXPECT_EQ(b.Text(), "one two three");
+}
+
+TEST(CApiSync, RangeNeedsAWellFormedUntil) {
+  Replica a(1);
+  ASSERT_EQ(a.Insert(0, "x"), WEFT_OK);
+  uint8_t* buf = nullptr;
+  size_t len = 0;
+  EXPECT_EQ(weft_doc_encode_range(a.get(), nullptr, 0, nullptr, 0, &buf, &len),
+            WEFT_INVALID_ARGUMENT);
+  const uint8_t truncated[] = {0x01, 0x01};
+  EXPECT_EQ(weft_doc_encode_range(a.get(), nullptr, 0, truncated, 2, &buf, &len), WEFT_CORRUPTION);
+  // A version beyond the doc's holds nothing the doc does not have.
+  const uint8_t ahead[] = {0x01, 0x01, 0x09};
+  ASSERT_EQ(weft_doc_encode_range(a.get(), nullptr, 0, ahead, 3, &buf, &len), WEFT_OK);
+  Replica b(2);
+  ASSERT_EQ(b.Apply(TakeBytes(buf, len)), WEFT_OK);
+  EXPECT_EQ(b.Text(), "x");
+}
+
 // Flip every byte and cut at every length: the result is an error with the
 // doc unchanged, or OK; never a crash.
 TEST(CApiSync, DamagedUpdatesLeaveTheDocUnchanged) {

@@ -7,6 +7,7 @@
 
 #include "engine_test_util.h"
 #include "weft/engine/doc.h"
+#include "weft/engine/utf8.h"
 
 namespace weft::engine {
 namespace {
@@ -131,6 +132,24 @@ TEST(Codec, UnicodeSurvivesEveryPath) {
   Result<Doc> c = Doc::LoadSnapshot(a.EncodeSnapshot(), 3);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->Text(), "aéß€");
+}
+
+// IsValidUtf8 is the check Insert makes, offered to the other modules.
+TEST(Codec, IsValidUtf8AgreesWithInsert) {
+  const std::string cases[] = {"",
+                               "plain",
+                               "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+                               "a\x80",
+                               "\xe2\x82",
+                               "\xc0\xaf",
+                               "\xed\xa0\x80",
+                               "\xf4\x90\x80\x80",
+                               "\xff"};
+  for (const std::string& c : cases) {
+    SCOPED_TRACE(c);
+    Doc d(1);
+    EXPECT_EQ(weft::engine::IsValidUtf8(c), d.Insert(0, c).ok());
+  }
 }
 
 TEST(Codec, InvalidUtf8AndBadPositionsChangeNothing) {

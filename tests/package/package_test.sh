@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs this build into a temporary prefix, then builds a program outside
-# the tree against it both ways, with find_package(weft) and with
-# pkg-config, and runs them. Usage: package_test.sh BUILD_DIR SOURCE_DIR
+# Installs this build into a temporary prefix, then builds programs outside
+# the tree against it and runs them: C++ and C, with find_package(weft),
+# and with pkg-config (weft for C++, weft-c for C). Usage:
+# package_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1
 src=$2
@@ -25,10 +26,24 @@ cmake --build "$work/cmake-build" > "$work/build.log" 2>&1 \
 "$work/cmake-build/consumer"
 LD_LIBRARY_PATH="$prefix/lib" "$work/cmake-build/c_consumer"
 
-# pkg-config.
+# pkg-config, C++: the consumer chooses its standard; weft.pc names none.
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
-c++ -o "$work/pc-consumer" "$src/tests/package/consumer/consumer.cc" \
-  $(pkg-config --cflags --libs weft) \
+cxx_flags=$(pkg-config --cflags --libs weft)
+case " $cxx_flags " in
+  *" -std="*) echo "FAIL: weft.pc forces a standard: $cxx_flags"; exit 1 ;;
+esac
+c++ -std=c++20 -o "$work/pc-consumer" "$src/tests/package/consumer/consumer.cc" $cxx_flags \
   || { echo "FAIL: build with pkg-config"; exit 1; }
 "$work/pc-consumer"
+
+# pkg-config, C: weft-c.pc's flags are plain C; a C compiler builds and
+# links against libweft.so with nothing else.
+c_flags=$(pkg-config --cflags --libs weft-c)
+case " $c_flags " in
+  *"c++"* | *" -std="*) echo "FAIL: weft-c.pc carries C++ flags: $c_flags"; exit 1 ;;
+esac
+cc -std=c99 -Wall -Wextra -Werror -pedantic -o "$work/pc-c-consumer" \
+  "$src/tests/package/consumer/c_consumer.c" $c_flags \
+  || { echo "FAIL: build a C program with pkg-config weft-c"; exit 1; }
+LD_LIBRARY_PATH="$prefix/lib" "$work/pc-c-consumer"
 echo "1 passed, 0 failed"

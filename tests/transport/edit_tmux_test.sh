@@ -15,34 +15,42 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Waits (up to 10 s) until pane $1's screen contains $2.
+# Waits are for what the screens show, with a deadline generous enough for
+# a sanitizer build on a two-core machine with another process keeping one
+# core busy: only a broken editor or node should ever reach it.
+deadline_s=60
+
+# Waits until pane $1's screen contains $2.
 wait_for() {
-  for _ in $(seq 1 200); do
+  local until=$((SECONDS + deadline_s))
+  while [ "$SECONDS" -lt "$until" ]; do
     if tmux_ capture-pane -p -t "$1" | grep -qF -- "$2"; then return 0; fi
     sleep 0.05  # polling a screen: there is no event to wait on
   done
-  echo "FAIL: pane $1 never showed '$2'; it shows:"
+  echo "FAIL: pane $1 never showed '$2' in ${deadline_s} s; it shows:"
   tmux_ capture-pane -p -t "$1"
   return 1
 }
 
-# Waits (up to 10 s) until pane $1's screen no longer contains $2.
+# Waits until pane $1's screen no longer contains $2.
 wait_gone() {
-  for _ in $(seq 1 200); do
+  local until=$((SECONDS + deadline_s))
+  while [ "$SECONDS" -lt "$until" ]; do
     if ! tmux_ capture-pane -p -t "$1" | head -n 8 | grep -qF -- "$2"; then return 0; fi
     sleep 0.05
   done
-  echo "FAIL: pane $1 still shows '$2'"
+  echo "FAIL: pane $1 still shows '$2' after ${deadline_s} s"
   tmux_ capture-pane -p -t "$1"
   return 1
 }
 
 "$weft" node --listen 127.0.0.1:0 --data "$work/node" 2> "$work/node.log" &
 node=$!
-for _ in $(seq 1 200); do
+until=$((SECONDS + deadline_s))
+while [ "$SECONDS" -lt "$until" ]; do
   port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/node.log" | grep -o '[0-9]*$' || true)
   [ -n "$port" ] && break
-  sleep 0.05
+  sleep 0.05  # the log is a file: poll it
 done
 [ -n "$port" ] || { echo "FAIL: node did not start"; cat "$work/node.log"; exit 1; }
 

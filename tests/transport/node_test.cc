@@ -9,12 +9,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <thread>
 
+#include "node_test_util.h"
 #include "support/full_disk.h"
 #include "weft/engine/trace.h"
 #include "weft/transport/client.h"
@@ -24,169 +26,10 @@
 namespace weft::transport {
 namespace {
 
-using std::chrono::milliseconds;
-using std::chrono::seconds;
-
 std::string TracesDir() {
   const char* env = std::getenv("WEFT_TRACES_DIR");
   return env != nullptr ? env : WEFT_TRACES_DIR;
 }
-
-// A node serving on an ephemeral port until the test ends.
-class TestNode {
- public:
-  explicit TestNode(NodeOptions o = {}) { Start(std::move(o)); }
-  ~TestNode() { Stop(); }
-
-  void Start(NodeOptions o) {
-    o.handle_signals = false;
-    o.log = [](const std::string& l) {
-      if (std::getenv("WEFT_TEST_LOG")) std::fprintf(stderr, "node: %s\n", l.c_str());
-    };
-    if (o.heartbeat.count() == 1000) o.heartbeat = milliseconds(100);
-    Result<std::unique_ptr<Node>> n = Node::Create(std::move(o));
-    ASSERT_TRUE(n.ok()) << n.status().ToString();
-    node_ = std::move(*n);
-    port_ = node_->port();
-    thread_ = std::thread([this] { EXPECT_TRUE(node_->Run().ok()); });
-  }
-  void Stop() {
-    if (!node_) return;
-    node_->Stop();
-    thread_.join();
-    node_.reset();
-  }
-  uint16_t port() const { return port_; }
-  HostPort addr() const { return HostPort{"127.0.0.1", port_}; }
-
- private:
-  std::unique_ptr<Node> node_;
-  std::thread thread_;
-  uint16_t port_ = 0;
-};
-
-std::unique_ptr<Client> Connect(const TestNode& n, uint64_t agent,
-                                std::optional<std::string> secret = std::nullopt) {
-  ClientOptions o;
-  o.server = n.addr();
-  o.agents = {agent};
-  o.secret = std::move(secret);
-  o.timeout = seconds(10);
-  Result<std::unique_ptr<Client>> c = Client::Connect(o);
-  EXPECT_TRUE(c.ok()) << c.status().ToString();
-  return c.ok() ? std::move(*c) : nullptr;
-}
-
-// A typist: a client with its own replica of `doc`, subscribed.
-struct Peer {
-  Peer(const TestNode& n, uint64_t agent, const std::string& doc_name)
-      : client(Connect(n, agent)), doc(agent), name(doc_name) {
-    if (client) {
-      EXPECT_TRUE(client->Subscribe(name, &doc).ok());
-    }
-  }
-  void Type(uint64_t pos, const std::string& text) {
-    engine::VersionVector before = doc.version();
-    ASSERT_TRUE(doc.Insert(pos, text).ok());
-    ASSERT_TRUE(client->SendOpsSince(name, doc, before).ok());
-  }
-  bool WaitFor(const std::function<bool()>& pred) {
-    return client->RunUntil(pred, seconds(10)).ok();
-  }
-
-  std::unique_ptr<Client> client;
-  engine::Doc doc;
-  std::string name;
-};
-
-// ---- Raw sockets, for peers that misbehave --------------------------------
-
-class RawPeer {
- public:
-  // `rcvbuf`: a receive buffer size set before connecting (0: default).
-  explicit RawPeer(uint16_t port, int rcvbuf = 0) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    if (rcvbuf > 0) setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  }
-  ~RawPeer() { close(fd_); }
-
-  void Write(const std::string& bytes) {
-    EXPECT_EQ(send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
-              static_cast<ssize_t>(bytes.size()));
-  }
-  void WriteFrame(const Message& m, bool byte_at_a_time = false) {
-    std::string body = EncodeFrame(m);
-    auto prefix = EncodeFramePrefix(body.size());
-    std::string all(reinterpret_cast<const char*>(prefix.data()), prefix.size());
-    all += body;
-    if (!byte_at_a_time) return Write(all);
-    for (char c : all) Write(std::string(1, c));
-  }
-  // The next frame, or nullopt at end of stream / after `timeout`.
-  std::optional<Message> ReadFrame(milliseconds timeout = milliseconds(5000)) {
-    std::string prefix = ReadExactly(4, timeout);
-    if (prefix.size() < 4) return std::nullopt;
-    uint32_t len = 0;
-    for (int i = 0; i < 4; ++i) len |= uint32_t{static_cast<uint8_t>(prefix[i])} << (8 * i);
-    body_ = ReadExactly(len, timeout);
-    if (body_.size() < len) return std::nullopt;
-    Result<Message> m = DecodeFrame(std::as_bytes(std::span(body_.data(), body_.size())));
-    if (!m.ok()) return std::nullopt;
-    return *m;
-  }
-  // Reads frames until one of type T (skipping pings); nullopt if none.
-  template <typename T>
-  std::optional<T> ReadUntil(milliseconds timeout = milliseconds(5000)) {
-    while (std::optional<Message> m = ReadFrame(timeout)) {
-      if (const T* t = std::get_if<T>(&*m)) return *t;
-    }
-    return std::nullopt;
-  }
-  // Reads until the node closes the connection (true) or nothing arrives
-  // for `timeout` (false); `*bytes` counts what was read.
-  bool Closed(milliseconds timeout = milliseconds(5000), size_t* bytes = nullptr) {
-    while (true) {
-      std::string b = ReadExactly(64 << 10, timeout);
-      if (bytes != nullptr) *bytes += b.size();
-      if (eof_) return true;
-      if (b.empty()) return false;
-    }
-  }
-  void Handshake(std::vector<uint64_t> agents = {}) {
-    Hello h;
-    h.node_id = 77;
-    h.client_nonce.fill(1);
-    h.agents = std::move(agents);
-    WriteFrame(h);
-    ASSERT_TRUE(ReadUntil<Welcome>().has_value());
-  }
-  int fd() const { return fd_; }
-
- private:
-  std::string ReadExactly(size_t n, milliseconds timeout) {
-    std::string out;
-    while (out.size() < n) {
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return out;
-      char buf[4096];
-      ssize_t got = recv(fd_, buf, std::min(sizeof buf, n - out.size()), 0);
-      if (got <= 0) {
-        eof_ = true;
-        return out;
-      }
-      out.append(buf, static_cast<size_t>(got));
-    }
-    return out;
-  }
-  int fd_ = -1;
-  bool eof_ = false;
-  std::string body_;  // decoded messages may view it
-};
 
 // ---- Sync ---------------------------------------------------------------------
 
@@ -286,6 +129,54 @@ TEST(Node, ThreeNodesInALineConverge) {
   EXPECT_EQ(on_b.doc.Text(), on_a.doc.Text());
 }
 
+// Regression: a catch-up carries only what a node has applied, not what
+// waits in its Pending, and ops released from Pending later were never
+// sent on. A node that held an op in Pending while a peer subscribed kept
+// it from that peer forever: `weft demo` replicas stayed apart after a
+// node restart.
+TEST(Node, OpsReleasedFromPendingReachPeersThatSubscribedMeanwhile) {
+  // Agent 2's " world" depends on agent 1's "hello"; agent 5's "#" on
+  // nothing.
+  engine::Doc first(1), second(2), marker(5);
+  ASSERT_TRUE(first.Insert(0, "hello").ok());
+  std::string hello = first.EncodeOpsSince({});
+  ASSERT_TRUE(second.ApplyUpdate(hello).ok());
+  ASSERT_TRUE(second.Insert(5, " world").ok());
+  std::string world = second.EncodeOpsSince(first.version());
+  ASSERT_TRUE(marker.Insert(0, "#").ok());
+  std::string hash = marker.EncodeOpsSince({});
+
+  TestNode a;
+  ClientOptions co;
+  co.server = a.addr();
+  co.agents = {1, 2, 5};
+  co.timeout = kDeadline;
+  Result<std::unique_ptr<Client>> author = Client::Connect(co);
+  ASSERT_TRUE(author.ok()) << author.status().ToString();
+  Client& c = **author;
+  // " world" waits in A's Pending (A has no "hello"); "#", sent after it on
+  // the same connection, shows when A has taken it in.
+  ASSERT_TRUE(c.SendUpdate("d", world).ok());
+  ASSERT_TRUE(c.SendUpdate("d", hash).ok());
+  ASSERT_TRUE(c.RunUntil([&] { return c.acked("d").Get(5) == 1; }, kDeadline).ok());
+
+  // B links to A only now: its catch-up from A has "#" but cannot hold
+  // " world".
+  NodeOptions ob;
+  ob.peers = {a.addr()};
+  TestNode b(ob);
+  Peer on_b(b, 4, "d");
+  ASSERT_TRUE(on_b.WaitFor([&] { return on_b.doc.Text() == "#"; })) << on_b.doc.Text();
+
+  // "hello" releases " world" on A; B must get both.
+  ASSERT_TRUE(c.SendUpdate("d", hello).ok());
+  EXPECT_TRUE(on_b.WaitFor([&] {
+    return on_b.doc.Text().find("hello world") != std::string::npos;
+  })) << "'"
+      << on_b.doc.Text() << "'";
+  EXPECT_EQ(on_b.doc.pending_ops(), 0u);
+}
+
 TEST(Node, LateJoiningNodeCatchesUpAWholeHistory) {
   Result<engine::Trace> trace =
       engine::LoadTrace(TracesDir() + "/sequential/automerge-paper.json.gz");
@@ -330,22 +221,56 @@ TEST(Node, PeerReconnectsAfterItsNodeRestarts) {
       << "'" << reader.doc.Text() << "'";
 }
 
+// Regression: the heartbeat judged silence by the clock alone. A node whose
+// loop stalled (a long drain on a busy machine) found, when its timer
+// fired, every peer "silent" past its timeout, though it had not pinged
+// them or read their sockets meanwhile, and dropped them all: `weft demo`
+// lost its writers under AddressSanitizer.
+TEST(Node, AStalledLoopDoesNotDropPeersItCouldNotHear) {
+  std::atomic<bool> stalled{false}, stall_over{false};
+  NodeOptions o;
+  o.heartbeat = milliseconds(100);
+  o.peer_timeout = milliseconds(1000);
+  o.log = [&](const std::string& line) {
+    // Holds the loop thread for three peer timeouts, once.
+    if (line.find("'stall'") == std::string::npos || stalled.exchange(true)) return;
+    std::this_thread::sleep_for(milliseconds(3000));
+    stall_over = true;
+  };
+  TestNode n(o);
+  Peer alice(n, 1, "d");
+  ClientOptions co;
+  co.server = n.addr();
+  co.label = "stall";
+  co.timeout = kDeadline;
+  Result<std::unique_ptr<Client>> staller = Client::Connect(co);
+  ASSERT_TRUE(staller.ok()) << staller.status().ToString();
+  // Alice is served all along, and for ten heartbeats after the stall.
+  ASSERT_TRUE(alice.WaitFor([&] { return stall_over.load(); })) << alice.client->close_reason();
+  auto until = std::chrono::steady_clock::now() + milliseconds(1000);
+  EXPECT_TRUE(alice.WaitFor([&] { return std::chrono::steady_clock::now() >= until; }))
+      << alice.client->close_reason();
+  // ...and still served: her edit is acknowledged.
+  alice.Type(0, "still here");
+  EXPECT_TRUE(alice.WaitFor([&] { return alice.client->acked("d").Get(1) == 10; }))
+      << alice.client->close_reason();
+}
+
+TEST(Node, SilentPeerIsDroppedAfterItsTimeout) {
+  NodeOptions o;
+  o.heartbeat = milliseconds(50);
+  o.peer_timeout = milliseconds(500);
+  TestNode n(o);
+  RawPeer mute(n.port());
+  mute.Handshake();
+  // It reads the node's pings and never answers one.
+  std::optional<ErrorFrame> e = mute.ReadUntil<ErrorFrame>();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code, ErrorCode::kTimeout) << e->reason;
+  EXPECT_TRUE(mute.Closed());
+}
+
 // ---- Persistence ----------------------------------------------------------------
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = std::filesystem::temp_directory_path() /
-            ("weft_node_" + std::to_string(getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string str() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 TEST(Node, RestartedNodeServesWhatItAcknowledged) {
   TempDir dir;
@@ -402,12 +327,12 @@ TEST(Node, FullDiskStopsAcksUntilSpaceReturns) {
 
 TEST(Node, WrongOrMissingSecretIsRejected) {
   NodeOptions o;
-  o.secret.emplace("correct horse");
+  o.secret = std::optional<std::string>("correct horse");
   TestNode n(o);
   ClientOptions co;
   co.server = n.addr();
   co.agents = {1};
-  co.timeout = seconds(5);
+  co.timeout = kDeadline;
   co.secret.emplace("wrong horse");
   Result<std::unique_ptr<Client>> wrong = Client::Connect(co);
   ASSERT_FALSE(wrong.ok());
@@ -512,7 +437,7 @@ TEST(Node, PeerThatStopsReadingIsDroppedNotBuffered) {
   // The kernel's socket buffers absorb a few MB on loopback before libuv
   // queues anything; the bound applies to what libuv queues.
   o.max_outbound_bytes = 64 << 10;
-  o.peer_timeout = seconds(60);  // so only the bound can drop the slow peer
+  o.peer_timeout = kDeadline;  // so only the bound can drop the slow peer
   TestNode n(o);
   // A small receive window, so the node's writes back up quickly.
   RawPeer slow(n.port(), 4096);
@@ -534,7 +459,7 @@ TEST(Node, PeerThatStopsReadingIsDroppedNotBuffered) {
   // ...while the slow peer was cut off: reading now, it finds the end of the
   // stream well before the 8 MB it would have had to buffer.
   size_t received = 0;
-  EXPECT_TRUE(slow.Closed(milliseconds(5000), &received)) << "never disconnected";
+  EXPECT_TRUE(slow.Closed(kDeadline, &received)) << "never disconnected";
   EXPECT_LT(received, size_t{8000} * 1000);
 }
 

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "weft.h"
 #include "weft/engine/trace.h"
 
 extern char** environ;
@@ -27,6 +28,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
+
+// Every wait below is for a condition, with a deadline generous enough for
+// an AddressSanitizer build on a two-core machine with another process
+// keeping one core busy: only a broken program should ever reach one.
+constexpr milliseconds kStartup(60000);   // a node is listening, a tool has exited
+constexpr milliseconds kLongRun(300000);  // a demo or a trace typed to the end
 
 std::string TracesDir() {
   const char* env = std::getenv("WEFT_TRACES_DIR");
@@ -57,7 +64,7 @@ class Process {
   }
 
   // Waits for the exit code; -1 if it had to be killed after `timeout`.
-  int Wait(milliseconds timeout = milliseconds(60000)) {
+  int Wait(milliseconds timeout = kStartup) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     int status = 0;
     while (waitpid(pid_, &status, WNOHANG) == 0) {
@@ -81,12 +88,11 @@ class Process {
 
   // Waits until stderr contains `prefix` followed by digits; returns the
   // digits (empty after `timeout`).
-  std::string WaitForNumberAfter(const std::string& prefix,
-                                 milliseconds timeout = milliseconds(10000)) {
+  std::string WaitForNumberAfter(const std::string& prefix, milliseconds timeout = kStartup) {
     return WaitForNumberAfterIn(prefix, false, timeout);
   }
   std::string WaitForNumberAfterIn(const std::string& prefix, bool in_stdout,
-                                   milliseconds timeout = milliseconds(10000)) {
+                                   milliseconds timeout = kStartup) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
       std::string err = in_stdout ? Out() : Err();
@@ -168,9 +174,8 @@ TEST_F(WeftProcesses, ConcurrentTypistsOnThreeNodesConverge) {
       "type1", {"type", "--connect", a, "--doc", "shared", "--trace", svelte, "--agent", "11"});
   Process& t2 = Spawn(
       "type2", {"type", "--connect", c, "--doc", "shared", "--trace", friends, "--agent", "22"});
-  // Generous bounds: under sanitizers on a busy machine this takes a while.
-  ASSERT_EQ(t1.Wait(milliseconds(300000)), 0) << t1.Err();
-  ASSERT_EQ(t2.Wait(milliseconds(300000)), 0) << t2.Err();
+  ASSERT_EQ(t1.Wait(kLongRun), 0) << t1.Err();
+  ASSERT_EQ(t2.Wait(kLongRun), 0) << t2.Err();
   EXPECT_NE(t1.Out().find("acked"), std::string::npos);
 
   weft::Result<weft::engine::Trace> s = weft::engine::LoadTrace(svelte);
@@ -179,12 +184,13 @@ TEST_F(WeftProcesses, ConcurrentTypistsOnThreeNodesConverge) {
   size_t want = s->end_content.size() + f->end_content.size();
   // Each node relays what it accepted; wait until all three agree.
   std::string on_a, on_b, on_c;
-  for (int attempt = 0; attempt < 100; ++attempt) {
+  auto deadline = std::chrono::steady_clock::now() + kLongRun;
+  while (std::chrono::steady_clock::now() < deadline) {
     on_a = Cat(a, "shared");
     on_b = Cat(b, "shared");
     on_c = Cat(c, "shared");
     if (on_a.size() == want && on_a == on_b && on_b == on_c) break;
-    poll(nullptr, 0, 50);
+    poll(nullptr, 0, 50);  // between rounds of three `weft cat` processes
   }
   EXPECT_EQ(on_a.size(), want);
   EXPECT_EQ(on_a, on_b);
@@ -261,7 +267,7 @@ TEST_F(WeftProcesses, KillNineNeverLosesAnAcknowledgedPatch) {
 // converged document at the end.
 TEST_F(WeftProcesses, DemoConvergesThroughACrashAndAPartition) {
   Process& demo = Spawn("demo", {"demo", "--seconds", "5"});
-  ASSERT_EQ(demo.Wait(milliseconds(120000)), 0) << demo.Out() << demo.Err();
+  ASSERT_EQ(demo.Wait(kLongRun), 0) << demo.Out() << demo.Err();
   std::string out = demo.Out();
   EXPECT_NE(out.find("SIGKILL node A"), std::string::npos);
   EXPECT_NE(out.find("partition healed"), std::string::npos);
@@ -271,7 +277,7 @@ TEST_F(WeftProcesses, DemoConvergesThroughACrashAndAPartition) {
 TEST_F(WeftProcesses, DemoReplaysATraceToItsEndContent) {
   Process& demo = Spawn("demo", {"demo", "--seconds", "3", "--trace",
                                  TracesDir() + "/concurrent/friendsforever.json.gz"});
-  ASSERT_EQ(demo.Wait(milliseconds(120000)), 0) << demo.Out() << demo.Err();
+  ASSERT_EQ(demo.Wait(kLongRun), 0) << demo.Out() << demo.Err();
   EXPECT_NE(demo.Out().find("equal to the trace's endContent"), std::string::npos);
 }
 
@@ -281,7 +287,7 @@ TEST_F(WeftProcesses, ReplayRebuildsADocumentFromANodesLog) {
   std::string trace = TracesDir() + "/sequential/sveltecomponent.json.gz";
   std::string node = StartNode("n");
   Process& t = Spawn("type", {"type", "--connect", node, "--doc", "svelte", "--trace", trace});
-  ASSERT_EQ(t.Wait(), 0) << t.Err();
+  ASSERT_EQ(t.Wait(kLongRun), 0) << t.Err();
   nodes_["n"]->Signal(SIGKILL);  // no clean shutdown: the log alone must do
   nodes_["n"]->Wait();
   weft::Result<weft::engine::Trace> tr = weft::engine::LoadTrace(trace);
@@ -305,7 +311,7 @@ TEST_F(WeftProcesses, LoadGeneratorTypesIntoEveryDocument) {
   std::string a = StartNode("a");
   Process& p = Spawn("load", {"load", "--connect", a, "--clients", "20", "--docs", "4", "--rate",
                               "400", "--seconds", "2", "--doc-prefix", "ld", "--json"});
-  ASSERT_EQ(p.Wait(milliseconds(120000)), 0) << p.Err();
+  ASSERT_EQ(p.Wait(kLongRun), 0) << p.Err();
   nlohmann::json j = nlohmann::json::parse(p.Out(), nullptr, false);
   ASSERT_TRUE(j.is_object()) << p.Out();
   for (const char* key : {"clients", "docs", "seconds", "sent", "acked", "errors", "patches_per_s",
@@ -325,8 +331,25 @@ TEST_F(WeftProcesses, LoadGeneratorTypesIntoEveryDocument) {
 TEST_F(WeftProcesses, NodeStopsCleanlyOnSigterm) {
   std::string a = StartNode("a");
   nodes_["a"]->Signal(SIGTERM);
-  EXPECT_EQ(nodes_["a"]->Wait(milliseconds(10000)), 0) << nodes_["a"]->Err();
+  EXPECT_EQ(nodes_["a"]->Wait(kStartup), 0) << nodes_["a"]->Err();
   EXPECT_NE(nodes_["a"]->Err().find("stopped"), std::string::npos);
+}
+
+// Like every command-line tool: the release, and the ABI version of the
+// C API that ships with it (what weft.h says, for C users and bindings).
+TEST_F(WeftProcesses, VersionPrintsTheReleaseAndTheCApiAbiVersion) {
+  const std::string want = std::string("weft ") + WEFT_EXPECTED_VERSION +
+                           "\nC API (libweft.so) ABI version " + std::to_string(WEFT_ABI_VERSION) +
+                           "\n";
+  for (const char* spelling : {"--version", "version"}) {
+    SCOPED_TRACE(spelling);
+    Process& p = Spawn(std::string("version") + spelling, {spelling});
+    EXPECT_EQ(p.Wait(), 0) << p.Err();
+    EXPECT_EQ(p.Out(), want);
+  }
+  Process& help = Spawn("help", {"--help"});
+  EXPECT_EQ(help.Wait(), 0);
+  EXPECT_NE(help.Out().find("version"), std::string::npos);
 }
 
 TEST_F(WeftProcesses, BadArgumentsExitTwo) {

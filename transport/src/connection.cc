@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cassert>
 #include <csignal>
 #include <cstring>
@@ -17,10 +18,11 @@ namespace weft::transport {
 struct Connection::WriteReq {
   uv_write_t req{};
   Connection* conn = nullptr;
-  SlotRef slot;       // a pooled body or update
-  std::string owned;  // an encoded control frame
-  std::string head;   // the length prefix and, for op batches, the batch header
-  uv_buf_t bufs[2]{};
+  SlotRef slot;         // a pooled body or update
+  std::string owned;    // an encoded control frame
+  std::string head;     // the length prefix and, for op batches, the batch header
+  std::string ws_head;  // on a WebSocket: the header of the message carrying it
+  uv_buf_t bufs[3]{};
   size_t bytes = 0;
 };
 
@@ -76,25 +78,39 @@ Connection::Connection(uv_loop_t* loop, uint64_t id, ringbuf::EventAllocator* al
   close_timer_.data = this;
   shutdown_.data = this;
   open_handles_ = 2;
+  if (options_.websocket) {
+    ws_ = std::make_unique<WebSocketStream>(static_cast<WebSocketStream::Owner*>(this));
+  }
 }
 
 Connection::~Connection() { assert(open_handles_ == 0 && "destroyed before OnClosed"); }
 
-void Connection::Start() {
-  peer_name_ = PeerName(&tcp_);
+void Connection::Start(std::span<const std::byte> early) {
+  peer_name_ = (ws_ ? "ws " : "") + PeerName(&tcp_);
   uv_tcp_nodelay(&tcp_, 1);
   std::vector<Message> out;
   if (Status s = handshake_.Start(&out); !s.ok()) return Close(s.ToString());
   SendMessages(out);
   last_heard_ = Clock::now();
   reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead) == 0;
-  if (!reading_) Close("cannot read from the socket");
+  if (!reading_) return Close("cannot read from the socket");
+  if (ws_ && !early.empty()) {
+    ws_->Feed(early);
+    if (ws_->blocked()) StopReading();
+  }
 }
 
 void Connection::OnAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* c = static_cast<Connection*>(h->data);
   *buf = uv_buf_init(nullptr, 0);
   if (c->closing_ || c->held_) return;
+  if (c->ws_) {
+    // A WebSocket's bytes need parsing before they are stream bytes; they
+    // reach the slots through OnPayload.
+    std::span<std::byte> in = c->ws_->ReadBuffer();
+    *buf = uv_buf_init(reinterpret_cast<char*>(in.data()), static_cast<unsigned>(in.size()));
+    return;
+  }
   Result<std::span<std::byte>> span = c->assembler_.ReadBuffer();
   // No slot free: a zero-length buffer makes libuv report UV_ENOBUFS.
   if (!span.ok()) return;
@@ -115,6 +131,12 @@ void Connection::OnRead(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
     return;
   }
   c->last_heard_ = Clock::now();
+  c->pings_since_heard_ = 0;
+  if (c->ws_) {
+    c->ws_->OnRead(static_cast<size_t>(n));
+    if (c->ws_->blocked()) c->StopReading();
+    return;
+  }
   Result<FrameRef> frame = c->assembler_.Commit(static_cast<size_t>(n));
   if (!frame.ok()) {
     c->Fail(ErrorCode::kFrameTooLarge, frame.status().ToString());
@@ -126,11 +148,48 @@ void Connection::OnRead(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
 void Connection::HandleFrame(FrameRef frame) {
   if (Dispatch(frame)) return;
   held_ = std::move(frame);
+  StopReading();
+}
+
+void Connection::StopReading() {
   if (reading_) {
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
     reading_ = false;
   }
 }
+
+size_t Connection::OnPayload(std::span<const std::byte> bytes) {
+  size_t used = 0;
+  while (used < bytes.size() && !held_ && !closing_) {
+    Result<std::span<std::byte>> buf = assembler_.ReadBuffer();
+    if (!buf.ok()) {
+      // No slot for the next frame: wait for one, as a TCP read would.
+      StopReading();
+      host_->OnStalled(*this);
+      break;
+    }
+    size_t n = std::min(buf->size(), bytes.size() - used);
+    std::memcpy(buf->data(), bytes.data() + used, n);
+    used += n;
+    Result<FrameRef> frame = assembler_.Commit(n);
+    if (!frame.ok()) {
+      Fail(ErrorCode::kFrameTooLarge, frame.status().ToString());
+      break;
+    }
+    if (*frame) HandleFrame(std::move(*frame));
+  }
+  // Once closing, the rest of the stream is moot.
+  return closing_ ? bytes.size() : used;
+}
+
+void Connection::WriteRaw(std::string bytes) {
+  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) return;
+  WriteReq* req = TakeWrite();
+  req->head = std::move(bytes);
+  Write(req, 1, true);
+}
+
+void Connection::OnStreamClosed(const std::string& reason) { Close(reason); }
 
 bool Connection::Dispatch(const FrameRef& frame) {
   Result<Message> m = DecodeFrame(ringbuf::PayloadOf(*frame));
@@ -172,10 +231,13 @@ void Connection::Retry() {
     if (!Dispatch(held_)) return;
     held_.reset();
   }
+  // Payload a WebSocket held back comes before new reads.
+  if (ws_ && !ws_->Resume()) return;
   if (!reading_ && !closing_) {
     reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead) == 0;
     // The pause was ours: the peer's silence clock starts again.
     last_heard_ = Clock::now();
+    pings_since_heard_ = 0;
   }
 }
 
@@ -201,6 +263,12 @@ void Connection::Send(const Message& m) {
   Write(req, 2);
 }
 
+void Connection::SendPing(uint64_t nonce, uint64_t sent_micros) {
+  if (closing_) return;
+  Send(Ping{nonce, sent_micros});
+  ++pings_since_heard_;
+}
+
 void Connection::SendFrameBody(const FrameRef& body) {
   if (closing_) return;
   WriteReq* req = TakeWrite();
@@ -224,10 +292,20 @@ void Connection::SendOpBatch(std::string_view doc, const SlotRef& slot,
   Write(req, 2);
 }
 
-void Connection::Write(WriteReq* req, size_t nbufs) {
+void Connection::Write(WriteReq* req, size_t nbufs, bool raw) {
   req->conn = this;
   req->req.data = req;
   req->bufs[0] = uv_buf_init(req->head.data(), static_cast<unsigned>(req->head.size()));
+  if (ws_ && !raw) {
+    // One binary message per frame, its header in front of the frame's own
+    // buffers: nothing is copied.
+    size_t len = req->bufs[0].len + (nbufs > 1 ? req->bufs[1].len : 0);
+    req->ws_head = WebSocketStream::DataFrameHeader(len);
+    if (nbufs > 1) req->bufs[2] = req->bufs[1];
+    req->bufs[1] = req->bufs[0];
+    req->bufs[0] = uv_buf_init(req->ws_head.data(), static_cast<unsigned>(req->ws_head.size()));
+    ++nbufs;
+  }
   req->bytes = 0;
   for (size_t i = 0; i < nbufs; ++i) req->bytes += req->bufs[i].len;
   outbound_bytes_ += req->bytes;
@@ -273,10 +351,9 @@ void Connection::Close(const std::string& reason) {
   closing_ = true;
   close_reason_ = reason;
   held_.reset();
-  if (reading_) {
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
-    reading_ = false;
-  }
+  StopReading();
+  // 1000: a normal closure; `reason` says what happened.
+  if (ws_) ws_->Close(1000, reason);
   // Shutdown flushes queued writes (an Error frame) before the close; the
   // timer bounds how long a peer that does not read can delay it.
   if (uv_shutdown(&shutdown_, reinterpret_cast<uv_stream_t*>(&tcp_), OnShutdown) != 0) {

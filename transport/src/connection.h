@@ -16,6 +16,7 @@
 #include "handshake.h"
 #include "messages.h"
 #include "pipeline.h"
+#include "websocket_stream.h"
 #include "weft/transport/frame.h"
 
 namespace weft::transport {
@@ -49,9 +50,12 @@ class ConnectionHost {
 struct ConnectionOptions {
   HandshakeConfig handshake;
   size_t max_outbound_bytes = 16 << 20;  // past this the peer is too slow: disconnect
+  // The socket carries the byte stream inside WebSocket messages (the
+  // server side of an upgraded HTTP connection, websocket_stream.h).
+  bool websocket = false;
 };
 
-class Connection {
+class Connection : private WebSocketStream::Owner {
  public:
   using Clock = std::chrono::steady_clock;
 
@@ -59,12 +63,13 @@ class Connection {
              ConnectionOptions options);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
-  ~Connection();
+  ~Connection() override;
 
-  // For uv_accept / uv_tcp_connect before Start().
+  // For uv_accept / uv_tcp_connect / uv_tcp_open before Start().
   uv_tcp_t* tcp() { return &tcp_; }
-  // Starts reading (and, for a client, sends Hello).
-  void Start();
+  // Starts reading (and, for a client, sends Hello). `early`: stream bytes
+  // that arrived before the connection existed (after a WebSocket upgrade).
+  void Start(std::span<const std::byte> early = {});
 
   // Queue a frame. Safe to call while closing (ignored).
   void Send(const Message& m);
@@ -92,6 +97,10 @@ class Connection {
   uint64_t peer_node_id() const { return handshake_.peer_node_id(); }
   bool peer_is_node() const { return handshake_.peer_is_node(); }
   Clock::time_point last_heard() const { return last_heard_; }
+  // Sends a Ping, counted until the peer is next heard from.
+  void SendPing(uint64_t nonce, uint64_t sent_micros);
+  // Pings sent since the peer was last heard from (any bytes at all).
+  uint32_t pings_since_heard() const { return pings_since_heard_; }
   size_t outbound_bytes() const { return outbound_bytes_; }
   const std::string& peer_name() const { return peer_name_; }
 
@@ -109,7 +118,14 @@ class Connection {
 
   void HandleFrame(FrameRef frame);
   bool Dispatch(const FrameRef& frame);
-  void Write(WriteReq* req, size_t nbufs);
+  void StopReading();
+  // `raw`: the bytes go out as they are, even on a WebSocket.
+  void Write(WriteReq* req, size_t nbufs, bool raw = false);
+
+  // WebSocketStream::Owner: the stream's payload feeds the FrameAssembler.
+  size_t OnPayload(std::span<const std::byte> bytes) override;
+  void WriteRaw(std::string bytes) override;
+  void OnStreamClosed(const std::string& reason) override;
   void SendMessages(std::vector<Message>& out);
   void FinishClose();
 
@@ -122,7 +138,8 @@ class Connection {
   uv_shutdown_t shutdown_{};
   FrameAssembler assembler_;
   Handshake handshake_;
-  FrameRef held_;  // a frame the host refused for now
+  FrameRef held_;                        // a frame the host refused for now
+  std::unique_ptr<WebSocketStream> ws_;  // null on a plain TCP connection
   bool reading_ = false;
   bool closing_ = false;
   int open_handles_ = 0;
@@ -130,6 +147,7 @@ class Connection {
   std::string close_reason_;
   std::string peer_name_;
   Clock::time_point last_heard_ = Clock::now();
+  uint32_t pings_since_heard_ = 0;
 };
 
 }  // namespace weft::transport

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <optional>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "chunking.h"
 
@@ -132,6 +136,10 @@ void MergeWorker::Apply(const IngressEntry& e) {
   bool novel = false;
   for (const engine::Op& op : *ops)
     novel = novel || doc.known_seqs(op.id.agent) < op.id.seq + op.len;
+  // Only a document with ops in Pending can release some (rare: so the
+  // version is built only then).
+  std::optional<engine::VersionVector> before;
+  if (doc.pending_ops() != 0) before = doc.version();
   if (Status s = doc.Apply(*ops); !s.ok()) {
     return Reject(e.conn, ErrorCode::kMalformed, s.ToString());
   }
@@ -142,13 +150,49 @@ void MergeWorker::Apply(const IngressEntry& e) {
   out.frame = e.frame;
   out.doc = e.doc;
   out.update = e.update;
+  out.received_micros = e.received_micros;
   if (only_agent != 0) {
     out.ack_agent = only_agent;
     out.ack_next_seq = doc.known_seqs(only_agent);
   }
   Publish(std::move(out));
+  if (before && ReleasedFromPending(doc, *before, *ops)) RelayReleased(entry.first, doc, *before);
   if (options_.snapshot_every != 0 && ++entry.second.since_snapshot >= options_.snapshot_every) {
     Snapshot(entry);
+  }
+}
+
+bool MergeWorker::ReleasedFromPending(const engine::Doc& doc, const engine::VersionVector& before,
+                                      const engine::Ops& batch) {
+  // The document gained the seqs between `before` and its version now; any
+  // the batch's own ops do not cover came out of Pending.
+  std::map<uint64_t, std::vector<std::pair<uint64_t, uint64_t>>> runs;  // agent -> [seq, end)
+  for (const engine::Op& op : batch) runs[op.id.agent].emplace_back(op.id.seq, op.id.seq + op.len);
+  for (auto& [agent, r] : runs) std::sort(r.begin(), r.end());
+  engine::VersionVector after = doc.version();
+  for (const auto& [agent, now] : after.entries()) {
+    uint64_t covered = before.Get(agent);
+    auto it = runs.find(agent);
+    if (it != runs.end()) {
+      for (auto [seq, end] : it->second) {
+        if (seq <= covered && end > covered) covered = end;
+      }
+    }
+    if (covered < now) return true;
+  }
+  return false;
+}
+
+void MergeWorker::RelayReleased(const std::string& doc_name, const engine::Doc& doc,
+                                const engine::VersionVector& before) {
+  // A subscriber's catch-up held only what this node had applied, and the
+  // frames that brought the released ops were relayed (if at all) before
+  // some of today's subscribers came: send every subscriber everything
+  // applied since `before`. Receivers drop what they already have.
+  Result<std::vector<std::string>> chunks = EncodeChunks(doc, before);
+  if (!chunks.ok()) return;  // the doc's own ops always encode; nothing to relay otherwise
+  for (const std::string& chunk : *chunks) {
+    PublishOps(EgressEntry::Kind::kRelayOps, 0, doc_name, chunk);
   }
 }
 
@@ -217,10 +261,12 @@ void MergeWorker::SendCatchUp(uint64_t conn, const std::string& doc, engine::Doc
                               const engine::VersionVector& since) {
   Result<std::vector<std::string>> chunks = EncodeChunks(d, since);
   if (!chunks.ok()) return Reject(conn, ErrorCode::kMalformed, chunks.status().ToString());
-  for (const std::string& chunk : *chunks) PublishOps(conn, doc, chunk);
+  for (const std::string& chunk : *chunks)
+    PublishOps(EgressEntry::Kind::kSendOps, conn, doc, chunk);
 }
 
-void MergeWorker::PublishOps(uint64_t conn, const std::string& doc, const std::string& update) {
+void MergeWorker::PublishOps(EgressEntry::Kind kind, uint64_t conn, const std::string& doc,
+                             const std::string& update) {
   Result<SlotRef> slot = alloc_.AllocateForSize(update.size());
   if (!slot.ok() && options_.wake) {
     // Every slot is on the egress ring or queued on a socket: make sure the
@@ -240,7 +286,7 @@ void MergeWorker::PublishOps(uint64_t conn, const std::string& doc, const std::s
   auto c = std::make_shared<ControlData>();
   c->doc = doc;
   EgressEntry out;
-  out.kind = EgressEntry::Kind::kSendOps;
+  out.kind = kind;
   out.conn = conn;
   out.update = payload;
   out.frame = std::move(*slot);

@@ -73,7 +73,16 @@ class MergeWorker {
   // What a replica at `since` lacks, as kSendOps entries for `conn`.
   void SendCatchUp(uint64_t conn, const std::string& doc, engine::Doc& d,
                    const engine::VersionVector& since);
-  void PublishOps(uint64_t conn, const std::string& doc, const std::string& update);
+  // `update` in a slot of its own, as a `kind` (kSendOps, kRelayOps) entry.
+  void PublishOps(EgressEntry::Kind kind, uint64_t conn, const std::string& doc,
+                  const std::string& update);
+  // Whether applying `batch` to `doc` (at `before` until then) released ops
+  // from Pending.
+  static bool ReleasedFromPending(const engine::Doc& doc, const engine::VersionVector& before,
+                                  const engine::Ops& batch);
+  // Relays what `doc` gained since `before` to every subscriber.
+  void RelayReleased(const std::string& doc_name, const engine::Doc& doc,
+                     const engine::VersionVector& before);
   void Publish(EgressEntry&& e);
   void Snapshot(DocMap::value_type& entry);
 

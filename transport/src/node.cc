@@ -1,6 +1,7 @@
 #include "weft/transport/node.h"
 
 #include <netdb.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -16,7 +17,9 @@
 #include <unordered_set>
 
 #include "connection.h"
+#include "http_listener.h"
 #include "merge_worker.h"
+#include "metrics.h"
 #include "persister.h"
 #include "pipeline.h"
 
@@ -93,6 +96,7 @@ class Node::Impl : public ConnectionHost {
     // Run() closes every handle before it returns; a Node that never ran
     // still has its listener and loop to close.
     if (!ran_) {
+      if (http_) http_->Close(nullptr);
       uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
       uv_close(reinterpret_cast<uv_handle_t*>(&stop_async_), nullptr);
       uv_run(&loop_, UV_RUN_DEFAULT);
@@ -150,6 +154,7 @@ class Node::Impl : public ConnectionHost {
     uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&bound), &len);
     port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
                                               : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    WEFT_RETURN_IF_ERROR(InitHttp());
     for (const HostPort& p : options_.peers) {
       Result<sockaddr_storage> a = Resolve(p);
       if (!a.ok()) return a.status();
@@ -194,6 +199,11 @@ class Node::Impl : public ConnectionHost {
     Log("node " + Hex(node_id_) + " listening on " + options_.listen.host + ":" +
         std::to_string(port_) + " with " + std::to_string(options_.workers) + " worker(s)" +
         (options_.secret ? "" : "; no secret configured: accepting any peer"));
+    if (http_) {
+      Log("serving HTTP on " + options_.http->host + ":" + std::to_string(http_->port()) +
+          " (page, /healthz, /metrics, WebSocket at " + std::string(HttpListener::kWebSocketPath) +
+          ")");
+    }
     for (auto& link : peers_) Dial(*link);
     uv_run(&loop_, UV_RUN_DEFAULT);
     for (std::thread& t : threads_) t.join();
@@ -203,6 +213,7 @@ class Node::Impl : public ConnectionHost {
 
   void Stop() { uv_async_send(&stop_async_); }
   uint16_t port() const { return port_; }
+  uint16_t http_port() const { return http_ ? http_->port() : 0; }
   uint64_t node_id() const { return node_id_; }
 
   // ---- ConnectionHost ---------------------------------------------------------
@@ -238,6 +249,7 @@ class Node::Impl : public ConnectionHost {
       e.kind = IngressEntry::Kind::kApply;
       e.worker = WorkerFor(b->doc, options_.workers);
       e.conn = c.id();
+      e.received_micros = NowMicros();
       e.frame = frame;
       e.doc = b->doc;
       e.update = b->update;
@@ -468,6 +480,14 @@ class Node::Impl : public ConnectionHost {
       case EgressEntry::Kind::kSendOps:
         if (Connection* c = Find(e.conn)) c->SendOpBatch(e.control->doc, e.frame, e.update);
         return;
+      case EgressEntry::Kind::kRelayOps: {
+        auto it = subs_.find(e.control->doc);
+        if (it == subs_.end()) return;
+        for (uint64_t id : it->second) {
+          if (Connection* c = Find(id)) c->SendOpBatch(e.control->doc, e.frame, e.update);
+        }
+        return;
+      }
       case EgressEntry::Kind::kSendSyncDone:
         if (Connection* c = Find(e.conn)) c->Send(SyncDone{e.control->doc, e.control->version});
         return;
@@ -493,6 +513,7 @@ class Node::Impl : public ConnectionHost {
     engine::VersionVector durable;
     durable.Set(e.ack_agent, e.ack_next_seq);
     c->Send(Ack{std::string(e.doc), std::move(durable)});
+    if (e.received_micros != 0) edit_to_ack_.Record(NowMicros() - e.received_micros);
   }
 
   // ---- Connections ----------------------------------------------------------------
@@ -509,8 +530,9 @@ class Node::Impl : public ConnectionHost {
     return nullptr;
   }
 
-  Connection& NewConnection(bool client) {
+  Connection& NewConnection(bool client, bool websocket = false) {
     ConnectionOptions co;
+    co.websocket = websocket;
     co.handshake.client = client;
     co.handshake.node_id = node_id_;
     co.handshake.secret = options_.secret;
@@ -581,38 +603,104 @@ class Node::Impl : public ConnectionHost {
 
   static void OnStats(uv_timer_t* t) {
     Impl* n = static_cast<Impl*>(t->data);
-    ringbuf::EventPoolsStats pools = n->alloc_.Stats();
-    uint32_t in_use = 0, capacity = 0;
-    for (const ringbuf::SlotPoolStats& p : pools.pools) {
-      in_use += p.in_use;
-      capacity += p.capacity;
-    }
-    size_t peers = 0;
-    for (const auto& [id, c] : n->conns_) peers += c->ready() && c->peer_is_node() ? 1 : 0;
+    NodeFigures f = n->Figures();
     double seconds = static_cast<double>(n->options_.stats_interval.count()) / 1000.0;
-    char line[256];
-    std::snprintf(line, sizeof line,
-                  "stats conns=%zu peers=%zu docs=%zu accepted=%" PRIu64
-                  " ops_per_s=%.0f "
-                  "pool_in_use=%u/%u persisted_bytes=%" PRIu64,
-                  n->conns_.size(), peers, n->known_docs_.size(), n->accepted_,
-                  static_cast<double>(n->accepted_ - n->accepted_at_last_stats_) / seconds, in_use,
-                  capacity, n->persister_ ? n->persister_->persisted_bytes() : 0);
+    f.ops_per_s = static_cast<double>(n->accepted_ - n->accepted_at_last_stats_) / seconds;
     n->accepted_at_last_stats_ = n->accepted_;
-    n->Log(line);
+    n->Log(FormatStatsLine(f));
+  }
+
+  // What the stats line and GET /metrics report (ops_per_s left 0).
+  NodeFigures Figures() const {
+    NodeFigures f;
+    ringbuf::EventPoolsStats pools = alloc_.Stats();
+    for (const ringbuf::SlotPoolStats& p : pools.pools) {
+      f.pool_in_use += p.in_use;
+      f.pool_capacity += p.capacity;
+    }
+    for (const auto& [id, c] : conns_) f.peers += c->ready() && c->peer_is_node() ? 1 : 0;
+    f.conns = conns_.size();
+    f.docs = known_docs_.size();
+    f.accepted = accepted_;
+    f.persisted_bytes = persister_ ? persister_->persisted_bytes() : 0;
+    f.disk_ok = !persister_ || persister_->disk_ok();
+    return f;
+  }
+
+  // ---- HTTP -------------------------------------------------------------------------
+  //
+  // The page, health and metrics (http_listener.h); WebSocket clients it
+  // upgrades become Connections like TCP ones.
+
+  Status InitHttp() {
+    if (!options_.http) return Status::Ok();
+    Result<WebFiles> files = WebFiles::Load(options_.web_root);
+    if (!files.ok()) return files.status();
+    HttpHooks hooks;
+    hooks.healthy = [this] { return !persister_ || persister_->disk_ok(); };
+    hooks.metrics = [this] { return Metrics(); };
+    hooks.adopt_websocket = [this](uv_os_sock_t fd, std::string early) {
+      AdoptWebSocket(fd, std::move(early));
+    };
+    hooks.log = options_.log;
+    Result<sockaddr_storage> addr = Resolve(*options_.http);
+    if (!addr.ok()) return addr.status();
+    http_ = std::make_unique<HttpListener>(&loop_, std::move(*files), std::move(hooks));
+    return http_->Listen(*addr, options_.http->ToString());
+  }
+
+  std::string Metrics() {
+    NodeFigures f = Figures();
+    // The rate over the last second or more: scrapes closer together than
+    // that see the same figure.
+    auto now = std::chrono::steady_clock::now();
+    double seconds = std::chrono::duration<double>(now - metrics_rate_at_).count();
+    if (seconds >= 1.0) {
+      metrics_rate_ = static_cast<double>(accepted_ - metrics_accepted_at_) / seconds;
+      metrics_rate_at_ = now;
+      metrics_accepted_at_ = accepted_;
+    }
+    f.ops_per_s = metrics_rate_;
+    return FormatMetrics(f, edit_to_ack_);
+  }
+
+  void AdoptWebSocket(uv_os_sock_t fd, std::string early) {
+    if (stopping_) {
+      ::close(fd);
+      return;
+    }
+    Connection& c = NewConnection(false, true);
+    if (int rc = uv_tcp_open(c.tcp(), fd); rc != 0) {
+      ::close(fd);
+      c.Close(std::string("cannot adopt a WebSocket: ") + uv_strerror(rc));
+      return;
+    }
+    c.Start(std::as_bytes(std::span(early.data(), early.size())));
   }
 
   static void OnHeartbeat(uv_timer_t* t) {
     Impl* n = static_cast<Impl*>(t->data);
     auto now = Connection::Clock::now();
+    // Silence is judged by the clock and by pings: a peer is silent only
+    // after peer_timeout without a byte *and* as many unanswered pings as
+    // heartbeats fit in it. If this loop itself stalled (a long drain, a
+    // starved process), the clock says every peer has been silent, but
+    // they were neither pinged nor read meanwhile: one tick has passed, so
+    // one ping more is counted, and their answers are read next.
+    const int64_t heartbeats =
+        n->options_.peer_timeout / std::max(n->options_.heartbeat, std::chrono::milliseconds(1));
+    const uint32_t pings = static_cast<uint32_t>(std::clamp<int64_t>(heartbeats, 1, 1000));
     std::vector<Connection*> silent;
     for (auto& [id, c] : n->conns_) {
       // A connection we stopped reading (back-pressure) is not silent.
       if (c->closing() || c->paused()) continue;
-      if (now - c->last_heard() > n->options_.peer_timeout) {
+      // A connection still in its handshake is never pinged: the clock
+      // alone judges it.
+      bool unanswered = !c->ready() || c->pings_since_heard() >= pings;
+      if (now - c->last_heard() > n->options_.peer_timeout && unanswered) {
         silent.push_back(c.get());
       } else if (c->ready()) {
-        c->Send(Ping{++n->ping_nonce_, NowMicros()});
+        c->SendPing(++n->ping_nonce_, NowMicros());
       }
     }
     for (Connection* c : silent) {
@@ -638,6 +726,7 @@ class Node::Impl : public ConnectionHost {
     if (stopping_) return;
     stopping_ = true;
     uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+    if (http_) http_->Close(nullptr);
     for (auto& link : peers_) {
       if (link->timer_init) uv_timer_stop(&link->timer);
     }
@@ -696,6 +785,11 @@ class Node::Impl : public ConnectionHost {
   uv_timer_t stats_timer_{};
   uint64_t accepted_ = 0;  // op batches the workers accepted (loop thread)
   uint64_t accepted_at_last_stats_ = 0;
+  std::unique_ptr<HttpListener> http_;
+  LatencyHistogram edit_to_ack_;  // loop thread
+  std::chrono::steady_clock::time_point metrics_rate_at_ = std::chrono::steady_clock::now();
+  uint64_t metrics_accepted_at_ = 0;
+  double metrics_rate_ = 0;
   uv_timer_t retry_timer_{};
   uv_signal_t sigint_{};
   uv_signal_t sigterm_{};
@@ -739,6 +833,7 @@ Result<std::unique_ptr<Node>> Node::Create(NodeOptions options) {
 Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Node::~Node() = default;
 uint16_t Node::port() const { return impl_->port(); }
+uint16_t Node::http_port() const { return impl_->http_port(); }
 uint64_t Node::node_id() const { return impl_->node_id(); }
 Status Node::Run() { return impl_->Run(); }
 void Node::Stop() { impl_->Stop(); }

@@ -45,6 +45,8 @@ void Persister::Run() {
           options_.log("persistence failing, holding acks until it recovers: " + s.ToString());
           reported = true;
         }
+        // Relaxed: a health figure; nothing is published with it.
+        disk_failing_.store(true, std::memory_order_relaxed);
         // Relaxed: a stop request; nothing else is published with it.
         if (abandon_.load(std::memory_order_relaxed)) return;
         // A failing disk is retried on a timer: there is no event to wait for.
@@ -52,6 +54,7 @@ void Persister::Run() {
         backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
       }
       if (reported && options_.log) options_.log("persistence recovered");
+      disk_failing_.store(false, std::memory_order_relaxed);
       for (EgressRing::Reader& r : readers_) r.Release();
       if (on_progress_) on_progress_();
       continue;

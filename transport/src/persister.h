@@ -47,6 +47,9 @@ class Persister {
 
   // Update bytes made durable so far. Any thread.
   uint64_t persisted_bytes() const { return persisted_bytes_.load(std::memory_order_relaxed); }
+  // False while writes to the op log fail (and are being retried). Any
+  // thread; a health figure, so it orders nothing.
+  bool disk_ok() const { return !disk_failing_.load(std::memory_order_relaxed); }
 
  private:
   // Writes batch_[done_..] and fsyncs. On error returns it; done_ says how
@@ -71,6 +74,8 @@ class Persister {
   std::atomic<bool> abandon_{false};
   // Written by the persister thread only, read for statistics.
   std::atomic<uint64_t> persisted_bytes_{0};
+  // Written by the persister thread only, read for health checks.
+  std::atomic<bool> disk_failing_{false};
 };
 
 }  // namespace weft::transport

@@ -55,6 +55,7 @@ struct IngressEntry {
   SlotRef frame;                      // kApply: the frame body holding doc and update
   std::string_view doc;               // kApply: views `frame`
   std::span<const std::byte> update;  // kApply: views `frame`
+  uint64_t received_micros = 0;       // kApply: when the frame arrived (steady clock)
   std::shared_ptr<const ControlData> control;
 };
 
@@ -65,6 +66,7 @@ struct EgressEntry {
     kRejected,       // close `conn`: control->code, control->reason
     kSubscribed,     // from here on, relay control->doc's ops to `conn`
     kSendOps,        // send `conn` an op batch of control->doc with `update` (in `frame`)
+    kRelayOps,       // the same to every subscriber of control->doc (ops out of Pending)
     kSendSyncDone,   // send `conn` SyncDone{control->doc, control->version}
     kSendSubscribe,  // send `conn` Subscribe{control->doc, control->version}
     kDocCreated,     // control->doc is new on this node
@@ -73,11 +75,12 @@ struct EgressEntry {
   Kind kind = Kind::kNone;
   bool relay = false;
   uint64_t conn = 0;
-  SlotRef frame;         // kAccepted: the received frame body; kSendOps: the update bytes
-  std::string_view doc;  // kAccepted: views `frame`
-  std::span<const std::byte> update;  // kAccepted, kSendOps: views `frame`
+  SlotRef frame;  // kAccepted: the received frame body; kSendOps, kRelayOps: the update bytes
+  std::string_view doc;               // kAccepted: views `frame`
+  std::span<const std::byte> update;  // kAccepted, kSendOps, kRelayOps: views `frame`
   uint64_t ack_agent = 0;             // kAccepted: the batch's only agent (0: no ack)
   uint64_t ack_next_seq = 0;          // kAccepted: that agent's seqs below it are applied
+  uint64_t received_micros = 0;       // kAccepted: the IngressEntry's, for edit-to-ack latency
   std::shared_ptr<const ControlData> control;
 };
 

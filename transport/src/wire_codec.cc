@@ -5,6 +5,7 @@
 #include <set>
 
 #include "weft.pb.h"
+#include "weft/engine/utf8.h"
 
 namespace weft::transport {
 namespace {
@@ -186,13 +187,29 @@ Result<std::optional<OpBatch>> DecodeOpBatchInPlace(std::span<const std::byte> b
 
 // ---- Validation of parsed messages --------------------------------------------
 
+// Text fields are `bytes` in weft.proto (libprotobuf would log every invalid
+// `string` it parses): their UTF-8 is checked here, before anything logs or
+// stores them.
+Status CheckUtf8(std::string_view text, std::string_view what) {
+  if (engine::IsValidUtf8(text)) return Status::Ok();
+  return Status::Corruption(std::string(what) + " is not valid UTF-8");
+}
+
 Status CheckDoc(std::string_view doc) {
   if (doc.empty()) return Status::Corruption("empty document name");
   if (doc.size() > kMaxDocName) return Status::Corruption("document name over 256 bytes");
   for (char c : doc) {
     if (static_cast<unsigned char>(c) < 0x20) return Status::Corruption("control byte in name");
   }
-  return Status::Ok();
+  return CheckUtf8(doc, "document name");
+}
+
+// The first `max` bytes of valid UTF-8 `text`, not cutting a character.
+std::string TruncateUtf8(std::string_view text, size_t max) {
+  if (text.size() <= max) return std::string(text);
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return std::string(text.substr(0, end));
 }
 
 Result<engine::VersionVector> FromProto(const pb::VersionVector& p) {
@@ -235,6 +252,7 @@ Result<Message> FromProto(const pb::Frame& f) {
       }
       m.agents.assign(p.agents().begin(), p.agents().end());
       if (p.label().size() > kMaxLabel) return Status::Corruption("hello: label too long");
+      WEFT_RETURN_IF_ERROR(CheckUtf8(p.label(), "hello: label"));
       m.label = p.label();
       m.is_node = p.is_node();
       return Message(std::move(m));
@@ -289,6 +307,7 @@ Result<Message> FromProto(const pb::Frame& f) {
       const pb::Presence& p = f.presence();
       WEFT_RETURN_IF_ERROR(CheckDoc(p.doc()));
       if (p.label().size() > kMaxLabel) return Status::Corruption("presence: label too long");
+      WEFT_RETURN_IF_ERROR(CheckUtf8(p.label(), "presence: label"));
       return Message(Presence{p.doc(), p.agent(), FromProto(p.cursor()),
                               FromProto(p.selection_anchor()), p.label()});
     }
@@ -301,8 +320,9 @@ Result<Message> FromProto(const pb::Frame& f) {
       if (code < 0 || code > static_cast<int>(ErrorCode::kShuttingDown)) {
         code = static_cast<int>(ErrorCode::kUnspecified);
       }
-      std::string reason = f.error().reason().substr(0, kMaxReason);
-      return Message(ErrorFrame{static_cast<ErrorCode>(code), std::move(reason)});
+      WEFT_RETURN_IF_ERROR(CheckUtf8(f.error().reason(), "error: reason"));
+      return Message(
+          ErrorFrame{static_cast<ErrorCode>(code), TruncateUtf8(f.error().reason(), kMaxReason)});
     }
     case pb::Frame::kOpBatch:
       return Status::Corruption("op batch not encoded as a single frame field");

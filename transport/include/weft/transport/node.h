@@ -63,6 +63,14 @@ struct NodeOptions {
   // Every this often, a "stats ..." log line: connections, documents, ops
   // accepted and per second, pool slots in use, bytes persisted. 0: never.
   std::chrono::milliseconds stats_interval{0};
+  // Also listen for HTTP here (port 0: ephemeral, see Node::http_port):
+  // the editor page and its files from `web_root`, GET /healthz, GET
+  // /metrics, and WebSocket clients at /weft that speak the same frames,
+  // handshake and auth as TCP ones (transport/src/http_listener.h).
+  std::optional<HostPort> http;
+  // The directory the page, the JavaScript API and the WebAssembly are
+  // served from (read once at Create). Empty: no files, only the routes.
+  std::string web_root;
 };
 
 class Node {
@@ -77,6 +85,8 @@ class Node {
 
   // The bound port (useful with port 0).
   uint16_t port() const;
+  // The bound HTTP port; 0 without NodeOptions::http.
+  uint16_t http_port() const;
   uint64_t node_id() const;
 
   // Serves until Stop() or a signal: flushes, closes every connection and

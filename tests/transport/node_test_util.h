@@ -1,0 +1,222 @@
+// Helpers for tests that run nodes in-process over real sockets on
+// 127.0.0.1: a node on a thread of its own, clients with their own
+// replicas, raw sockets for peers that misbehave, temporary directories.
+#pragma once
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "weft/transport/client.h"
+#include "weft/transport/frame.h"
+#include "weft/transport/node.h"
+#include "wire_codec.h"
+
+namespace weft::transport {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Waits are for conditions, with a deadline generous enough for an
+// AddressSanitizer build on a two-core machine with another process
+// keeping one core busy: only a broken node should ever reach it.
+inline constexpr milliseconds kDeadline(60000);
+
+// A node serving on an ephemeral port until the test ends.
+class TestNode {
+ public:
+  explicit TestNode(NodeOptions o = {}) { Start(std::move(o)); }
+  ~TestNode() { Stop(); }
+
+  // `o.log`, if set, sees every line too (on the node's loop thread).
+  void Start(NodeOptions o) {
+    o.handle_signals = false;
+    o.log = Logger(o.log);
+    if (o.heartbeat.count() == 1000) o.heartbeat = milliseconds(100);
+    // A test's clients run only while the test waits on them; a busy
+    // machine can leave one unserved for seconds. Tests that want the
+    // timeout set their own.
+    if (o.peer_timeout.count() == 5000) o.peer_timeout = kDeadline;
+    Result<std::unique_ptr<Node>> n = Node::Create(std::move(o));
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    node_ = std::move(*n);
+    port_ = node_->port();
+    http_port_ = node_->http_port();
+    thread_ = std::thread([this] { EXPECT_TRUE(node_->Run().ok()); });
+  }
+  void Stop() {
+    if (!node_) return;
+    node_->Stop();
+    thread_.join();
+    node_.reset();
+  }
+  uint16_t port() const { return port_; }
+  uint16_t http_port() const { return http_port_; }
+  HostPort addr() const { return HostPort{"127.0.0.1", port_}; }
+
+ private:
+  static std::function<void(const std::string&)> Logger(
+      std::function<void(const std::string&)> hook) {
+    return [hook = std::move(hook)](const std::string& l) {
+      if (std::getenv("WEFT_TEST_LOG")) std::fprintf(stderr, "node: %s\n", l.c_str());
+      if (hook) hook(l);
+    };
+  }
+
+  std::unique_ptr<Node> node_;
+  std::thread thread_;
+  uint16_t port_ = 0;
+  uint16_t http_port_ = 0;
+};
+
+inline std::unique_ptr<Client> Connect(const TestNode& n, uint64_t agent,
+                                       std::optional<std::string> secret = std::nullopt) {
+  ClientOptions o;
+  o.server = n.addr();
+  o.agents = {agent};
+  o.secret = std::move(secret);
+  o.timeout = kDeadline;
+  Result<std::unique_ptr<Client>> c = Client::Connect(o);
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  return c.ok() ? std::move(*c) : nullptr;
+}
+
+// A typist: a client with its own replica of `doc`, subscribed.
+struct Peer {
+  Peer(const TestNode& n, uint64_t agent, const std::string& doc_name)
+      : client(Connect(n, agent)), doc(agent), name(doc_name) {
+    if (client) {
+      EXPECT_TRUE(client->Subscribe(name, &doc).ok());
+    }
+  }
+  void Type(uint64_t pos, const std::string& text) {
+    engine::VersionVector before = doc.version();
+    ASSERT_TRUE(doc.Insert(pos, text).ok());
+    ASSERT_TRUE(client->SendOpsSince(name, doc, before).ok());
+  }
+  bool WaitFor(const std::function<bool()>& pred) {
+    return client->RunUntil(pred, kDeadline).ok();
+  }
+
+  std::unique_ptr<Client> client;
+  engine::Doc doc;
+  std::string name;
+};
+
+// ---- Raw sockets, for peers that misbehave --------------------------------
+
+class RawPeer {
+ public:
+  // `rcvbuf`: a receive buffer size set before connecting (0: default).
+  explicit RawPeer(uint16_t port, int rcvbuf = 0) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    if (rcvbuf > 0) setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  }
+  ~RawPeer() { close(fd_); }
+
+  void Write(const std::string& bytes) {
+    EXPECT_EQ(send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  void WriteFrame(const Message& m, bool byte_at_a_time = false) {
+    std::string body = EncodeFrame(m);
+    auto prefix = EncodeFramePrefix(body.size());
+    std::string all(reinterpret_cast<const char*>(prefix.data()), prefix.size());
+    all += body;
+    if (!byte_at_a_time) return Write(all);
+    for (char c : all) Write(std::string(1, c));
+  }
+  // The next frame, or nullopt at end of stream / after `timeout`.
+  std::optional<Message> ReadFrame(milliseconds timeout = kDeadline) {
+    std::string prefix = ReadExactly(4, timeout);
+    if (prefix.size() < 4) return std::nullopt;
+    uint32_t len = 0;
+    for (int i = 0; i < 4; ++i) len |= uint32_t{static_cast<uint8_t>(prefix[i])} << (8 * i);
+    body_ = ReadExactly(len, timeout);
+    if (body_.size() < len) return std::nullopt;
+    Result<Message> m = DecodeFrame(std::as_bytes(std::span(body_.data(), body_.size())));
+    if (!m.ok()) return std::nullopt;
+    return *m;
+  }
+  // Reads frames until one of type T (skipping pings); nullopt if none.
+  template <typename T>
+  std::optional<T> ReadUntil(milliseconds timeout = kDeadline) {
+    while (std::optional<Message> m = ReadFrame(timeout)) {
+      if (const T* t = std::get_if<T>(&*m)) return *t;
+    }
+    return std::nullopt;
+  }
+  // Reads until the node closes the connection (true) or nothing arrives
+  // for `timeout` (false); `*bytes` counts what was read.
+  bool Closed(milliseconds timeout = kDeadline, size_t* bytes = nullptr) {
+    while (true) {
+      std::string b = ReadExactly(64 << 10, timeout);
+      if (bytes != nullptr) *bytes += b.size();
+      if (eof_) return true;
+      if (b.empty()) return false;
+    }
+  }
+  void Handshake(std::vector<uint64_t> agents = {}) {
+    Hello h;
+    h.node_id = 77;
+    h.client_nonce.fill(1);
+    h.agents = std::move(agents);
+    WriteFrame(h);
+    ASSERT_TRUE(ReadUntil<Welcome>().has_value());
+  }
+  int fd() const { return fd_; }
+  bool eof() const { return eof_; }
+
+  // Up to `n` bytes: fewer at end of stream or after `timeout` of silence.
+  std::string ReadExactly(size_t n, milliseconds timeout) {
+    std::string out;
+    while (out.size() < n) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return out;
+      char buf[4096];
+      ssize_t got = recv(fd_, buf, std::min(sizeof buf, n - out.size()), 0);
+      if (got <= 0) {
+        eof_ = true;
+        return out;
+      }
+      out.append(buf, static_cast<size_t>(got));
+    }
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+  bool eof_ = false;
+  std::string body_;  // decoded messages may view it
+};
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("weft_node_" + std::to_string(getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string str() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace weft::transport

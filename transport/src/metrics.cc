@@ -1,0 +1,80 @@
+#include "metrics.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+namespace weft::transport {
+
+void LatencyHistogram::Record(uint64_t micros) {
+  size_t i = 0;
+  while (i < kBoundsMicros.size() && micros > kBoundsMicros[i]) ++i;
+  ++buckets_[i];
+  ++count_;
+  sum_micros_ += micros;
+}
+
+uint64_t LatencyHistogram::CumulativeCount(size_t i) const {
+  uint64_t n = 0;
+  for (size_t k = 0; k <= i && k < buckets_.size(); ++k) n += buckets_[k];
+  return n;
+}
+
+std::string FormatStatsLine(const NodeFigures& f) {
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "stats conns=%zu peers=%zu docs=%zu accepted=%" PRIu64
+                " ops_per_s=%.0f pool_in_use=%u/%u persisted_bytes=%" PRIu64 "%s",
+                f.conns, f.peers, f.docs, f.accepted, f.ops_per_s, f.pool_in_use, f.pool_capacity,
+                f.persisted_bytes, f.disk_ok ? "" : " disk=failing");
+  return line;
+}
+
+namespace {
+
+void Metric(std::string& out, const char* name, const char* type, const char* help, double value) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type,
+                name, value);
+  out += buf;
+}
+
+}  // namespace
+
+std::string FormatMetrics(const NodeFigures& f, const LatencyHistogram& h) {
+  std::string out;
+  Metric(out, "weft_connections", "gauge", "Open connections, TCP and WebSocket.",
+         static_cast<double>(f.conns));
+  Metric(out, "weft_peers", "gauge", "Ready connections to other nodes.",
+         static_cast<double>(f.peers));
+  Metric(out, "weft_documents", "gauge", "Documents this node holds.", static_cast<double>(f.docs));
+  Metric(out, "weft_accepted_batches_total", "counter", "Op batches accepted since start.",
+         static_cast<double>(f.accepted));
+  Metric(out, "weft_accepted_batches_per_second", "gauge",
+         "Op batches accepted per second over the last interval.", f.ops_per_s);
+  Metric(out, "weft_pool_slots_in_use", "gauge", "Frame slots in use.",
+         static_cast<double>(f.pool_in_use));
+  Metric(out, "weft_pool_slots", "gauge", "Frame slots in all pools.",
+         static_cast<double>(f.pool_capacity));
+  Metric(out, "weft_persisted_bytes_total", "counter", "Update bytes made durable since start.",
+         static_cast<double>(f.persisted_bytes));
+  Metric(out, "weft_disk_ok", "gauge", "1 while the op log is being written, 0 while it fails.",
+         f.disk_ok ? 1 : 0);
+
+  const char* name = "weft_edit_to_ack_seconds";
+  out += "# HELP weft_edit_to_ack_seconds Time from an op batch's arrival to its author's Ack.\n";
+  out += "# TYPE weft_edit_to_ack_seconds histogram\n";
+  char buf[160];
+  for (size_t i = 0; i < LatencyHistogram::kBoundsMicros.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name,
+                  static_cast<double>(LatencyHistogram::kBoundsMicros[i]) / 1e6,
+                  h.CumulativeCount(i));
+    out += buf;
+  }
+  std::snprintf(buf, sizeof buf,
+                "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n%s_sum %.6f\n%s_count %" PRIu64 "\n", name,
+                h.count(), name, static_cast<double>(h.sum_micros()) / 1e6, name, h.count());
+  out += buf;
+  return out;
+}
+
+}  // namespace weft::transport
