@@ -30,8 +30,8 @@ MergeWorker::MergeWorker(MergeWorkerOptions options, IngressRing& ingress,
                          std::map<std::string, std::unique_ptr<engine::Doc>> docs)
     : options_(std::move(options)),
       reader_(RegisterReader(ingress)),
-      egress_(EgressOptions(options_.egress_capacity)),
-      alloc_(options_.pools) {
+      alloc_(options_.pools),
+      egress_(EgressOptions(options_.egress_capacity)) {
   for (auto& [name, doc] : docs) {
     // Recovered from a log tail, perhaps: snapshot it at the next shutdown
     // even if nothing new arrives.

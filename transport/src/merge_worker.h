@@ -79,8 +79,10 @@ class MergeWorker {
 
   MergeWorkerOptions options_;
   IngressRing::Reader reader_;
-  EgressRing egress_;
+  // The pools outlive the egress ring, whose entries hold slots from them
+  // (ring.h: for RingPtr entries, the pools outlive the Ring).
   ringbuf::EventAllocator alloc_;
+  EgressRing egress_;
   DocMap docs_;
   std::unordered_map<uint64_t, ConnInfo> conns_;
   bool published_ = false;  // since the last wake
