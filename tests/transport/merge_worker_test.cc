@@ -22,7 +22,10 @@ std::unique_ptr<MergeWorker> MakeWorker(IngressRing& ingress, const std::string&
   auto doc = std::make_unique<engine::Doc>(9);
   EXPECT_TRUE(doc->Insert(0, text).ok());
   docs.emplace(name, std::move(doc));
-  return std::make_unique<MergeWorker>(MergeWorkerOptions{}, ingress, std::move(docs));
+  Result<std::unique_ptr<MergeWorker>> w =
+      MergeWorker::Create(MergeWorkerOptions{}, ingress, std::move(docs));
+  EXPECT_TRUE(w.ok()) << w.status().ToString();
+  return w.ok() ? std::move(*w) : nullptr;
 }
 
 // Feeds `entries` to the worker, closes its ingress and runs it to the end
@@ -67,6 +70,21 @@ TEST(MergeWorker, CatchUpLeftOnItsRingOutlivesNothing) {
     EXPECT_GE(worker->egress().Stats().published, 2);  // subscribed, ops, sync done
   }
   worker.reset();
+}
+
+// Regression: a worker whose ingress reader could not be registered
+// dereferenced the error (an assert, compiled out in release builds).
+TEST(MergeWorker, NoRoomOnTheIngressRingIsAnError) {
+  IngressRing ingress(Ingress());  // room for one reader
+  Result<IngressRing::Reader> taken = ingress.AddReader();
+  ASSERT_TRUE(taken.ok());
+  Result<std::unique_ptr<MergeWorker>> w = MergeWorker::Create(MergeWorkerOptions{}, ingress);
+  EXPECT_FALSE(w.ok());
+  MergeWorkerOptions bad;
+  bad.egress_capacity = 1000;  // not a power of two
+  IngressRing other(Ingress());
+  EXPECT_EQ(MergeWorker::Create(std::move(bad), other).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 }  // namespace

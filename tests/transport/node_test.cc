@@ -188,6 +188,19 @@ class RawPeer {
   std::string body_;  // decoded messages may view it
 };
 
+// ---- Options ------------------------------------------------------------------
+
+// Regression: an ingress capacity that is not a power of two built a
+// malformed ring (an assert, compiled out in release builds).
+TEST(Node, MalformedRingOptionsAreRefused) {
+  NodeOptions o;
+  o.ingress_capacity = 1000;
+  o.handle_signals = false;
+  Result<std::unique_ptr<Node>> n = Node::Create(std::move(o));
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), StatusCode::kInvalidArgument) << n.status().ToString();
+}
+
 // ---- Sync ---------------------------------------------------------------------
 
 TEST(Node, ClientsSyncThroughANode) {

@@ -16,20 +16,22 @@ ringbuf::RingOptions EgressOptions(size_t capacity) {
   return o;
 }
 
-IngressRing::Reader RegisterReader(IngressRing& ingress) {
-  Result<IngressRing::Reader> r = ingress.AddReader();
-  // The node sizes the ingress ring's reader table for its workers; running
-  // out is a wiring bug, not bad input.
-  assert(r.ok());
-  return std::move(*r);
-}
-
 }  // namespace
 
-MergeWorker::MergeWorker(MergeWorkerOptions options, IngressRing& ingress,
+Result<std::unique_ptr<MergeWorker>> MergeWorker::Create(
+    MergeWorkerOptions options, IngressRing& ingress,
+    std::map<std::string, std::unique_ptr<engine::Doc>> docs) {
+  WEFT_RETURN_IF_ERROR(EgressRing::Validate(EgressOptions(options.egress_capacity)));
+  Result<IngressRing::Reader> reader = ingress.AddReader();
+  if (!reader.ok()) return reader.status().WithContext("merge worker");
+  return std::unique_ptr<MergeWorker>(
+      new MergeWorker(std::move(options), std::move(*reader), std::move(docs)));
+}
+
+MergeWorker::MergeWorker(MergeWorkerOptions options, IngressRing::Reader reader,
                          std::map<std::string, std::unique_ptr<engine::Doc>> docs)
     : options_(std::move(options)),
-      reader_(RegisterReader(ingress)),
+      reader_(std::move(reader)),
       alloc_(options_.pools),
       egress_(EgressOptions(options_.egress_capacity)) {
   for (auto& [name, doc] : docs) {

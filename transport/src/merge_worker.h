@@ -37,9 +37,11 @@ class MergeWorker {
  public:
   // Registers the worker's reader on `ingress`; call before the loop thread
   // publishes anything. `ingress` must outlive the worker.
-  // `docs`: this worker's documents recovered from disk.
-  MergeWorker(MergeWorkerOptions options, IngressRing& ingress,
-              std::map<std::string, std::unique_ptr<engine::Doc>> docs = {});
+  // `docs`: this worker's documents recovered from disk. Fails when the
+  // ring has no room for another reader.
+  static Result<std::unique_ptr<MergeWorker>> Create(
+      MergeWorkerOptions options, IngressRing& ingress,
+      std::map<std::string, std::unique_ptr<engine::Doc>> docs = {});
 
   // The thread body: runs until the ingress ring is closed and drained, then
   // closes the egress ring.
@@ -53,6 +55,9 @@ class MergeWorker {
     bool any_agent = false;
     std::set<std::string> announced;  // documents we sent it a Subscribe for
   };
+
+  MergeWorker(MergeWorkerOptions options, IngressRing::Reader reader,
+              std::map<std::string, std::unique_ptr<engine::Doc>> docs);
 
   void Handle(const IngressEntry& e);
   void Apply(const IngressEntry& e);

@@ -62,6 +62,13 @@ uint64_t RandomId() {
   return id;
 }
 
+ringbuf::RingOptions IngressOptions(const NodeOptions& o) {
+  ringbuf::RingOptions r;
+  r.capacity = o.ingress_capacity;
+  r.max_readers = std::max<size_t>(o.workers, 1);
+  return r;
+}
+
 uint64_t NowMicros() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                    std::chrono::steady_clock::now().time_since_epoch())
@@ -159,7 +166,7 @@ class Node::Impl : public ConnectionHost {
       link->delay = options_.reconnect_min;
       peers_.push_back(std::move(link));
     }
-    return Status::Ok();
+    return BuildPipeline();
   }
 
   Status Run() {
@@ -190,7 +197,8 @@ class Node::Impl : public ConnectionHost {
       uv_signal_start(&sigint_, OnSignal, SIGINT);
       uv_signal_start(&sigterm_, OnSignal, SIGTERM);
     }
-    StartPipeline();
+    for (auto& w : workers_) threads_.emplace_back([w = w.get()] { w->Run(); });
+    threads_.emplace_back([p = persister_.get()] { p->Run(); });
     Log("node " + Hex(node_id_) + " listening on " + options_.listen.host + ":" +
         std::to_string(port_) + " with " + std::to_string(options_.workers) + " worker(s)" +
         (options_.secret ? "" : "; no secret configured: accepting any peer"));
@@ -312,13 +320,6 @@ class Node::Impl : public ConnectionHost {
     Impl* node = nullptr;
   };
 
-  static ringbuf::RingOptions IngressOptions(const NodeOptions& o) {
-    ringbuf::RingOptions r;
-    r.capacity = o.ingress_capacity;
-    r.max_readers = std::max<size_t>(o.workers, 1);
-    return r;
-  }
-
   static std::string Hex(uint64_t v) {
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
@@ -329,7 +330,9 @@ class Node::Impl : public ConnectionHost {
 
   // ---- Pipeline -----------------------------------------------------------------
 
-  void StartPipeline() {
+  // The workers, their egress rings' readers and the persister; their
+  // threads start in Run.
+  Status BuildPipeline() {
     std::vector<std::map<std::string, std::unique_ptr<engine::Doc>>> docs(options_.workers);
     if (recovered_) {
       for (auto& [name, doc] : recovered_->docs) {
@@ -342,18 +345,21 @@ class Node::Impl : public ConnectionHost {
       wo.count = options_.workers;
       wo.wake = [this] { Wake(); };
       wo.snapshot_every = options_.data_dir.empty() ? 0 : options_.snapshot_every;
-      workers_.push_back(
-          std::make_unique<MergeWorker>(std::move(wo), ingress_, std::move(docs[i])));
+      Result<std::unique_ptr<MergeWorker>> w =
+          MergeWorker::Create(std::move(wo), ingress_, std::move(docs[i]));
+      if (!w.ok()) return w.status();
+      workers_.push_back(std::move(*w));
     }
     std::vector<EgressRing*> rings;
     for (auto& w : workers_) {
       EgressRing& ring = w->egress();
       rings.push_back(&ring);
       Result<EgressRing::Reader> persist = ring.AddReader();
+      if (!persist.ok()) return persist.status();
       Result<EgressRing::Reader> bcast = ring.AddReader();
-      assert(persist.ok() && bcast.ok());
+      if (!bcast.ok()) return bcast.status();
       Result<EgressRing::Reader> acks = ring.AddReader({&*persist});
-      assert(acks.ok());
+      if (!acks.ok()) return acks.status();
       persist_readers_.push_back(std::move(*persist));
       bcast_readers_.push_back(std::move(*bcast));
       ack_readers_.push_back(std::move(*acks));
@@ -366,8 +372,7 @@ class Node::Impl : public ConnectionHost {
         std::move(rings), std::move(persist_readers_), std::move(po), std::move(log_writer_),
         recovered_.get(), [this] { uv_async_send(&wake_async_); });
     recovered_.reset();
-    for (auto& w : workers_) threads_.emplace_back([w = w.get()] { w->Run(); });
-    threads_.emplace_back([p = persister_.get()] { p->Run(); });
+    return Status::Ok();
   }
 
   // From worker threads: something was published on an egress ring.
@@ -731,6 +736,9 @@ class Node::Impl : public ConnectionHost {
 };
 
 Result<std::unique_ptr<Node>> Node::Create(NodeOptions options) {
+  // The rings are built with the Impl: options that would make them
+  // malformed are refused before.
+  WEFT_RETURN_IF_ERROR(IngressRing::Validate(IngressOptions(options)).WithContext("ingress ring"));
   auto impl = std::make_unique<Impl>(std::move(options));
   if (Status s = impl->Init(); !s.ok()) return s;
   return std::unique_ptr<Node>(new Node(std::move(impl)));
