@@ -431,6 +431,74 @@ TEST(Node, WrongOrMissingSecretIsRejected) {
   EXPECT_TRUE(Client::Connect(co).ok());
 }
 
+// A listening socket that answers the first frame of each connection with
+// `reply` and closes: a node as seen by a client, reduced to one answer.
+class OneAnswerServer {
+ public:
+  explicit OneAnswerServer(Message reply) : reply_(EncodeFrame(reply)) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(listen(fd_, 4), 0);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~OneAnswerServer() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  HostPort addr() const { return HostPort{"127.0.0.1", port_}; }
+
+ private:
+  void Serve() {
+    int c = accept(fd_, nullptr, nullptr);
+    if (c < 0) return;
+    char buf[4096];
+    (void)recv(c, buf, sizeof buf, 0);  // the Hello
+    auto prefix = EncodeFramePrefix(reply_.size());
+    std::string out(reinterpret_cast<const char*>(prefix.data()), prefix.size());
+    out += reply_;
+    (void)send(c, out.data(), out.size(), MSG_NOSIGNAL);
+    close(c);
+  }
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::string reply_;
+  std::thread thread_;
+};
+
+// Regression: Client::Connect told an authentication failure apart by
+// looking for "secret" or "proof" in the reason. The Error frame's code
+// decides now, whatever the reason says.
+TEST(Client, ErrorsAreTypedByTheirCodeNotTheirWording) {
+  struct Case {
+    ErrorFrame reply;
+    StatusCode want;
+  };
+  const Case cases[] = {
+      {{ErrorCode::kAuthFailed, "go away"}, StatusCode::kPermissionDenied},
+      {{ErrorCode::kShuttingDown, "the secret garden is closing"}, StatusCode::kUnavailable},
+      {{ErrorCode::kUnsupportedVersion, "proof of a newer protocol"},
+       StatusCode::kFailedPrecondition},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.reply.reason);
+    OneAnswerServer server(c.reply);
+    ClientOptions o;
+    o.server = server.addr();
+    o.timeout = seconds(10);
+    Result<std::unique_ptr<Client>> client = Client::Connect(o);
+    ASSERT_FALSE(client.ok());
+    EXPECT_EQ(client.status().code(), c.want) << client.status().ToString();
+    EXPECT_NE(client.status().message().find(c.reply.reason), std::string_view::npos);
+  }
+}
+
 // ---- Bad input ------------------------------------------------------------------
 
 // Every misbehaving-peer test also checks that the node goes on serving a

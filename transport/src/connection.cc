@@ -155,7 +155,7 @@ bool Connection::Dispatch(const FrameRef& frame) {
   }
   if (std::holds_alternative<Pong>(*m)) return true;
   if (const ErrorFrame* e = std::get_if<ErrorFrame>(&*m)) {
-    Close("peer reported an error: " + e->reason);
+    Close("peer reported an error: " + e->reason, e->code);
     return true;
   }
   if (std::holds_alternative<Hello>(*m) || std::holds_alternative<AuthChallenge>(*m) ||
@@ -265,13 +265,14 @@ void Connection::Fail(ErrorCode code, const std::string& reason) {
   if (closing_) return;
   // Best effort: the Error frame goes out before the shutdown completes.
   Send(ErrorFrame{code, reason});
-  Close(reason);
+  Close(reason, code);
 }
 
-void Connection::Close(const std::string& reason) {
+void Connection::Close(const std::string& reason, ErrorCode code) {
   if (closing_) return;
   closing_ = true;
   close_reason_ = reason;
+  close_code_ = code;
   held_.reset();
   if (reading_) {
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));

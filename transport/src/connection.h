@@ -76,7 +76,8 @@ class Connection {
   // Sends an Error frame (when the peer speaks the protocol), then closes.
   void Fail(ErrorCode code, const std::string& reason);
   // Closes without an Error frame (peer gone, shutdown after a flush).
-  void Close(const std::string& reason);
+  // `code` says why, as an Error frame would (close_code()).
+  void Close(const std::string& reason, ErrorCode code = ErrorCode::kUnspecified);
 
   // Try again after OnStalled or a refused OnMessage.
   void Retry();
@@ -94,6 +95,10 @@ class Connection {
   Clock::time_point last_heard() const { return last_heard_; }
   size_t outbound_bytes() const { return outbound_bytes_; }
   const std::string& peer_name() const { return peer_name_; }
+  // Once closing: why, as the code of the Error frame this side sent or
+  // the peer did (kUnspecified when neither did: the stream ended, a
+  // write failed).
+  ErrorCode close_code() const { return close_code_; }
 
   // One queued write; defined in connection.cc.
   struct WriteReq;
@@ -128,6 +133,7 @@ class Connection {
   int open_handles_ = 0;
   size_t outbound_bytes_ = 0;
   std::string close_reason_;
+  ErrorCode close_code_ = ErrorCode::kUnspecified;
   std::string peer_name_;
   Clock::time_point last_heard_ = Clock::now();
 };
