@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -40,8 +41,10 @@ class TestNode {
 
   void Start(NodeOptions o) {
     o.handle_signals = false;
-    o.log = [](const std::string& l) {
+    o.log = [this](const std::string& l) {
       if (std::getenv("WEFT_TEST_LOG")) std::fprintf(stderr, "node: %s\n", l.c_str());
+      std::lock_guard<std::mutex> lock(log_mu_);
+      log_.push_back(l);
     };
     if (o.heartbeat.count() == 1000) o.heartbeat = milliseconds(100);
     Result<std::unique_ptr<Node>> n = Node::Create(std::move(o));
@@ -58,8 +61,27 @@ class TestNode {
   }
   uint16_t port() const { return port_; }
   HostPort addr() const { return HostPort{"127.0.0.1", port_}; }
+  uint64_t node_id() const { return node_->node_id(); }
+
+  // Waits until the node has logged a line containing `text`.
+  bool Logged(const std::string& text, milliseconds timeout = milliseconds(10000)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    do {
+      {
+        std::lock_guard<std::mutex> lock(log_mu_);
+        for (const std::string& l : log_) {
+          if (l.find(text) != std::string::npos) return true;
+        }
+      }
+      // The log is a callback from the node's thread: poll what it wrote.
+      std::this_thread::sleep_for(milliseconds(5));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return false;
+  }
 
  private:
+  std::mutex log_mu_;
+  std::vector<std::string> log_;
   std::unique_ptr<Node> node_;
   std::thread thread_;
   uint16_t port_ = 0;
@@ -575,6 +597,31 @@ TEST_F(NodeUnderAbuse, OpsUnderAForeignAgentAreRefused) {
   Peer check(node_, 50, "shared");
   EXPECT_EQ(check.doc.Text().find("forged"), std::string::npos);
   ExpectStillServing();
+}
+
+// Regression: a batch that would overflow a document's Pending set was
+// refused as kMalformed and its sender disconnected, although an honest
+// peer can send ops whose dependencies it has not passed on (yet).
+TEST(Node, FullPendingSetDropsTheBatchNotThePeer) {
+  NodeOptions o;
+  o.budget.max_pending_ops = 2;
+  o.stats_interval = milliseconds(50);
+  TestNode n(o);
+  Peer author(n, 5, "d");
+  Peer reader(n, 6, "d");
+  // Ten separate runs typed backwards; the first one stays behind, so the
+  // other nine wait for it.
+  engine::Doc typed(5);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(typed.Insert(0, std::string(1, 'a' + i)).ok());
+  engine::VersionVector first;
+  first.Set(5, 1);
+  ASSERT_TRUE(author.client->SendUpdate("d", typed.EncodeOpsSince(first)).ok());
+  EXPECT_TRUE(n.Logged("dropped=1")) << "the batch was not counted as dropped";
+  // Still connected: the whole history goes through and is acknowledged.
+  ASSERT_TRUE(author.client->SendUpdate("d", typed.EncodeOpsSince({})).ok());
+  EXPECT_TRUE(author.WaitFor([&] { return author.client->acked("d").Get(5) == 10; }))
+      << author.client->close_reason();
+  EXPECT_TRUE(reader.WaitFor([&] { return reader.doc.Text() == typed.Text(); }));
 }
 
 TEST_F(NodeUnderAbuse, InvalidUpdateBytesAreRefused) {

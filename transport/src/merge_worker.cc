@@ -135,6 +135,11 @@ void MergeWorker::Apply(const IngressEntry& e) {
   for (const engine::Op& op : *ops)
     novel = novel || doc.known_seqs(op.id.agent) < op.id.seq + op.len;
   if (Status s = doc.Apply(*ops); !s.ok()) {
+    // A full Pending set says nothing against the sender: an honest peer
+    // can relay ops whose dependencies come from elsewhere.
+    if (s.code() == StatusCode::kResourceExhausted) {
+      return Drop(e.conn, conn->second, entry.first, doc, s);
+    }
     return Reject(e.conn, ErrorCode::kMalformed, s.ToString());
   }
   EgressEntry out;
@@ -174,6 +179,33 @@ void MergeWorker::Reject(uint64_t conn, ErrorCode code, std::string reason) {
   out.conn = conn;
   out.control = std::move(c);
   Publish(std::move(out));
+}
+
+void MergeWorker::Drop(uint64_t conn, ConnInfo& info, const std::string& doc, const engine::Doc& d,
+                       const Status& why) {
+  auto c = std::make_shared<ControlData>();
+  c->doc = doc;
+  c->reason = why.ToString();
+  EgressEntry out;
+  out.kind = EgressEntry::Kind::kDropped;
+  out.conn = conn;
+  out.control = c;
+  Publish(std::move(out));
+  if (!info.any_agent) return;
+  // From a node, the batch is asked for again: its catch-up is causally
+  // ordered from our version, so it does not wait in Pending.
+  auto now = std::chrono::steady_clock::now();
+  auto last = info.resynced.find(doc);
+  if (last != info.resynced.end() && now - last->second < std::chrono::seconds(1)) return;
+  info.resynced[doc] = now;
+  auto again = std::make_shared<ControlData>();
+  again->doc = doc;
+  again->version = d.version();
+  EgressEntry resync;
+  resync.kind = EgressEntry::Kind::kSendSubscribe;
+  resync.conn = conn;
+  resync.control = std::move(again);
+  Publish(std::move(resync));
 }
 
 void MergeWorker::Subscribe(uint64_t conn, const ControlData& request) {

@@ -3,6 +3,7 @@
 // documents, and publishes what happened on its own egress ring.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -54,6 +55,9 @@ class MergeWorker {
     std::set<uint64_t> agents;
     bool any_agent = false;
     std::set<std::string> announced;  // documents we sent it a Subscribe for
+    // A node's batches dropped for a full Pending set are asked for again
+    // (a Subscribe with our version), at most once a second per document.
+    std::map<std::string, std::chrono::steady_clock::time_point> resynced;
   };
 
   MergeWorker(MergeWorkerOptions options, IngressRing::Reader reader,
@@ -64,6 +68,8 @@ class MergeWorker {
   void Subscribe(uint64_t conn, const ControlData& c);
   void Announce(uint64_t conn, const std::string& doc);
   void Reject(uint64_t conn, ErrorCode code, std::string reason);
+  void Drop(uint64_t conn, ConnInfo& info, const std::string& doc, const engine::Doc& d,
+            const Status& why);
   // A document of this worker, created (and announced) on first use.
   struct DocEntry {
     std::unique_ptr<engine::Doc> doc;

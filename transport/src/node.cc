@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "connection.h"
+#include "log_limiter.h"
 #include "merge_worker.h"
 #include "persister.h"
 #include "pipeline.h"
@@ -117,6 +118,7 @@ class Node::Impl : public ConnectionHost {
       persist::RecoveryOptions ro;
       ro.fs = options_.fs;
       ro.log = options_.log;
+      ro.doc_options = options_.budget.doc_options();
       auto started = std::chrono::steady_clock::now();
       Result<persist::RecoveredState> r = persist::Recover(options_.data_dir, ro);
       if (!r.ok()) return r.status().WithContext("recovering " + options_.data_dir);
@@ -344,6 +346,7 @@ class Node::Impl : public ConnectionHost {
       wo.index = i;
       wo.count = options_.workers;
       wo.wake = [this] { Wake(); };
+      wo.doc_options = options_.budget.doc_options();
       wo.snapshot_every = options_.data_dir.empty() ? 0 : options_.snapshot_every;
       Result<std::unique_ptr<MergeWorker>> w =
           MergeWorker::Create(std::move(wo), ingress_, std::move(docs[i]));
@@ -464,6 +467,14 @@ class Node::Impl : public ConnectionHost {
           c->Fail(e.control->code, e.control->reason);
         }
         return;
+      case EgressEntry::Kind::kDropped: {
+        ++dropped_;
+        std::string line =
+            dropped_log_.Admit("dropped a batch of '" + e.control->doc + "' from conn " +
+                               std::to_string(e.conn) + ": " + e.control->reason);
+        if (!line.empty()) Log(line);
+        return;
+      }
       case EgressEntry::Kind::kSubscribed: {
         if (Find(e.conn) == nullptr) return;
         std::vector<uint64_t>& conns = subs_[e.control->doc];
@@ -598,11 +609,11 @@ class Node::Impl : public ConnectionHost {
     char line[256];
     std::snprintf(line, sizeof line,
                   "stats conns=%zu peers=%zu docs=%zu accepted=%" PRIu64
-                  " ops_per_s=%.0f "
-                  "pool_in_use=%u/%u persisted_bytes=%" PRIu64,
+                  " ops_per_s=%.0f dropped=%" PRIu64 " pool_in_use=%u/%u persisted_bytes=%" PRIu64,
                   n->conns_.size(), peers, n->known_docs_.size(), n->accepted_,
-                  static_cast<double>(n->accepted_ - n->accepted_at_last_stats_) / seconds, in_use,
-                  capacity, n->persister_ ? n->persister_->persisted_bytes() : 0);
+                  static_cast<double>(n->accepted_ - n->accepted_at_last_stats_) / seconds,
+                  n->dropped_, in_use, capacity,
+                  n->persister_ ? n->persister_->persisted_bytes() : 0);
     n->accepted_at_last_stats_ = n->accepted_;
     n->Log(line);
   }
@@ -701,6 +712,8 @@ class Node::Impl : public ConnectionHost {
   uv_timer_t stats_timer_{};
   uint64_t accepted_ = 0;  // op batches the workers accepted (loop thread)
   uint64_t accepted_at_last_stats_ = 0;
+  uint64_t dropped_ = 0;  // batches dropped for a full Pending set (loop thread)
+  LogLimiter dropped_log_{5, std::chrono::seconds(10)};
   uv_timer_t retry_timer_{};
   uv_signal_t sigint_{};
   uv_signal_t sigterm_{};
@@ -736,6 +749,7 @@ class Node::Impl : public ConnectionHost {
 };
 
 Result<std::unique_ptr<Node>> Node::Create(NodeOptions options) {
+  WEFT_RETURN_IF_ERROR(options.budget.Validate());
   // The rings are built with the Impl: options that would make them
   // malformed are refused before.
   WEFT_RETURN_IF_ERROR(IngressRing::Validate(IngressOptions(options)).WithContext("ingress ring"));

@@ -63,6 +63,7 @@ struct EgressEntry {
     kNone,
     kAccepted,       // `frame` from `conn` integrated; relay it if `relay`, ack `ack_*`
     kRejected,       // close `conn`: control->code, control->reason
+    kDropped,        // a batch from `conn` for control->doc was dropped: control->reason
     kSubscribed,     // from here on, relay control->doc's ops to `conn`
     kSendOps,        // send `conn` an op batch of control->doc with `update` (in `frame`)
     kSendSyncDone,   // send `conn` SyncDone{control->doc, control->version}

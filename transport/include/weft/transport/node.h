@@ -24,6 +24,7 @@
 #include "weft/persist/op_log.h"
 #include "weft/ringbuf/event_allocator.h"
 #include "weft/status.h"
+#include "weft/transport/budget.h"
 
 namespace weft::transport {
 
@@ -53,6 +54,7 @@ struct NodeOptions {
   std::chrono::milliseconds peer_timeout{5000};  // silence before a peer is dropped
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
+  NodeBudget budget;                     // bounds on what peers can make the node hold
   size_t max_outbound_bytes = 16 << 20;  // per connection; past it the peer is dropped
   ringbuf::PoolCapacities pools;         // slots for incoming frames
   size_t ingress_capacity = 4096;        // entries (a power of two)
@@ -61,7 +63,8 @@ struct NodeOptions {
   // Default: stderr.
   std::function<void(const std::string&)> log;
   // Every this often, a "stats ..." log line: connections, documents, ops
-  // accepted and per second, pool slots in use, bytes persisted. 0: never.
+  // accepted and per second, batches dropped for a full Pending set, pool
+  // slots in use, bytes persisted. 0: never.
   std::chrono::milliseconds stats_interval{0};
 };
 
