@@ -1,14 +1,8 @@
 // `weft node`: runs a node until SIGINT/SIGTERM.
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
-#include <fstream>
-#include <random>
 
 #include "commands.h"
 #include "flags.h"
@@ -17,23 +11,6 @@
 
 namespace weft::demo {
 namespace {
-
-// The node id lives in the data directory, so a restarted node is the same
-// node to its peers.
-Result<uint64_t> LoadOrCreateNodeId(const std::string& dir) {
-  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Status::IoError("cannot create " + dir + ": " + std::strerror(errno));
-  }
-  std::string path = dir + "/node-id";
-  uint64_t id = 0;
-  if (std::ifstream in(path); in >> std::hex >> id && id != 0) return id;
-  std::random_device rd;
-  while (id == 0) id = (uint64_t{rd()} << 32) | rd();
-  std::ofstream out(path);
-  out << std::hex << id << "\n";
-  if (!out) return Status::IoError("cannot write " + path);
-  return id;
-}
 
 void LogLine(const std::string& line) {
   char stamp[32];
@@ -93,9 +70,6 @@ int RunNode(int argc, char** argv) {
   o.fsync = *policy;
   if (snapshot_every == 0) return flags.Error("--snapshot-every must be at least 1");
   o.snapshot_every = snapshot_every;
-  Result<uint64_t> id = LoadOrCreateNodeId(data);
-  if (!id.ok()) return flags.Error(id.status().ToString());
-  o.node_id = *id;
   o.log = LogLine;
 
   Result<std::unique_ptr<transport::Node>> node = transport::Node::Create(std::move(o));

@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <random>
 #include <string>
@@ -405,6 +406,54 @@ TEST(Node, RestartedNodeServesWhatItAcknowledged) {
   EXPECT_EQ(reader.doc.Text(), text);
 }
 
+// Regression: only the weft program kept a node id in the data directory
+// (written in place, without fsync); a Node created through the library
+// got a new id at every start.
+TEST(Node, RestartedNodeKeepsItsId) {
+  TempDir dir;
+  NodeOptions o;
+  o.data_dir = dir.str();
+  uint64_t id = 0;
+  {
+    TestNode n(o);
+    id = n.node_id();
+    EXPECT_NE(id, 0u);
+  }
+  TestNode again(o);
+  EXPECT_EQ(again.node_id(), id);
+  std::ifstream in(dir.str() + "/node-id");
+  uint64_t on_disk = 0;
+  in >> std::hex >> on_disk;
+  EXPECT_EQ(on_disk, id);
+}
+
+TEST(Node, NodeIdIsWrittenAtomicallyThroughTheFileSystem) {
+  // Records what is written whole (temporary file, fsync, rename).
+  class Recording : public support::FullDisk {
+   public:
+    Status WriteAtomically(const std::string& p, std::span<const std::byte> b) override {
+      std::lock_guard<std::mutex> lock(mu);
+      written.push_back(std::filesystem::path(p).filename().string());
+      return FullDisk::WriteAtomically(p, b);
+    }
+    std::mutex mu;
+    std::vector<std::string> written;
+  };
+  TempDir dir;
+  Recording fs;
+  auto options = [&] {
+    NodeOptions o;
+    o.data_dir = dir.str();
+    o.fs = &fs;
+    o.handle_signals = false;
+    return o;
+  };
+  ASSERT_TRUE(Node::Create(options()).ok());
+  EXPECT_EQ(fs.written, std::vector<std::string>{"node-id"});
+  std::ofstream(dir.str() + "/node-id") << "not hex\n";
+  EXPECT_EQ(Node::Create(options()).status().code(), StatusCode::kCorruption);
+}
+
 TEST(Node, FullDiskStopsAcksUntilSpaceReturns) {
   TempDir dir;
   support::FullDisk disk;
@@ -437,8 +486,8 @@ TEST(Node, FullDiskStopsAcksUntilSpaceReturns) {
 
 TEST(Node, WrongOrMissingSecretIsRejected) {
   NodeOptions o;
-  o.secret.emplace("correct horse");
-  TestNode n(o);
+  o.secret = std::string("correct horse");
+  TestNode n(std::move(o));
   ClientOptions co;
   co.server = n.addr();
   co.agents = {1};

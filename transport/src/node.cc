@@ -18,6 +18,7 @@
 #include "connection.h"
 #include "log_limiter.h"
 #include "merge_worker.h"
+#include "node_identity.h"
 #include "persister.h"
 #include "pipeline.h"
 
@@ -56,13 +57,6 @@ Result<sockaddr_storage> Resolve(const HostPort& hp) {
   return out;
 }
 
-uint64_t RandomId() {
-  std::random_device rd;
-  uint64_t id = 0;
-  while (id == 0) id = (uint64_t{rd()} << 32) | rd();
-  return id;
-}
-
 ringbuf::RingOptions IngressOptions(const NodeOptions& o) {
   ringbuf::RingOptions r;
   r.capacity = o.ingress_capacity;
@@ -82,7 +76,7 @@ class Node::Impl : public ConnectionHost {
  public:
   explicit Impl(NodeOptions options)
       : options_(std::move(options)),
-        node_id_(options_.node_id != 0 ? options_.node_id : RandomId()),
+        node_id_(options_.node_id),
         alloc_(options_.pools),
         ingress_(IngressOptions(options_)) {
     if (!options_.log) {
@@ -112,9 +106,15 @@ class Node::Impl : public ConnectionHost {
     if (options_.workers == 0 || options_.workers > 64) {
       return Status::InvalidArgument("--workers must be 1..64");
     }
+    if (options_.data_dir.empty() && node_id_ == 0) node_id_ = RandomNodeId();
     if (!options_.data_dir.empty()) {
       if (options_.fs == nullptr) options_.fs = persist::DefaultFileSystem();
       WEFT_RETURN_IF_ERROR(options_.fs->CreateDir(options_.data_dir));
+      if (node_id_ == 0) {
+        Result<uint64_t> id = LoadOrCreateNodeId(options_.fs, options_.data_dir);
+        if (!id.ok()) return id.status();
+        node_id_ = *id;
+      }
       persist::RecoveryOptions ro;
       ro.fs = options_.fs;
       ro.log = options_.log;
@@ -701,7 +701,7 @@ class Node::Impl : public ConnectionHost {
   }
 
   NodeOptions options_;
-  const uint64_t node_id_;
+  uint64_t node_id_;  // set by Init
   ringbuf::EventAllocator alloc_;
   IngressRing ingress_;
   uv_loop_t loop_{};

@@ -49,7 +49,10 @@ struct NodeOptions {
   persist::FileSystem* fs = nullptr;  // null: the real one (tests inject failures)
   std::optional<std::string> secret;  // none: accept anyone (and say so in the log)
   uint32_t workers = 1;
-  uint64_t node_id = 0;                          // 0: a random id
+  // 0: the id kept in data_dir (DATA/node-id, created on first start), so
+  // a restarted node is the same node to its peers; a random one without
+  // a data directory.
+  uint64_t node_id = 0;
   std::chrono::milliseconds heartbeat{1000};     // ping period
   std::chrono::milliseconds peer_timeout{5000};  // silence before a peer is dropped
   std::chrono::milliseconds reconnect_min{100};
