@@ -23,20 +23,28 @@ void LogLine(const std::string& line) {
 }  // namespace
 
 int RunNode(int argc, char** argv) {
-  std::string listen, data, secret_file, fsync = "batch";
+  std::string listen, data, secret_file, node_secret_file, fsync = "batch";
   std::vector<std::string> peers;
   uint64_t workers = 1, heartbeat_ms = 1000, timeout_ms = 5000, snapshot_every = 5000, stats_ms = 0;
   FlagParser flags("node",
                    "--listen HOST:PORT [--peer HOST:PORT]... --data DIR [--secret-file FILE]\n"
-                   "       [--workers N] [--fsync always|batch|off] [--snapshot-every BATCHES]\n"
-                   "       [--heartbeat-ms MS] [--peer-timeout-ms MS] [--stats-ms MS]\n"
+                   "       [--node-secret-file FILE] [--workers N] [--fsync always|batch|off]\n"
+                   "       [--snapshot-every BATCHES] [--heartbeat-ms MS] [--peer-timeout-ms MS]\n"
+                   "       [--stats-ms MS]\n"
                    "Hosts documents, syncs them with every connected peer, relays ops between\n"
                    "peers, keeps every accepted op in an op log under DIR (acknowledged once\n"
-                   "durable), recovers it at start; stops cleanly on SIGINT or SIGTERM.");
+                   "durable), recovers it at start; stops cleanly on SIGINT or SIGTERM.\n"
+                   "--secret-file: the secret clients (cat, type, edit, load) must prove.\n"
+                   "--node-secret-file: the secret peer nodes must prove (this node proves it\n"
+                   "  to its --peer nodes); only they may relay other users' ops. It must\n"
+                   "  differ from the client secret. With neither file the node accepts anyone\n"
+                   "  and trusts any peer that says it is a node; with only --secret-file it\n"
+                   "  takes no peer nodes.");
   flags.String("listen", &listen, true);
   flags.Strings("peer", &peers);
   flags.String("data", &data, true);
   flags.String("secret-file", &secret_file);
+  flags.String("node-secret-file", &node_secret_file);
   flags.Uint("workers", &workers);
   flags.String("fsync", &fsync);
   flags.Uint("snapshot-every", &snapshot_every);
@@ -58,6 +66,11 @@ int RunNode(int argc, char** argv) {
     Result<std::string> s = transport::LoadSecretFile(secret_file);
     if (!s.ok()) return flags.Error(s.status().ToString());
     o.secret = *s;
+  }
+  if (!node_secret_file.empty()) {
+    Result<std::string> s = transport::LoadSecretFile(node_secret_file);
+    if (!s.ok()) return flags.Error(s.status().ToString());
+    o.node_secret = *s;
   }
   if (workers == 0 || workers > 64) return flags.Error("--workers must be 1..64");
   o.workers = static_cast<uint32_t>(workers);

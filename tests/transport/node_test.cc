@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "handshake.h"
 #include "support/full_disk.h"
 #include "weft/engine/trace.h"
 #include "weft/transport/client.h"
@@ -187,6 +188,23 @@ class RawPeer {
     h.agents = std::move(agents);
     WriteFrame(h);
     ASSERT_TRUE(ReadUntil<Welcome>().has_value());
+  }
+  // Runs the connecting side of a handshake with `config` (its secrets
+  // and claims); the failure the node reported, if any.
+  std::optional<HandshakeFailure> HandshakeAs(HandshakeConfig config) {
+    config.client = true;
+    weft::transport::Handshake hs(std::move(config));
+    std::vector<Message> out;
+    EXPECT_TRUE(hs.Start(&out).ok());
+    while (!hs.done()) {
+      for (const Message& m : out) WriteFrame(m);
+      out.clear();
+      std::optional<Message> in = ReadFrame();
+      if (!in) return HandshakeFailure{ErrorCode::kUnspecified, "no answer"};
+      if (std::optional<HandshakeFailure> f = hs.OnMessage(*in, &out)) return f;
+    }
+    for (const Message& m : out) WriteFrame(m);
+    return std::nullopt;
   }
   int fd() const { return fd_; }
 
@@ -568,6 +586,93 @@ TEST(Client, ErrorsAreTypedByTheirCodeNotTheirWording) {
     EXPECT_EQ(client.status().code(), c.want) << client.status().ToString();
     EXPECT_NE(client.status().message().find(c.reply.reason), std::string_view::npos);
   }
+}
+
+// Regression: a peer that set is_node in its Hello could author ops under
+// any agent, whatever credential it proved. Only the node secret makes a
+// relay now; forged ops are refused, counted and logged.
+TEST(Node, ForgedOpsFromAClientCredentialAreRefusedAndCounted) {
+  NodeOptions o;
+  o.secret = std::string("client key");
+  o.node_secret = std::string("node key");
+  o.stats_interval = milliseconds(50);
+  TestNode n(std::move(o));
+  engine::Doc forger(6);
+  ASSERT_TRUE(forger.Insert(0, "forged").ok());
+  std::string update = forger.EncodeOpsSince({});
+  {
+    // Claiming to be a node with the client credential: refused outright.
+    RawPeer raw(n.port());
+    HandshakeConfig claim;
+    claim.node_id = 70;
+    claim.agents = {5};
+    claim.is_node = true;
+    claim.node_secret = "client key";
+    std::optional<HandshakeFailure> f = raw.HandshakeAs(claim);
+    ASSERT_TRUE(f.has_value());
+    EXPECT_EQ(f->code, ErrorCode::kAuthFailed) << f->reason;
+  }
+  {
+    // As a client: ops under an agent it did not announce are refused.
+    RawPeer raw(n.port());
+    HandshakeConfig client;
+    client.node_id = 71;
+    client.agents = {5};
+    client.secret = "client key";
+    ASSERT_FALSE(raw.HandshakeAs(client).has_value());
+    raw.WriteFrame(OpBatch{"shared", std::as_bytes(std::span(update.data(), update.size()))});
+    std::optional<ErrorFrame> e = raw.ReadUntil<ErrorFrame>();
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->code, ErrorCode::kForeignAgent);
+  }
+  EXPECT_TRUE(n.Logged("forged=1"));
+  EXPECT_TRUE(n.Logged("rejecting conn"));
+  ClientOptions co;
+  co.server = n.addr();
+  co.agents = {50};
+  co.secret = std::string("client key");
+  Result<std::unique_ptr<Client>> check = Client::Connect(co);
+  ASSERT_TRUE(check.ok()) << check.status().ToString();
+  engine::Doc replica(50);
+  ASSERT_TRUE((*check)->Subscribe("shared", &replica).ok());
+  EXPECT_EQ(replica.Text().find("forged"), std::string::npos);
+}
+
+TEST(Node, NodesWithANodeSecretRelayToEachOther) {
+  auto options = [] {
+    NodeOptions o;
+    o.secret = std::string("client key");
+    o.node_secret = std::string("node key");
+    return o;
+  };
+  TestNode a(options());
+  NodeOptions ob = options();
+  ob.peers = {a.addr()};
+  TestNode b(std::move(ob));
+  auto connect = [](const TestNode& n, uint64_t agent) {
+    return Connect(n, agent, std::string("client key"));
+  };
+  std::unique_ptr<Client> on_a = connect(a, 1), on_b = connect(b, 2);
+  ASSERT_TRUE(on_a && on_b);
+  engine::Doc da(1), db(2);
+  ASSERT_TRUE(on_a->Subscribe("d", &da).ok());
+  ASSERT_TRUE(on_b->Subscribe("d", &db).ok());
+  ASSERT_TRUE(da.Insert(0, "from a").ok());
+  ASSERT_TRUE(on_a->SendOpsSince("d", da, {}).ok());
+  EXPECT_TRUE(on_b->RunUntil([&] { return db.Text() == "from a"; }, seconds(10)).ok())
+      << "'" << db.Text() << "'";
+}
+
+TEST(Node, CredentialsThatCannotKeepClientsFromRelayingAreRefused) {
+  NodeOptions same;
+  same.secret = std::string("k");
+  same.node_secret = std::string("k");
+  EXPECT_EQ(Node::Create(std::move(same)).status().code(), StatusCode::kInvalidArgument);
+  NodeOptions peers_without_node_secret;
+  peers_without_node_secret.secret = std::string("k");
+  peers_without_node_secret.peers = {HostPort{"127.0.0.1", 1}};
+  EXPECT_EQ(Node::Create(std::move(peers_without_node_secret)).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 // ---- Bad input ------------------------------------------------------------------

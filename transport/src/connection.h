@@ -91,7 +91,9 @@ class Connection {
   bool closing() const { return closing_; }
   const Hello& peer_hello() const { return handshake_.peer_hello(); }
   uint64_t peer_node_id() const { return handshake_.peer_node_id(); }
-  bool peer_is_node() const { return handshake_.peer_is_node(); }
+  // The peer authenticated as a node: it may relay others' ops (see
+  // handshake.h).
+  bool peer_relays() const { return handshake_.peer_relays(); }
   Clock::time_point last_heard() const { return last_heard_; }
   size_t outbound_bytes() const { return outbound_bytes_; }
   const std::string& peer_name() const { return peer_name_; }

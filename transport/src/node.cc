@@ -203,7 +203,7 @@ class Node::Impl : public ConnectionHost {
     threads_.emplace_back([p = persister_.get()] { p->Run(); });
     Log("node " + Hex(node_id_) + " listening on " + options_.listen.host + ":" +
         std::to_string(port_) + " with " + std::to_string(options_.workers) + " worker(s)" +
-        (options_.secret ? "" : "; no secret configured: accepting any peer"));
+        AccessNote());
     for (auto& link : peers_) Dial(*link);
     uv_run(&loop_, UV_RUN_DEFAULT);
     for (std::thread& t : threads_) t.join();
@@ -226,18 +226,18 @@ class Node::Impl : public ConnectionHost {
     }
     const Hello& h = c.peer_hello();
     Log("connect " + c.peer_name() + " conn " + std::to_string(c.id()) + " peer " +
-        Hex(c.peer_node_id()) + (c.peer_is_node() ? " (node)" : "") +
+        Hex(c.peer_node_id()) + (c.peer_relays() ? " (node)" : "") +
         (h.label.empty() ? "" : " '" + h.label + "'"));
     if (PeerLink* link = LinkOf(c.id())) link->delay = options_.reconnect_min;
     auto control = std::make_shared<ControlData>();
     control->agents = h.agents;
-    control->any_agent = c.peer_is_node();
+    control->any_agent = c.peer_relays();
     IngressEntry opened;
     opened.kind = IngressEntry::Kind::kConnOpened;
     opened.conn = c.id();
     opened.control = std::move(control);
     PublishControl(std::move(opened));
-    if (c.peer_is_node()) {
+    if (c.peer_relays()) {
       for (const std::string& doc : known_docs_) Announce(c.id(), doc);
     }
   }
@@ -329,6 +329,17 @@ class Node::Impl : public ConnectionHost {
   }
 
   void Log(const std::string& line) { options_.log(line); }
+
+  // Who may connect, and who may relay, for the start line.
+  std::string AccessNote() const {
+    if (!options_.secret && !options_.node_secret) {
+      return "; no secret configured: accepting any client and any peer node, and letting any "
+             "peer that says it is a node relay others' ops";
+    }
+    if (!options_.node_secret) return "; no node secret: clients only, no peer nodes";
+    if (!options_.secret) return "; no client secret: accepting any client";
+    return "";
+  }
 
   // ---- Pipeline -----------------------------------------------------------------
 
@@ -462,8 +473,12 @@ class Node::Impl : public ConnectionHost {
         return;
       }
       case EgressEntry::Kind::kRejected:
+        // Counted even when the connection is gone: it sent them.
+        if (e.control->code == ErrorCode::kForeignAgent) ++forged_;
         if (Connection* c = Find(e.conn)) {
-          Log("rejecting conn " + std::to_string(e.conn) + ": " + e.control->reason);
+          std::string line = rejected_log_.Admit("rejecting conn " + std::to_string(e.conn) + " (" +
+                                                 c->peer_name() + "): " + e.control->reason);
+          if (!line.empty()) Log(line);
           c->Fail(e.control->code, e.control->reason);
         }
         return;
@@ -493,7 +508,7 @@ class Node::Impl : public ConnectionHost {
       case EgressEntry::Kind::kDocCreated:
         known_docs_.insert(e.control->doc);
         for (auto& [id, c] : conns_) {
-          if (c->ready() && c->peer_is_node()) Announce(id, e.control->doc);
+          if (c->ready() && c->peer_relays()) Announce(id, e.control->doc);
         }
         return;
       case EgressEntry::Kind::kSnapshot:
@@ -505,7 +520,7 @@ class Node::Impl : public ConnectionHost {
   void SendAck(const EgressEntry& e) {
     if (e.kind != EgressEntry::Kind::kAccepted || e.ack_agent == 0) return;
     Connection* c = Find(e.conn);
-    if (c == nullptr || c->peer_is_node()) return;
+    if (c == nullptr || c->peer_relays()) return;
     engine::VersionVector durable;
     durable.Set(e.ack_agent, e.ack_next_seq);
     c->Send(Ack{std::string(e.doc), std::move(durable)});
@@ -530,6 +545,7 @@ class Node::Impl : public ConnectionHost {
     co.handshake.client = client;
     co.handshake.node_id = node_id_;
     co.handshake.secret = options_.secret;
+    co.handshake.node_secret = options_.node_secret;
     co.handshake.is_node = true;
     co.handshake.label = "node";
     co.max_outbound_bytes = options_.max_outbound_bytes;
@@ -604,16 +620,16 @@ class Node::Impl : public ConnectionHost {
       capacity += p.capacity;
     }
     size_t peers = 0;
-    for (const auto& [id, c] : n->conns_) peers += c->ready() && c->peer_is_node() ? 1 : 0;
+    for (const auto& [id, c] : n->conns_) peers += c->ready() && c->peer_relays() ? 1 : 0;
     double seconds = static_cast<double>(n->options_.stats_interval.count()) / 1000.0;
     char line[256];
-    std::snprintf(line, sizeof line,
-                  "stats conns=%zu peers=%zu docs=%zu accepted=%" PRIu64
-                  " ops_per_s=%.0f dropped=%" PRIu64 " pool_in_use=%u/%u persisted_bytes=%" PRIu64,
-                  n->conns_.size(), peers, n->known_docs_.size(), n->accepted_,
-                  static_cast<double>(n->accepted_ - n->accepted_at_last_stats_) / seconds,
-                  n->dropped_, in_use, capacity,
-                  n->persister_ ? n->persister_->persisted_bytes() : 0);
+    std::snprintf(
+        line, sizeof line,
+        "stats conns=%zu peers=%zu docs=%zu accepted=%" PRIu64 " ops_per_s=%.0f dropped=%" PRIu64
+        " forged=%" PRIu64 " pool_in_use=%u/%u persisted_bytes=%" PRIu64,
+        n->conns_.size(), peers, n->known_docs_.size(), n->accepted_,
+        static_cast<double>(n->accepted_ - n->accepted_at_last_stats_) / seconds, n->dropped_,
+        n->forged_, in_use, capacity, n->persister_ ? n->persister_->persisted_bytes() : 0);
     n->accepted_at_last_stats_ = n->accepted_;
     n->Log(line);
   }
@@ -713,7 +729,9 @@ class Node::Impl : public ConnectionHost {
   uint64_t accepted_ = 0;  // op batches the workers accepted (loop thread)
   uint64_t accepted_at_last_stats_ = 0;
   uint64_t dropped_ = 0;  // batches dropped for a full Pending set (loop thread)
+  uint64_t forged_ = 0;   // batches refused for ops under another's agent (loop thread)
   LogLimiter dropped_log_{5, std::chrono::seconds(10)};
+  LogLimiter rejected_log_{5, std::chrono::seconds(10)};
   uv_timer_t retry_timer_{};
   uv_signal_t sigint_{};
   uv_signal_t sigterm_{};
@@ -750,6 +768,13 @@ class Node::Impl : public ConnectionHost {
 
 Result<std::unique_ptr<Node>> Node::Create(NodeOptions options) {
   WEFT_RETURN_IF_ERROR(options.budget.Validate());
+  if (options.node_secret && options.secret && *options.node_secret == *options.secret) {
+    // A client would then hold the credential that makes a relay.
+    return Status::InvalidArgument("the node secret must differ from the client secret");
+  }
+  if (!options.peers.empty() && options.secret && !options.node_secret) {
+    return Status::InvalidArgument("peers need a node secret when clients need a secret");
+  }
   // The rings are built with the Impl: options that would make them
   // malformed are refused before.
   WEFT_RETURN_IF_ERROR(IngressRing::Validate(IngressOptions(options)).WithContext("ingress ring"));

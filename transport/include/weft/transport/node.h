@@ -47,7 +47,14 @@ struct NodeOptions {
   uint64_t snapshot_every = 5000;  // accepted batches of a document between snapshots
   uint64_t segment_bytes = 4 << 20;
   persist::FileSystem* fs = nullptr;  // null: the real one (tests inject failures)
-  std::optional<std::string> secret;  // none: accept anyone (and say so in the log)
+  // Credentials (see proto/README.md, "Opening a connection"). Clients
+  // prove `secret`; peer nodes (dialed or dialing) prove `node_secret`, and
+  // only they may relay: author ops under agents their Hello did not
+  // announce. The two must differ. With neither, the node accepts anyone
+  // and trusts any peer that says it is a node (and says so in the log);
+  // with only `secret`, it takes no peer nodes (so `peers` must be empty).
+  std::optional<std::string> secret;
+  std::optional<std::string> node_secret;
   uint32_t workers = 1;
   // 0: the id kept in data_dir (DATA/node-id, created on first start), so
   // a restarted node is the same node to its peers; a random one without
@@ -66,8 +73,9 @@ struct NodeOptions {
   // Default: stderr.
   std::function<void(const std::string&)> log;
   // Every this often, a "stats ..." log line: connections, documents, ops
-  // accepted and per second, batches dropped for a full Pending set, pool
-  // slots in use, bytes persisted. 0: never.
+  // accepted and per second, batches dropped for a full Pending set,
+  // batches refused for ops under agents their sender may not author
+  // (forged), pool slots in use, bytes persisted. 0: never.
   std::chrono::milliseconds stats_interval{0};
 };
 
