@@ -119,6 +119,7 @@ class Node::Impl : public ConnectionHost {
       ro.fs = options_.fs;
       ro.log = options_.log;
       ro.doc_options = options_.budget.doc_options();
+      ro.max_snapshot_bytes = options_.budget.max_decoded_snapshot;
       auto started = std::chrono::steady_clock::now();
       Result<persist::RecoveredState> r = persist::Recover(options_.data_dir, ro);
       if (!r.ok()) return r.status().WithContext("recovering " + options_.data_dir);

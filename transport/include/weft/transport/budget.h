@@ -1,6 +1,17 @@
 // NodeBudget: every bound a node puts on what its peers can make it hold,
 // in one place, with the arithmetic that ties them together.
 //
+// Decoding (every engine decoder that input from the network or the disk
+// reaches): output grows as it is produced, never from a declared size,
+// and stops at the smallest of
+//   - the engine's own bound, 256 times the compressed size (64 KiB at
+//     least): a frame body is at most 16 KiB, so an op batch from the
+//     network expands to 4 MiB at most;
+//   - max_decoded_batch (16 MiB) for an op batch: an Update from a peer
+//     (live or catch-up) or a log record;
+//   - max_decoded_snapshot (256 MiB) for a snapshot the node loads from
+//     its data directory.
+//
 // Per document (engine::DocOptions the node gives each replica):
 //   Pending   max_pending_ops runs and max_pending_bytes of text may wait
 //             for missing dependencies; a batch that would exceed either is
@@ -15,6 +26,9 @@
 namespace weft::transport {
 
 struct NodeBudget {
+  // Decompressed bytes of one op batch (Update) and of one snapshot.
+  size_t max_decoded_batch = size_t{16} << 20;
+  size_t max_decoded_snapshot = size_t{256} << 20;
   // Per document: ops (runs) and bytes of text waiting in Pending.
   size_t max_pending_ops = 10'000;
   size_t max_pending_bytes = size_t{4} << 20;
