@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <random>
 #include <string>
@@ -472,32 +473,83 @@ TEST(Node, NodeIdIsWrittenAtomicallyThroughTheFileSystem) {
   EXPECT_EQ(Node::Create(options()).status().code(), StatusCode::kCorruption);
 }
 
-TEST(Node, FullDiskStopsAcksUntilSpaceReturns) {
+// A full disk: the node keeps serving reads and catch-ups, acknowledges
+// nothing it could not store, tells writers (an Error the client reports
+// as Unavailable, not a hang), and takes writes again by itself once space
+// returns. Every acknowledged patch is there after a restart.
+// Regression: the persister held its batch and the egress ring with it, so
+// catch-ups stalled behind it and writers heard nothing.
+TEST(Node, FullDiskRefusesWritesServesReadsAndRecovers) {
   TempDir dir;
   support::FullDisk disk;
   NodeOptions o;
   o.data_dir = dir.str();
   o.fs = &disk;
+  o.stats_interval = milliseconds(50);
+  o.budget.egress_capacity = 16;  // the catch-ups below take more than that
   TestNode n(o);
   Peer writer(n, 1, "d");
-  Peer watcher(n, 2, "d");
   writer.Type(0, "abc");
   ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 3; }));
   disk.full = true;
   writer.Type(3, "def");
-  // Relaying does not wait for the disk; acks do. Once the watcher has the
-  // edit, the node has processed it, and it must not have acknowledged it.
-  ASSERT_TRUE(watcher.WaitFor([&] { return watcher.doc.Text() == "abcdef"; }));
-  ASSERT_TRUE(writer.client->Poll().ok());
+  // Its batch cannot be stored: the writer is told, not left waiting.
+  Status told = writer.client->RunUntil([] { return false; }, seconds(30));
+  EXPECT_EQ(told.code(), StatusCode::kUnavailable) << told.ToString();
+  EXPECT_NE(writer.client->close_reason().find("cannot store"), std::string::npos)
+      << writer.client->close_reason();
   EXPECT_EQ(writer.client->acked("d").Get(1), 3u) << "acknowledged an op it could not store";
+  EXPECT_TRUE(n.Logged("storage=failing"));
+  // Reads and catch-ups go on, many of them (more than the rings hold).
+  for (int i = 0; i < 40; ++i) {
+    Peer reader(n, 100 + i, "d");
+    ASSERT_EQ(reader.doc.Text(), "abcdef") << i;
+  }
+  // A new batch is refused at once.
+  Peer refused(n, 2, "d");
+  refused.Type(0, ">");
+  EXPECT_EQ(refused.client->RunUntil([] { return false; }, seconds(30)).code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(refused.client->acked("d").Get(2), 0u);
+  // Space returns: the node stores what it held and takes writes again.
   disk.full = false;
-  EXPECT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 6; }));
+  EXPECT_TRUE(n.Logged("persistence recovered"));
+  Peer again(n, 3, "d");
+  again.Type(again.doc.size(), "ghi");
+  EXPECT_TRUE(again.WaitFor([&] { return again.client->acked("d").Get(3) == 3; }))
+      << again.client->close_reason();
+  std::string text = again.doc.Text();
   n.Stop();
   NodeOptions plain;
   plain.data_dir = dir.str();
-  TestNode again(plain);
-  Peer reader(again, 3, "d");
-  EXPECT_EQ(reader.doc.Text(), "abcdef");
+  TestNode restarted(plain);
+  Peer reader(restarted, 4, "d");
+  EXPECT_EQ(reader.doc.Text(), text);
+  EXPECT_NE(text.find("abc"), std::string::npos);
+  EXPECT_NE(text.find("ghi"), std::string::npos);
+}
+
+// Regression: a stop waited for a persister that retried a full disk
+// forever.
+TEST(Node, StopsWhileTheDiskIsFull) {
+  TempDir dir;
+  support::FullDisk disk;
+  NodeOptions o;
+  o.data_dir = dir.str();
+  o.fs = &disk;
+  o.stop_grace = milliseconds(500);
+  TestNode n(o);
+  Peer writer(n, 1, "d");
+  disk.full = true;
+  writer.Type(0, "never stored");
+  ASSERT_FALSE(writer.client->RunUntil([] { return false; }, seconds(30)).ok());
+  auto started = std::chrono::steady_clock::now();
+  std::future<void> stopped = std::async(std::launch::async, [&] { n.Stop(); });
+  ASSERT_EQ(stopped.wait_for(seconds(60)), std::future_status::ready) << "the stop hangs";
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  RecordProperty("stop_ms", std::to_string(static_cast<int>(ms)));
+  EXPECT_TRUE(n.Logged("not stored (never acknowledged)"));
 }
 
 // ---- Authentication -------------------------------------------------------------

@@ -4,14 +4,17 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -406,6 +409,78 @@ TEST_F(WeftProcesses, DecompressionBombsLeaveTheNodeSmallAndServing) {
   RecordProperty("node_peak_rss_kb", std::to_string(peak));
   EXPECT_GT(peak, 0);
   EXPECT_LE(peak, 200 * 1024) << "peak RSS " << peak << " kB";
+}
+
+// The typist's text after each number of patches of `trace` (ASCII: code
+// points are bytes): true if `text` is one of them, for some count >= `at_least`.
+bool IsTypedPrefix(const weft::engine::Trace& trace, uint64_t at_least, const std::string& text) {
+  std::string typed;
+  uint64_t k = 0;
+  for (const auto& txn : trace.txns) {
+    for (const auto& p : txn.patches) {
+      if (k >= at_least && typed == text) return true;
+      typed.erase(p.pos, p.del);
+      typed.insert(p.pos, p.text);
+      ++k;
+    }
+  }
+  return k >= at_least && typed == text;
+}
+
+// A node whose data directory is on a 2 MiB file system that fills up
+// under a typist: the typist is told and exits non-zero (no hang), the
+// node serves reads meanwhile, stops promptly on SIGTERM, and after the
+// disk grows and a restart holds every patch it acknowledged.
+TEST_F(WeftProcesses, DiskFullUnderAWriter) {
+  fs::path disk = dir_ / "disk";
+  fs::create_directories(disk);
+  if (mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=2m") != 0) {
+    GTEST_SKIP() << "cannot mount a small tmpfs (needs root): " << std::strerror(errno);
+  }
+  struct Unmount {
+    fs::path at;
+    ~Unmount() { umount2(at.c_str(), MNT_DETACH); }
+  } unmount{disk};
+  std::string trace_path = TracesDir() + "/sequential/seph-blog1.json.gz";
+  weft::Result<weft::engine::Trace> trace = weft::engine::LoadTrace(trace_path);
+  ASSERT_TRUE(trace.ok());
+  std::string data = (disk / "n").string();
+  Process& node =
+      Spawn("node", {"node", "--listen", "127.0.0.1:0", "--data", data, "--heartbeat-ms", "200"});
+  std::string port = node.WaitForNumberAfter("listening on 127.0.0.1:");
+  ASSERT_FALSE(port.empty()) << node.Err();
+  std::string addr = "127.0.0.1:" + port;
+  Process& typist = Spawn(
+      "type", {"type", "--connect", addr, "--doc", "blog", "--trace", trace_path, "--agent", "7"});
+  int typed = typist.Wait(milliseconds(300000));
+  EXPECT_NE(typed, -1) << "the typist hung";
+  EXPECT_NE(typed, 0) << "the whole trace fit on the disk";
+  EXPECT_NE(typist.Err().find("cannot store"), std::string::npos) << typist.Err();
+  std::string out = typist.Out();
+  size_t last = out.rfind("acked ");
+  uint64_t acked =
+      last == std::string::npos ? 0 : std::strtoull(out.c_str() + last + 6, nullptr, 10);
+  RecordProperty("acked_patches", std::to_string(acked));
+  // Reads go on while the disk is full.
+  std::string during = Cat(addr, "blog");
+  EXPECT_TRUE(IsTypedPrefix(*trace, acked, during)) << during.size() << " bytes";
+  auto term = std::chrono::steady_clock::now();
+  node.Signal(SIGTERM);
+  EXPECT_EQ(node.Wait(milliseconds(10000)), 0) << node.Err();
+  double stop_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - term).count();
+  RecordProperty("sigterm_to_exit_ms", std::to_string(static_cast<int>(stop_ms)));
+  // Space returns (the file system grows); a restart has every acked patch.
+  ASSERT_EQ(mount("tmpfs", disk.c_str(), "tmpfs", MS_REMOUNT, "size=64m"), 0)
+      << std::strerror(errno);
+  Process& again = Spawn("again", {"node", "--listen", "127.0.0.1:0", "--data", data});
+  port = again.WaitForNumberAfter("listening on 127.0.0.1:");
+  ASSERT_FALSE(port.empty()) << again.Err();
+  std::string after = Cat("127.0.0.1:" + port, "blog");
+  EXPECT_TRUE(IsTypedPrefix(*trace, acked, after))
+      << after.size() << " bytes after the restart; " << acked << " patches were acknowledged";
+  again.Signal(SIGTERM);
+  EXPECT_EQ(again.Wait(), 0) << again.Err();
 }
 
 TEST_F(WeftProcesses, NodeStopsCleanlyOnSigterm) {

@@ -31,6 +31,7 @@ Status ClosedStatus(ErrorCode code, std::string message) {
     case ErrorCode::kUnspecified:
     case ErrorCode::kTimeout:
     case ErrorCode::kShuttingDown:
+    case ErrorCode::kStorage:
       break;
   }
   return Status::Unavailable(std::move(message));

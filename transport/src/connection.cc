@@ -94,7 +94,14 @@ void Connection::Start() {
 void Connection::OnAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* c = static_cast<Connection*>(h->data);
   *buf = uv_buf_init(nullptr, 0);
-  if (c->closing_ || c->held_) return;
+  if (c->closing_) {
+    // Lingering after an Error frame: what the peer still sends is read
+    // and dropped.
+    thread_local char discard[4096];
+    if (c->lingering_) *buf = uv_buf_init(discard, sizeof discard);
+    return;
+  }
+  if (c->held_) return;
   Result<std::span<std::byte>> span = c->assembler_.ReadBuffer();
   // No slot free: a zero-length buffer makes libuv report UV_ENOBUFS.
   if (!span.ok()) return;
@@ -103,7 +110,17 @@ void Connection::OnAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
 
 void Connection::OnRead(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
   auto* c = static_cast<Connection*>(s->data);
-  if (n == 0 || c->closing_) return;  // EAGAIN, not end of stream
+  if (n == 0) return;  // EAGAIN, not end of stream
+  if (c->closing_) {
+    // Lingering: the peer is done once it closes its side; the handle goes
+    // once our Error frame is out too.
+    if (n < 0 && n != UV_ENOBUFS) {
+      uv_read_stop(s);
+      c->reading_ = false;
+      if (c->shut_down_) c->FinishClose();
+    }
+    return;
+  }
   if (n == UV_ENOBUFS) {
     uv_read_stop(s);
     c->reading_ = false;
@@ -263,8 +280,13 @@ void Connection::OnWrite(uv_write_t* r, int status) {
 
 void Connection::Fail(ErrorCode code, const std::string& reason) {
   if (closing_) return;
-  // Best effort: the Error frame goes out before the shutdown completes.
+  // The Error frame goes out before the shutdown completes. Closing with
+  // the peer's bytes unread would make the kernel answer them with a reset,
+  // which can discard the Error frame before the peer reads it: so the
+  // connection lingers, reading and dropping, until the peer closes too
+  // (or the close timer fires).
   Send(ErrorFrame{code, reason});
+  lingering_ = true;
   Close(reason, code);
 }
 
@@ -274,7 +296,11 @@ void Connection::Close(const std::string& reason, ErrorCode code) {
   close_reason_ = reason;
   close_code_ = code;
   held_.reset();
-  if (reading_) {
+  if (lingering_) {
+    if (!reading_) {
+      reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead) == 0;
+    }
+  } else if (reading_) {
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
     reading_ = false;
   }
@@ -287,8 +313,13 @@ void Connection::Close(const std::string& reason, ErrorCode code) {
   uv_timer_start(&close_timer_, OnCloseTimer, 1000, 0);
 }
 
-void Connection::OnShutdown(uv_shutdown_t* req, int) {
-  static_cast<Connection*>(req->data)->FinishClose();
+void Connection::OnShutdown(uv_shutdown_t* req, int status) {
+  auto* c = static_cast<Connection*>(req->data);
+  c->shut_down_ = true;
+  // A lingering connection waits for the peer's end of stream (or the
+  // timer) while it still reads.
+  if (status == 0 && c->lingering_ && c->reading_) return;
+  c->FinishClose();
 }
 
 void Connection::OnCloseTimer(uv_timer_t* t) { static_cast<Connection*>(t->data)->FinishClose(); }

@@ -132,6 +132,8 @@ class Connection {
   FrameRef held_;  // a frame the host refused for now
   bool reading_ = false;
   bool closing_ = false;
+  bool lingering_ = false;  // closing after an Error frame: reads until the peer closes
+  bool shut_down_ = false;  // our side is shut down: everything queued was written
   int open_handles_ = 0;
   size_t outbound_bytes_ = 0;
   std::string close_reason_;

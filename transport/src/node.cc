@@ -64,6 +64,9 @@ ringbuf::RingOptions IngressOptions(const NodeOptions& o) {
   return r;
 }
 
+constexpr char kCannotStore[] =
+    "the node cannot store ops now (its disk is full or failing): retry later";
+
 uint64_t NowMicros() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                    std::chrono::steady_clock::now().time_since_epoch())
@@ -245,6 +248,11 @@ class Node::Impl : public ConnectionHost {
 
   bool OnMessage(Connection& c, const FrameRef& frame, const Message& m) override {
     if (const OpBatch* b = std::get_if<OpBatch>(&m)) {
+      if (persister_->failing()) {
+        // Nothing could be acknowledged: say so now rather than hold it.
+        c.Fail(ErrorCode::kStorage, kCannotStore);
+        return true;
+      }
       IngressEntry e;
       e.kind = IngressEntry::Kind::kApply;
       e.worker = WorkerFor(b->doc, options_.workers);
@@ -359,6 +367,7 @@ class Node::Impl : public ConnectionHost {
       wo.count = options_.workers;
       wo.wake = [this] { Wake(); };
       wo.doc_options = options_.budget.doc_options();
+      wo.egress_capacity = options_.budget.egress_capacity;
       wo.snapshot_every = options_.data_dir.empty() ? 0 : options_.snapshot_every;
       Result<std::unique_ptr<MergeWorker>> w =
           MergeWorker::Create(std::move(wo), ingress_, std::move(docs[i]));
@@ -379,6 +388,7 @@ class Node::Impl : public ConnectionHost {
       bcast_readers_.push_back(std::move(*bcast));
       ack_readers_.push_back(std::move(*acks));
     }
+    pending_acks_.resize(workers_.size());
     PersisterOptions po;
     po.data_dir = options_.data_dir;
     po.fs = options_.fs;
@@ -455,8 +465,9 @@ class Node::Impl : public ConnectionHost {
     ingress_.writer().Reclaim();
     for (size_t i = 0; i < bcast_readers_.size(); ++i) {
       bcast_readers_[i].Poll([&](const EgressEntry& e, int64_t) { Broadcast(e); });
-      ack_readers_[i].Poll([&](const EgressEntry& e, int64_t) { SendAck(e); });
+      ack_readers_[i].Poll([&](const EgressEntry& e, int64_t seq) { SendAck(e, i, seq); });
     }
+    FlushAcks();
     MaybeFinishStop();
   }
 
@@ -518,13 +529,44 @@ class Node::Impl : public ConnectionHost {
     }
   }
 
-  void SendAck(const EgressEntry& e) {
+  // Acks `e` (seq `seq` of ring `ring`) to its author once it is durable.
+  void SendAck(const EgressEntry& e, size_t ring, int64_t seq) {
     if (e.kind != EgressEntry::Kind::kAccepted || e.ack_agent == 0) return;
     Connection* c = Find(e.conn);
     if (c == nullptr || c->peer_relays()) return;
+    if (seq > persister_->durable(ring)) {
+      // The persister passed it without storing it (the disk is failing).
+      pending_acks_[ring].push_back(
+          PendingAck{seq, e.conn, std::string(e.doc), e.ack_agent, e.ack_next_seq});
+      return;
+    }
     engine::VersionVector durable;
     durable.Set(e.ack_agent, e.ack_next_seq);
     c->Send(Ack{std::string(e.doc), std::move(durable)});
+  }
+
+  // Sends the held acks that became durable. While the disk fails, their
+  // authors are told instead (and disconnected): nothing they sent since
+  // can be acknowledged until it recovers.
+  void FlushAcks() {
+    bool failing = persister_->failing();
+    for (size_t ring = 0; ring < pending_acks_.size(); ++ring) {
+      std::deque<PendingAck>& acks = pending_acks_[ring];
+      int64_t durable = persister_->durable(ring);
+      while (!acks.empty() && acks.front().seq <= durable) {
+        const PendingAck& a = acks.front();
+        if (Connection* c = Find(a.conn)) {
+          engine::VersionVector v;
+          v.Set(a.agent, a.next_seq);
+          c->Send(Ack{a.doc, std::move(v)});
+        }
+        acks.pop_front();
+      }
+      if (!failing) continue;
+      for (const PendingAck& a : acks) {
+        if (Connection* c = Find(a.conn)) c->Fail(ErrorCode::kStorage, kCannotStore);
+      }
+    }
   }
 
   // ---- Connections ----------------------------------------------------------------
@@ -623,14 +665,15 @@ class Node::Impl : public ConnectionHost {
     size_t peers = 0;
     for (const auto& [id, c] : n->conns_) peers += c->ready() && c->peer_relays() ? 1 : 0;
     double seconds = static_cast<double>(n->options_.stats_interval.count()) / 1000.0;
-    char line[256];
-    std::snprintf(
-        line, sizeof line,
-        "stats conns=%zu peers=%zu docs=%zu accepted=%" PRIu64 " ops_per_s=%.0f dropped=%" PRIu64
-        " forged=%" PRIu64 " pool_in_use=%u/%u persisted_bytes=%" PRIu64,
-        n->conns_.size(), peers, n->known_docs_.size(), n->accepted_,
-        static_cast<double>(n->accepted_ - n->accepted_at_last_stats_) / seconds, n->dropped_,
-        n->forged_, in_use, capacity, n->persister_ ? n->persister_->persisted_bytes() : 0);
+    char line[384];
+    std::snprintf(line, sizeof line,
+                  "stats conns=%zu peers=%zu docs=%zu accepted=%" PRIu64
+                  " ops_per_s=%.0f dropped=%" PRIu64 " forged=%" PRIu64
+                  " pool_in_use=%u/%u persisted_bytes=%" PRIu64 " storage=%s",
+                  n->conns_.size(), peers, n->known_docs_.size(), n->accepted_,
+                  static_cast<double>(n->accepted_ - n->accepted_at_last_stats_) / seconds,
+                  n->dropped_, n->forged_, in_use, capacity, n->persister_->persisted_bytes(),
+                  n->persister_->failing() ? "failing" : "ok");
     n->accepted_at_last_stats_ = n->accepted_;
     n->Log(line);
   }
@@ -670,6 +713,8 @@ class Node::Impl : public ConnectionHost {
   void BeginStop() {
     if (stopping_) return;
     stopping_ = true;
+    // A failing disk must not hold the stop up for longer than this.
+    persister_->AbandonAfter(options_.stop_grace);
     uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
     for (auto& link : peers_) {
       if (link->timer_init) uv_timer_stop(&link->timer);
@@ -755,7 +800,17 @@ class Node::Impl : public ConnectionHost {
   std::unordered_map<std::string, std::vector<uint64_t>, NameHash, std::equal_to<>> subs_;
   std::set<std::string> known_docs_;
   std::deque<IngressEntry> pending_;  // control entries waiting for ring space
-  std::set<uint64_t> stalled_;        // connections waiting for slots or ring space
+  // Per egress ring, acks of batches the persister passed while the disk
+  // failed, oldest first, sent once durable() reaches them.
+  struct PendingAck {
+    int64_t seq = 0;
+    uint64_t conn = 0;
+    std::string doc;
+    uint64_t agent = 0;
+    uint64_t next_seq = 0;
+  };
+  std::vector<std::deque<PendingAck>> pending_acks_;
+  std::set<uint64_t> stalled_;  // connections waiting for slots or ring space
 
   std::vector<std::unique_ptr<MergeWorker>> workers_;
   std::vector<EgressRing::Reader> persist_readers_;

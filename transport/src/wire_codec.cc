@@ -210,7 +210,7 @@ Result<Message> FromProto(const pb::Frame& f) {
       return Message(Pong{f.pong().nonce(), f.pong().sent_micros()});
     case pb::Frame::kError: {
       int code = f.error().code();
-      if (code < 0 || code > static_cast<int>(ErrorCode::kShuttingDown)) {
+      if (code < 0 || code > static_cast<int>(ErrorCode::kStorage)) {
         code = static_cast<int>(ErrorCode::kUnspecified);
       }
       std::string reason = f.error().reason().substr(0, kMaxReason);

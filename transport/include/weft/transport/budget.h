@@ -26,6 +26,8 @@
 namespace weft::transport {
 
 struct NodeBudget {
+  // Entries of each merge worker's egress ring (a power of two).
+  size_t egress_capacity = 4096;
   // Decompressed bytes of one op batch (Update) and of one snapshot.
   size_t max_decoded_batch = size_t{16} << 20;
   size_t max_decoded_snapshot = size_t{256} << 20;

@@ -42,7 +42,8 @@ struct PeerPresence {
 // FailedPrecondition for a protocol version or protocol error,
 // InvalidArgument for a malformed frame or update, ResourceExhausted for a
 // client too slow to read what it subscribed to, Unavailable otherwise
-// (unreachable, stream ended, timeout, shutdown). close_reason() says more.
+// (unreachable, stream ended, timeout, shutdown, a node that cannot store
+// ops now). close_reason() says more.
 class Client {
  public:
   // Connects and completes the handshake. Unavailable when the node cannot

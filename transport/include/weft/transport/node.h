@@ -9,6 +9,11 @@
 //
 // Threads: Run() runs the loop on the calling thread and starts one thread
 // per merge worker and one persister; Stop() may be called from any thread.
+//
+// Disk trouble (full, failing): the node goes on serving reads and
+// catch-ups, refuses new op batches with Error{STORAGE} (and tells authors
+// whose batches it could not store the same way), acknowledges nothing that
+// is not durable, and resumes by itself once writes succeed again.
 #pragma once
 
 #include <chrono>
@@ -69,13 +74,18 @@ struct NodeOptions {
   ringbuf::PoolCapacities pools;         // slots for incoming frames
   size_t ingress_capacity = 4096;        // entries (a power of two)
   bool handle_signals = true;            // SIGINT/SIGTERM stop the node
+  // How long a stop waits for a failing disk to take what the node still
+  // holds (never acknowledged) before dropping it: a stop takes at most
+  // about this plus a second for connections to close.
+  std::chrono::milliseconds stop_grace{2000};
   // One line per connect, disconnect (with reason) and completed sync.
   // Default: stderr.
   std::function<void(const std::string&)> log;
   // Every this often, a "stats ..." log line: connections, documents, ops
   // accepted and per second, batches dropped for a full Pending set,
   // batches refused for ops under agents their sender may not author
-  // (forged), pool slots in use, bytes persisted. 0: never.
+  // (forged), pool slots in use, bytes persisted, whether storing works.
+  // 0: never.
   std::chrono::milliseconds stats_interval{0};
 };
 
