@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,7 @@
 
 #include "handshake.h"
 #include "support/full_disk.h"
+#include "support/slow_disk.h"
 #include "weft/engine/trace.h"
 #include "weft/transport/client.h"
 #include "weft/transport/frame.h"
@@ -172,15 +174,16 @@ class RawPeer {
     }
     return std::nullopt;
   }
-  // Reads until the node closes the connection (true) or nothing arrives
-  // for `timeout` (false); `*bytes` counts what was read.
+  // Reads until the node closes the connection (true) or `timeout` passes
+  // (false); `*bytes` counts what was read.
   bool Closed(milliseconds timeout = milliseconds(5000), size_t* bytes = nullptr) {
-    while (true) {
-      std::string b = ReadExactly(64 << 10, timeout);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::string b = ReadExactly(64 << 10, milliseconds(100));
       if (bytes != nullptr) *bytes += b.size();
       if (eof_) return true;
-      if (b.empty()) return false;
     }
+    return false;
   }
   void Handshake(std::vector<uint64_t> agents = {}) {
     Hello h;
@@ -236,7 +239,7 @@ class RawPeer {
 // malformed ring (an assert, compiled out in release builds).
 TEST(Node, MalformedRingOptionsAreRefused) {
   NodeOptions o;
-  o.ingress_capacity = 1000;
+  o.budget.ingress_capacity = 1000;
   o.handle_signals = false;
   Result<std::unique_ptr<Node>> n = Node::Create(std::move(o));
   ASSERT_FALSE(n.ok());
@@ -841,35 +844,127 @@ TEST_F(NodeUnderAbuse, InvalidUpdateBytesAreRefused) {
   ExpectStillServing();
 }
 
-TEST(Node, PeerThatStopsReadingIsDroppedNotBuffered) {
+// ---- Memory bounds ----------------------------------------------------------------
+
+// `n` lines of `bytes` random letters (incompressible), typed at the end.
+void TypeIncompressible(Peer& writer, int n, size_t bytes, uint32_t seed) {
+  std::mt19937 rng(seed);
+  for (int i = 0; i < n; ++i) {
+    std::string line(bytes, ' ');
+    for (char& ch : line) ch = static_cast<char>('a' + rng() % 26);
+    writer.Type(writer.doc.size(), line);
+  }
+}
+
+// Regression: any byte a peer sent refreshed its liveness, so a subscriber
+// that never read but kept sending pings was never dropped (the test
+// passed only with the queue bound lowered to 64 KiB). Now a queue that
+// takes nothing within drain_timeout is dropped, however chatty its peer.
+TEST(Node, ChattySubscriberThatDoesNotDrainIsDropped) {
   NodeOptions o;
-  // The kernel's socket buffers absorb a few MB on loopback before libuv
-  // queues anything; the bound applies to what libuv queues.
-  o.max_outbound_bytes = 64 << 10;
-  o.peer_timeout = seconds(60);  // so only the bound can drop the slow peer
+  o.peer_timeout = seconds(60);                    // silence is not what drops it,
+  o.budget.max_outbound_bytes = size_t{64} << 20;  // nor the queue's size
+  o.budget.drain_timeout = milliseconds(1000);
   TestNode n(o);
   // A small receive window, so the node's writes back up quickly.
   RawPeer slow(n.port(), 4096);
   slow.Handshake();
   slow.WriteFrame(Subscribe{"flood", {}});
   ASSERT_TRUE(slow.ReadUntil<SyncDone>().has_value());
-  // Now it reads nothing while a writer floods the document with 8 MB:
-  // more than the kernel's socket buffers and the node's bound.
+  std::atomic<bool> done{false};
+  std::thread chatter([&] {
+    std::string ping = EncodeFrame(Ping{1, 0});
+    auto prefix = EncodeFramePrefix(ping.size());
+    ping.insert(0, reinterpret_cast<const char*>(prefix.data()), prefix.size());
+    while (!done) {
+      // Fails once the node has dropped it: that is the point.
+      (void)send(slow.fd(), ping.data(), ping.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      // Pacing the chatter; nothing waits on it.
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  });
+  // It reads nothing while a writer floods the document with 24 MB: more
+  // than the kernel's socket buffers on loopback take (several MB).
   Peer writer(n, 1, "flood");
-  std::mt19937 rng(3);
-  for (int i = 0; i < 8000; ++i) {
-    std::string line(1000, ' ');
-    for (char& ch : line) ch = static_cast<char>('a' + rng() % 26);  // incompressible
-    writer.Type(writer.doc.size(), line);
-  }
-  // The writer is served to the end...
+  TypeIncompressible(writer, 2000, 12000, 3);
   uint64_t end = writer.doc.known_seqs(1);
   EXPECT_TRUE(writer.WaitFor([&] { return writer.client->acked("flood").Get(1) == end; }));
-  // ...while the slow peer was cut off: reading now, it finds the end of the
-  // stream well before the 8 MB it would have had to buffer.
+  // Still reading nothing, and still chatting, it is dropped...
+  EXPECT_TRUE(n.Logged("took nothing of its queue", seconds(30))) << "never disconnected";
+  done = true;
+  chatter.join();
+  // ...and reading now, it finds the end of the stream before the 24 MB.
   size_t received = 0;
-  EXPECT_TRUE(slow.Closed(milliseconds(5000), &received)) << "never disconnected";
-  EXPECT_LT(received, size_t{8000} * 1000);
+  EXPECT_TRUE(slow.Closed(milliseconds(30000), &received));
+  EXPECT_LT(received, size_t{2000} * 12000);
+}
+
+// Regression: relays pinned their slots in a slow subscriber's write queue
+// until written, so a subscriber that stopped reading held a whole size
+// class of the pools (15 XL slots) long before its queue bound, and every
+// connection that needed that class stalled.
+TEST(Node, SlowSubscriberDoesNotHoldThePools) {
+  NodeOptions o;
+  o.peer_timeout = seconds(120);
+  o.budget.drain_timeout = seconds(120);           // it stays connected:
+  o.budget.max_outbound_bytes = size_t{64} << 20;  // only the pools are tested
+  TestNode n(o);
+  RawPeer slow(n.port(), 4096);
+  slow.Handshake();
+  slow.WriteFrame(Subscribe{"paste", {}});
+  ASSERT_TRUE(slow.ReadUntil<SyncDone>().has_value());
+  // 24 MB in XL frames: more than the kernel buffers, so relays queue.
+  Peer writer(n, 1, "paste");
+  TypeIncompressible(writer, 2000, 12000, 4);
+  uint64_t end = writer.doc.known_seqs(1);
+  EXPECT_TRUE(writer.WaitFor([&] { return writer.client->acked("paste").Get(1) == end; }))
+      << "the writer stalled: " << writer.client->acked("paste").Get(1) << " of " << end;
+}
+
+// Regression: a connection could fill a size class of the pools with op
+// batches waiting in the pipeline (here behind a slow disk), so nobody
+// else could send a frame of that size. Past its credit it is not read.
+TEST(Node, WriterOverItsCreditStopsBeingRead) {
+  TempDir dir;
+  support::SlowDisk disk;
+  NodeOptions o;
+  o.data_dir = dir.str();
+  o.fs = &disk;
+  TestNode n(o);
+  Peer reader(n, 3, "other");
+  disk.Hold();
+  {
+    // Large batches that cannot get through until the disk answers.
+    Peer flooder(n, 1, "flood");
+    TypeIncompressible(flooder, 40, 12000, 5);
+    ASSERT_TRUE(flooder.client->Poll().ok());
+    // Another writer's large batch is still read, accepted and relayed.
+    Peer writer(n, 2, "other");
+    TypeIncompressible(writer, 1, 12000, 6);
+    EXPECT_TRUE(reader.WaitFor([&] { return reader.doc.size() == 12000; }))
+        << "the other writer's batch did not get a slot";
+    disk.Open();
+    uint64_t end = flooder.doc.known_seqs(1);
+    EXPECT_TRUE(flooder.WaitFor([&] { return flooder.client->acked("flood").Get(1) == end; }));
+  }
+}
+
+TEST(Node, SubscriptionsPerConnectionAreBounded) {
+  NodeOptions o;
+  o.budget.max_subscriptions = 3;
+  TestNode n(o);
+  RawPeer raw(n.port());
+  raw.Handshake();
+  for (int i = 0; i < 3; ++i) {
+    raw.WriteFrame(Subscribe{"doc" + std::to_string(i), {}});
+    ASSERT_TRUE(raw.ReadUntil<SyncDone>().has_value());
+  }
+  raw.WriteFrame(Subscribe{"doc0", {}});  // again: not a new one
+  ASSERT_TRUE(raw.ReadUntil<SyncDone>().has_value());
+  raw.WriteFrame(Subscribe{"doc3", {}});
+  std::optional<ErrorFrame> e = raw.ReadUntil<ErrorFrame>();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code, ErrorCode::kOverloaded);
 }
 
 }  // namespace

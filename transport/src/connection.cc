@@ -17,11 +17,14 @@ namespace weft::transport {
 struct Connection::WriteReq {
   uv_write_t req{};
   Connection* conn = nullptr;
-  SlotRef slot;       // a pooled body or update
-  std::string owned;  // an encoded control frame
-  std::string head;   // the length prefix and, for op batches, the batch header
+  SlotRef slot;                      // a pooled body
+  std::shared_ptr<const void> keep;  // what a catch-up's bytes live in
+  std::string owned;                 // an encoded control frame, or a copied body
+  std::string head;                  // the length prefix and, for op batches, the batch header
   uv_buf_t bufs[2]{};
   size_t bytes = 0;
+  int pool = -1;  // the size class of `slot` (-1: none)
+  bool catch_up = false;
 };
 
 namespace {
@@ -122,8 +125,8 @@ void Connection::OnRead(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
     return;
   }
   if (n == UV_ENOBUFS) {
-    uv_read_stop(s);
-    c->reading_ = false;
+    c->starved_ = true;
+    c->UpdateReading();
     c->host_->OnStalled(*c);
     return;
   }
@@ -143,10 +146,7 @@ void Connection::OnRead(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
 void Connection::HandleFrame(FrameRef frame) {
   if (Dispatch(frame)) return;
   held_ = std::move(frame);
-  if (reading_) {
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
-    reading_ = false;
-  }
+  UpdateReading();
 }
 
 bool Connection::Dispatch(const FrameRef& frame) {
@@ -189,11 +189,8 @@ void Connection::Retry() {
     if (!Dispatch(held_)) return;
     held_.reset();
   }
-  if (!reading_ && !closing_) {
-    reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead) == 0;
-    // The pause was ours: the peer's silence clock starts again.
-    last_heard_ = Clock::now();
-  }
+  starved_ = false;
+  UpdateReading();
 }
 
 void Connection::SendMessages(std::vector<Message>& out) {
@@ -222,19 +219,30 @@ void Connection::SendFrameBody(const FrameRef& body) {
   if (closing_) return;
   WriteReq* req = TakeWrite();
   std::span<const std::byte> payload = ringbuf::PayloadOf(*body);
-  req->slot = body;
+  const char* bytes = reinterpret_cast<const char*>(payload.data());
+  auto pool = static_cast<int>(ringbuf::estimate_size(payload.size()));
+  if (pinned_[pool] < options_.credit.slots[pool]) {
+    ++pinned_[pool];
+    req->pool = pool;
+    req->slot = body;
+  } else {
+    // Its share of the pool is in this queue already: a slow reader must
+    // not hold slots that others' frames need.
+    req->owned.assign(bytes, payload.size());
+    bytes = req->owned.data();
+  }
   req->head = Prefix(payload.size());
-  req->bufs[1] = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(payload.data())),
-                             static_cast<unsigned>(payload.size()));
+  req->bufs[1] = uv_buf_init(const_cast<char*>(bytes), static_cast<unsigned>(payload.size()));
   Write(req, 2);
 }
 
-void Connection::SendOpBatch(std::string_view doc, const SlotRef& slot,
+void Connection::SendCatchUp(std::string_view doc, std::shared_ptr<const void> keep,
                              std::span<const std::byte> update) {
   if (closing_) return;
   WriteReq* req = TakeWrite();
   std::string header = EncodeOpBatchHeader(doc, update.size());
-  req->slot = slot;
+  req->keep = std::move(keep);
+  req->catch_up = true;
   req->head = Prefix(header.size() + update.size()) + header;
   req->bufs[1] = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(update.data())),
                              static_cast<unsigned>(update.size()));
@@ -247,17 +255,41 @@ void Connection::Write(WriteReq* req, size_t nbufs) {
   req->bufs[0] = uv_buf_init(req->head.data(), static_cast<unsigned>(req->head.size()));
   req->bytes = 0;
   for (size_t i = 0; i < nbufs; ++i) req->bytes += req->bufs[i].len;
+  if (outbound_bytes_ == 0) last_write_progress_ = Clock::now();
   outbound_bytes_ += req->bytes;
+  if (req->catch_up) catch_up_bytes_ += req->bytes;
   int rc = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(&tcp_), req->bufs,
                     static_cast<unsigned>(nbufs), OnWrite);
   if (rc != 0) {
     OnWrite(&req->req, rc);
     return;
   }
-  if (outbound_bytes_ > options_.max_outbound_bytes && !closing_) {
-    // The peer reads slower than we must send: it resyncs when it returns.
+  if (closing_) return;
+  if (outbound_bytes_ - catch_up_bytes_ > options_.max_outbound_bytes) {
+    // The peer reads slower than others write: it resyncs when it returns.
     Close("outbound queue over " + std::to_string(options_.max_outbound_bytes) +
-          " bytes: peer too slow");
+              " bytes: peer too slow",
+          ErrorCode::kOverloaded);
+    return;
+  }
+  if (!output_full_ && outbound_bytes_ > options_.outbound_credit_bytes &&
+      !handshake_.peer_relays()) {
+    // It may not ask for more before it takes what it has.
+    output_full_ = true;
+    UpdateReading();
+  }
+}
+
+void Connection::UpdateReading() {
+  bool want = !closing_ && !held_ && !output_full_ && !starved_;
+  if (want == reading_ || (closing_ && lingering_)) return;
+  if (want) {
+    reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead) == 0;
+    // The pause was ours: the peer's silence clock starts again.
+    last_heard_ = Clock::now();
+  } else {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    reading_ = false;
   }
 }
 
@@ -265,8 +297,14 @@ void Connection::OnWrite(uv_write_t* r, int status) {
   auto* req = static_cast<WriteReq*>(r->data);
   Connection* c = req->conn;
   c->outbound_bytes_ -= req->bytes;
+  if (req->catch_up) c->catch_up_bytes_ -= req->bytes;
+  if (req->pool >= 0) --c->pinned_[req->pool];
+  c->last_write_progress_ = Clock::now();
   req->slot.reset();
+  req->keep.reset();
   req->owned.clear();
+  req->pool = -1;
+  req->catch_up = false;
   std::vector<std::unique_ptr<WriteReq>>& pool = FreeWrites();
   if (pool.size() < 4096) {
     pool.emplace_back(req);
@@ -275,6 +313,11 @@ void Connection::OnWrite(uv_write_t* r, int status) {
   }
   if (status < 0 && status != UV_ECANCELED && !c->closing_) {
     c->Close(std::string("write failed: ") + uv_strerror(status));
+    return;
+  }
+  if (c->output_full_ && c->outbound_bytes_ <= c->options_.outbound_credit_bytes / 2) {
+    c->output_full_ = false;
+    c->UpdateReading();
   }
 }
 

@@ -16,6 +16,7 @@
 #include "handshake.h"
 #include "messages.h"
 #include "pipeline.h"
+#include "weft/transport/budget.h"
 #include "weft/transport/frame.h"
 
 namespace weft::transport {
@@ -46,9 +47,18 @@ class ConnectionHost {
   virtual void OnStalled(Connection& c) = 0;
 };
 
+// The write queue's bounds (see budget.h).
 struct ConnectionOptions {
   HandshakeConfig handshake;
-  size_t max_outbound_bytes = 16 << 20;  // past this the peer is too slow: disconnect
+  // Pool slots the queue may pin per size class; past it, relays are copied.
+  ConnectionCredit credit{{64, 64, 64, 64, 64}, size_t{1} << 20};
+  // Queued past this (catch-ups included): stop reading a peer that does
+  // not relay until the queue is back under half of it. (Not a relaying
+  // node: nodes read each other both ways, and two that stopped reading
+  // each other as their queues filled would wait for each other forever.)
+  size_t outbound_credit_bytes = SIZE_MAX;
+  // Relays and replies (not catch-ups) queued past this: disconnect.
+  size_t max_outbound_bytes = size_t{16} << 20;
 };
 
 class Connection {
@@ -68,10 +78,13 @@ class Connection {
 
   // Queue a frame. Safe to call while closing (ignored).
   void Send(const Message& m);
-  // Relays a received frame body as it came.
+  // Relays a received frame body as it came (from its slot while the
+  // queue's credit allows, else copied).
   void SendFrameBody(const FrameRef& body);
-  // An op batch of `doc` whose update bytes are `update` (viewing `slot`).
-  void SendOpBatch(std::string_view doc, const SlotRef& slot, std::span<const std::byte> update);
+  // A catch-up op batch of `doc` whose update bytes are `update`, which
+  // `keep` keeps alive until written.
+  void SendCatchUp(std::string_view doc, std::shared_ptr<const void> keep,
+                   std::span<const std::byte> update);
 
   // Sends an Error frame (when the peer speaks the protocol), then closes.
   void Fail(ErrorCode code, const std::string& reason);
@@ -85,7 +98,8 @@ class Connection {
   uint64_t id() const { return id_; }
   bool ready() const { return handshake_.done() && !closing_; }
   bool handshake_done() const { return handshake_.done(); }
-  // Not reading because of back-pressure (pools or the ingress ring full).
+  // Not reading because of back-pressure (pools, the ingress ring, its
+  // credit or its own write queue).
   bool paused() const { return !reading_ && !closing_; }
   uint64_t bytes_received() const { return assembler_.bytes(); }
   bool closing() const { return closing_; }
@@ -95,7 +109,10 @@ class Connection {
   // handshake.h).
   bool peer_relays() const { return handshake_.peer_relays(); }
   Clock::time_point last_heard() const { return last_heard_; }
+  // Bytes queued that the kernel has not taken, and when the queue last
+  // made progress (a write completed, or it went from empty to not).
   size_t outbound_bytes() const { return outbound_bytes_; }
+  Clock::time_point last_write_progress() const { return last_write_progress_; }
   const std::string& peer_name() const { return peer_name_; }
   // Once closing: why, as the code of the Error frame this side sent or
   // the peer did (kUnspecified when neither did: the stream ended, a
@@ -117,6 +134,9 @@ class Connection {
   void HandleFrame(FrameRef frame);
   bool Dispatch(const FrameRef& frame);
   void Write(WriteReq* req, size_t nbufs);
+  // Starts or stops reading as the reasons to pause (a held frame, a full
+  // write queue, closing) say.
+  void UpdateReading();
   void SendMessages(std::vector<Message>& out);
   void FinishClose();
 
@@ -136,6 +156,11 @@ class Connection {
   bool shut_down_ = false;  // our side is shut down: everything queued was written
   int open_handles_ = 0;
   size_t outbound_bytes_ = 0;
+  size_t catch_up_bytes_ = 0;                  // of outbound_bytes_
+  uint32_t pinned_[ringbuf::kPoolCount] = {};  // pool slots the queue holds, per class
+  bool output_full_ = false;                   // over outbound_credit_bytes: not reading
+  bool starved_ = false;                       // no pool slot for the next frame
+  Clock::time_point last_write_progress_ = Clock::now();
   std::string close_reason_;
   ErrorCode close_code_ = ErrorCode::kUnspecified;
   std::string peer_name_;

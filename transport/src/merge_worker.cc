@@ -32,7 +32,6 @@ MergeWorker::MergeWorker(MergeWorkerOptions options, IngressRing::Reader reader,
                          std::map<std::string, std::unique_ptr<engine::Doc>> docs)
     : options_(std::move(options)),
       reader_(std::move(reader)),
-      alloc_(options_.pools),
       egress_(EgressOptions(options_.egress_capacity)) {
   for (auto& [name, doc] : docs) {
     // Recovered from a log tail, perhaps: snapshot it at the next shutdown
@@ -42,9 +41,6 @@ MergeWorker::MergeWorker(MergeWorkerOptions options, IngressRing::Reader reader,
 }
 
 void MergeWorker::Run() {
-  // This thread allocates catch-up slots and reclaims the egress ring's
-  // references, so it owns the pools.
-  alloc_.AdoptCurrentThread();
   while (reader_.WaitPoll([&](const IngressEntry& e, int64_t) { Handle(e); }, 256) != 0) {
     if (published_ && options_.wake) options_.wake();
     published_ = false;
@@ -138,12 +134,13 @@ void MergeWorker::Apply(const IngressEntry& e) {
     // A full Pending set says nothing against the sender: an honest peer
     // can relay ops whose dependencies come from elsewhere.
     if (s.code() == StatusCode::kResourceExhausted) {
-      return Drop(e.conn, conn->second, entry.first, doc, s);
+      return Drop(e.conn, e.frame->len, conn->second, entry.first, doc, s);
     }
     return Reject(e.conn, ErrorCode::kMalformed, s.ToString());
   }
   EgressEntry out;
   out.kind = EgressEntry::Kind::kAccepted;
+  out.batch_bytes = e.frame->len;
   out.relay = novel;
   out.conn = e.conn;
   out.frame = e.frame;
@@ -181,13 +178,14 @@ void MergeWorker::Reject(uint64_t conn, ErrorCode code, std::string reason) {
   Publish(std::move(out));
 }
 
-void MergeWorker::Drop(uint64_t conn, ConnInfo& info, const std::string& doc, const engine::Doc& d,
-                       const Status& why) {
+void MergeWorker::Drop(uint64_t conn, uint32_t batch_bytes, ConnInfo& info, const std::string& doc,
+                       const engine::Doc& d, const Status& why) {
   auto c = std::make_shared<ControlData>();
   c->doc = doc;
   c->reason = why.ToString();
   EgressEntry out;
   out.kind = EgressEntry::Kind::kDropped;
+  out.batch_bytes = batch_bytes;
   out.conn = conn;
   out.control = c;
   Publish(std::move(out));
@@ -251,33 +249,18 @@ void MergeWorker::SendCatchUp(uint64_t conn, const std::string& doc, engine::Doc
                               const engine::VersionVector& since) {
   Result<std::vector<std::string>> chunks = EncodeChunks(d, since);
   if (!chunks.ok()) return Reject(conn, ErrorCode::kMalformed, chunks.status().ToString());
-  for (const std::string& chunk : *chunks) PublishOps(conn, doc, chunk);
+  for (std::string& chunk : *chunks) PublishOps(conn, doc, std::move(chunk));
 }
 
-void MergeWorker::PublishOps(uint64_t conn, const std::string& doc, const std::string& update) {
-  Result<SlotRef> slot = alloc_.AllocateForSize(update.size());
-  if (!slot.ok() && options_.wake) {
-    // Every slot is on the egress ring or queued on a socket: make sure the
-    // loop knows there is something to send before waiting for it.
-    options_.wake();
-  }
-  while (!slot.ok()) {
-    // Drop the ring's references to what the loop has sent, then wait for
-    // writes to complete.
-    if (egress_.writer().Reclaim() == 0) std::this_thread::yield();
-    slot = alloc_.AllocateForSize(update.size());
-  }
-  (*slot)->len = static_cast<uint32_t>(update.size());
-  (*slot)->event_type = 0;
-  std::span<std::byte> payload = ringbuf::PayloadOf(**slot, update.size());
-  std::memcpy(payload.data(), update.data(), update.size());
+void MergeWorker::PublishOps(uint64_t conn, const std::string& doc, std::string update) {
+  // The chunk is already on the heap; the write that sends it keeps it (a
+  // pool slot here would make the worker wait for slow readers' sockets).
   auto c = std::make_shared<ControlData>();
   c->doc = doc;
+  c->update = std::move(update);
   EgressEntry out;
   out.kind = EgressEntry::Kind::kSendOps;
   out.conn = conn;
-  out.update = payload;
-  out.frame = std::move(*slot);
   out.control = std::move(c);
   Publish(std::move(out));
 }

@@ -14,7 +14,6 @@
 
 #include "pipeline.h"
 #include "weft/engine/doc.h"
-#include "weft/ringbuf/event_allocator.h"
 
 namespace weft::transport {
 
@@ -23,8 +22,6 @@ struct MergeWorkerOptions {
   uint32_t count = 1;
   size_t egress_capacity = 4096;
   engine::DocOptions doc_options;
-  // Slots for the catch-up batches this worker encodes.
-  ringbuf::PoolCapacities pools{64, 64, 64, 64, 64};
   // Called after each batch of egress entries is published (from the
   // worker's thread): wakes the loop thread and the persister.
   std::function<void()> wake;
@@ -68,8 +65,8 @@ class MergeWorker {
   void Subscribe(uint64_t conn, const ControlData& c);
   void Announce(uint64_t conn, const std::string& doc);
   void Reject(uint64_t conn, ErrorCode code, std::string reason);
-  void Drop(uint64_t conn, ConnInfo& info, const std::string& doc, const engine::Doc& d,
-            const Status& why);
+  void Drop(uint64_t conn, uint32_t batch_bytes, ConnInfo& info, const std::string& doc,
+            const engine::Doc& d, const Status& why);
   // A document of this worker, created (and announced) on first use.
   struct DocEntry {
     std::unique_ptr<engine::Doc> doc;
@@ -84,15 +81,12 @@ class MergeWorker {
   // What a replica at `since` lacks, as kSendOps entries for `conn`.
   void SendCatchUp(uint64_t conn, const std::string& doc, engine::Doc& d,
                    const engine::VersionVector& since);
-  void PublishOps(uint64_t conn, const std::string& doc, const std::string& update);
+  void PublishOps(uint64_t conn, const std::string& doc, std::string update);
   void Publish(EgressEntry&& e);
   void Snapshot(DocMap::value_type& entry);
 
   MergeWorkerOptions options_;
   IngressRing::Reader reader_;
-  // The pools outlive the egress ring, whose entries hold slots from them
-  // (ring.h: for RingPtr entries, the pools outlive the Ring).
-  ringbuf::EventAllocator alloc_;
   EgressRing egress_;
   DocMap docs_;
   std::unordered_map<uint64_t, ConnInfo> conns_;

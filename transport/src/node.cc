@@ -59,7 +59,7 @@ Result<sockaddr_storage> Resolve(const HostPort& hp) {
 
 ringbuf::RingOptions IngressOptions(const NodeOptions& o) {
   ringbuf::RingOptions r;
-  r.capacity = o.ingress_capacity;
+  r.capacity = o.budget.ingress_capacity;
   r.max_readers = std::max<size_t>(o.workers, 1);
   return r;
 }
@@ -80,7 +80,8 @@ class Node::Impl : public ConnectionHost {
   explicit Impl(NodeOptions options)
       : options_(std::move(options)),
         node_id_(options_.node_id),
-        alloc_(options_.pools),
+        credit_(options_.budget.connection_credit()),
+        alloc_(options_.budget.pools),
         ingress_(IngressOptions(options_)) {
     if (!options_.log) {
       options_.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
@@ -253,6 +254,14 @@ class Node::Impl : public ConnectionHost {
         c.Fail(ErrorCode::kStorage, kCannotStore);
         return true;
       }
+      ConnBook& book = books_[c.id()];
+      auto pool = static_cast<size_t>(ringbuf::estimate_size(frame->len));
+      if (book.in_slots[pool] >= credit_.slots[pool] ||
+          (book.in_bytes > 0 && book.in_bytes + frame->len > credit_.bytes)) {
+        // Over its credit: not read again until its batches get through.
+        book.waiting = true;
+        return false;
+      }
       IngressEntry e;
       e.kind = IngressEntry::Kind::kApply;
       e.worker = WorkerFor(b->doc, options_.workers);
@@ -265,9 +274,27 @@ class Node::Impl : public ConnectionHost {
         Stall(c.id());
         return false;
       }
+      ++book.in_slots[pool];
+      book.in_bytes += frame->len;
       return true;
     }
     if (const Subscribe* s = std::get_if<Subscribe>(&m)) {
+      ConnBook& book = books_[c.id()];
+      if (!book.docs.contains(s->doc)) {
+        if (book.docs.size() >= options_.budget.max_subscriptions) {
+          c.Fail(ErrorCode::kOverloaded, "over " +
+                                             std::to_string(options_.budget.max_subscriptions) +
+                                             " subscriptions on one connection");
+          return true;
+        }
+      }
+      if (book.catch_ups >= options_.budget.max_catch_ups) {
+        // Its catch-ups are bounded: the next Subscribe waits, unread.
+        book.waiting = true;
+        return false;
+      }
+      ++book.catch_ups;
+      book.docs.insert(s->doc);
       auto control = std::make_shared<ControlData>();
       control->doc = s->doc;
       control->version = s->have;
@@ -300,7 +327,15 @@ class Node::Impl : public ConnectionHost {
   void OnClosed(Connection& c, const std::string& reason) override {
     uint64_t id = c.id();
     Log("disconnect " + c.peer_name() + " conn " + std::to_string(id) + ": " + reason);
-    for (auto& [doc, conns] : subs_) std::erase(conns, id);
+    if (auto book = books_.find(id); book != books_.end()) {
+      for (const std::string& doc : book->second.docs) {
+        auto it = subs_.find(doc);
+        if (it == subs_.end()) continue;
+        std::erase(it->second, id);
+        if (it->second.empty()) subs_.erase(it);
+      }
+      books_.erase(book);
+    }
     stalled_.erase(id);
     if (c.handshake_done()) {
       IngressEntry closed;
@@ -320,6 +355,15 @@ class Node::Impl : public ConnectionHost {
   void OnStalled(Connection& c) override { Stall(c.id()); }
 
  private:
+  // Per connection: its inbound credit in use (op batches in the pipeline),
+  // its subscriptions, and whether it waits, unread, for credit.
+  struct ConnBook {
+    uint32_t in_slots[ringbuf::kPoolCount] = {};
+    size_t in_bytes = 0;
+    uint32_t catch_ups = 0;
+    std::unordered_set<std::string> docs;
+    bool waiting = false;
+  };
   struct PeerLink {
     HostPort addr;
     sockaddr_storage sockaddr{};
@@ -509,10 +553,19 @@ class Node::Impl : public ConnectionHost {
         return;
       }
       case EgressEntry::Kind::kSendOps:
-        if (Connection* c = Find(e.conn)) c->SendOpBatch(e.control->doc, e.frame, e.update);
+        if (Connection* c = Find(e.conn)) {
+          const std::string& update = e.control->update;
+          c->SendCatchUp(e.control->doc, e.control,
+                         std::as_bytes(std::span(update.data(), update.size())));
+        }
         return;
       case EgressEntry::Kind::kSendSyncDone:
-        if (Connection* c = Find(e.conn)) c->Send(SyncDone{e.control->doc, e.control->version});
+        if (Connection* c = Find(e.conn)) {
+          c->Send(SyncDone{e.control->doc, e.control->version});
+          ConnBook& book = books_[e.conn];
+          if (book.catch_ups > 0) --book.catch_ups;
+          ResumeIfWaiting(e.conn, book);
+        }
         return;
       case EgressEntry::Kind::kSendSubscribe:
         if (Connection* c = Find(e.conn)) c->Send(Subscribe{e.control->doc, e.control->version});
@@ -529,8 +582,26 @@ class Node::Impl : public ConnectionHost {
     }
   }
 
+  // A connection's batch `e` is through the pipeline: its credit returns.
+  void ReturnCredit(const EgressEntry& e) {
+    auto it = books_.find(e.conn);
+    if (it == books_.end() || e.batch_bytes == 0) return;
+    ConnBook& book = it->second;
+    auto pool = static_cast<size_t>(ringbuf::estimate_size(e.batch_bytes));
+    if (book.in_slots[pool] > 0) --book.in_slots[pool];
+    book.in_bytes -= std::min<size_t>(book.in_bytes, e.batch_bytes);
+    ResumeIfWaiting(e.conn, book);
+  }
+
+  void ResumeIfWaiting(uint64_t conn, ConnBook& book) {
+    if (!book.waiting) return;
+    book.waiting = false;
+    if (Connection* c = Find(conn)) c->Retry();  // refuses again if still over
+  }
+
   // Acks `e` (seq `seq` of ring `ring`) to its author once it is durable.
   void SendAck(const EgressEntry& e, size_t ring, int64_t seq) {
+    ReturnCredit(e);
     if (e.kind != EgressEntry::Kind::kAccepted || e.ack_agent == 0) return;
     Connection* c = Find(e.conn);
     if (c == nullptr || c->peer_relays()) return;
@@ -591,7 +662,9 @@ class Node::Impl : public ConnectionHost {
     co.handshake.node_secret = options_.node_secret;
     co.handshake.is_node = true;
     co.handshake.label = "node";
-    co.max_outbound_bytes = options_.max_outbound_bytes;
+    co.credit = credit_;
+    co.outbound_credit_bytes = options_.budget.outbound_credit_bytes;
+    co.max_outbound_bytes = options_.budget.max_outbound_bytes;
     uint64_t id = ++next_conn_id_;
     auto c = std::make_unique<Connection>(&loop_, id, &alloc_, this, std::move(co));
     Connection& ref = *c;
@@ -602,12 +675,17 @@ class Node::Impl : public ConnectionHost {
   static void OnConnection(uv_stream_t* server, int status) {
     Impl* n = static_cast<Impl*>(server->data);
     if (status < 0 || n->stopping_) return;
+    bool full = n->conns_.size() >= n->options_.budget.max_connections;
     Connection& c = n->NewConnection(false);
     if (uv_accept(server, reinterpret_cast<uv_stream_t*>(c.tcp())) != 0) {
       c.Close("accept failed");
       return;
     }
     c.Start();
+    if (full) {
+      c.Fail(ErrorCode::kOverloaded,
+             "over " + std::to_string(n->options_.budget.max_connections) + " connections");
+    }
   }
 
   void Dial(PeerLink& link) {
@@ -681,10 +759,17 @@ class Node::Impl : public ConnectionHost {
   static void OnHeartbeat(uv_timer_t* t) {
     Impl* n = static_cast<Impl*>(t->data);
     auto now = Connection::Clock::now();
-    std::vector<Connection*> silent;
+    std::vector<Connection*> silent, stuck;
     for (auto& [id, c] : n->conns_) {
+      if (c->closing()) continue;
+      // However much it sends: a queue that takes nothing is a dead reader.
+      if (c->outbound_bytes() > 0 &&
+          now - c->last_write_progress() > n->options_.budget.drain_timeout) {
+        stuck.push_back(c.get());
+        continue;
+      }
       // A connection we stopped reading (back-pressure) is not silent.
-      if (c->closing() || c->paused()) continue;
+      if (c->paused()) continue;
       if (now - c->last_heard() > n->options_.peer_timeout) {
         silent.push_back(c.get());
       } else if (c->ready()) {
@@ -694,6 +779,12 @@ class Node::Impl : public ConnectionHost {
     for (Connection* c : silent) {
       c->Fail(ErrorCode::kTimeout,
               "silent for over " + std::to_string(n->options_.peer_timeout.count()) + " ms");
+    }
+    for (Connection* c : stuck) {
+      c->Fail(ErrorCode::kOverloaded,
+              "took nothing of its queue (" + std::to_string(c->outbound_bytes()) +
+                  " bytes) for over " + std::to_string(n->options_.budget.drain_timeout.count()) +
+                  " ms");
     }
   }
 
@@ -764,6 +855,7 @@ class Node::Impl : public ConnectionHost {
 
   NodeOptions options_;
   uint64_t node_id_;  // set by Init
+  const ConnectionCredit credit_;
   ringbuf::EventAllocator alloc_;
   IngressRing ingress_;
   uv_loop_t loop_{};
@@ -800,6 +892,7 @@ class Node::Impl : public ConnectionHost {
   std::unordered_map<std::string, std::vector<uint64_t>, NameHash, std::equal_to<>> subs_;
   std::set<std::string> known_docs_;
   std::deque<IngressEntry> pending_;  // control entries waiting for ring space
+  std::unordered_map<uint64_t, ConnBook> books_;
   // Per egress ring, acks of batches the persister passed while the disk
   // failed, oldest first, sent once durable() reaches them.
   struct PendingAck {

@@ -38,6 +38,7 @@ struct ControlData {
   ErrorCode code = ErrorCode::kUnspecified;
   std::string reason;
   std::string snapshot;  // kSnapshot: the document's encoded snapshot
+  std::string update;    // kSendOps: an encoded update
 };
 
 struct IngressEntry {
@@ -65,7 +66,7 @@ struct EgressEntry {
     kRejected,       // close `conn`: control->code, control->reason
     kDropped,        // a batch from `conn` for control->doc was dropped: control->reason
     kSubscribed,     // from here on, relay control->doc's ops to `conn`
-    kSendOps,        // send `conn` an op batch of control->doc with `update` (in `frame`)
+    kSendOps,        // send `conn` an op batch of control->doc with control->update
     kSendSyncDone,   // send `conn` SyncDone{control->doc, control->version}
     kSendSubscribe,  // send `conn` Subscribe{control->doc, control->version}
     kDocCreated,     // control->doc is new on this node
@@ -74,11 +75,14 @@ struct EgressEntry {
   Kind kind = Kind::kNone;
   bool relay = false;
   uint64_t conn = 0;
-  SlotRef frame;         // kAccepted: the received frame body; kSendOps: the update bytes
-  std::string_view doc;  // kAccepted: views `frame`
-  std::span<const std::byte> update;  // kAccepted, kSendOps: views `frame`
+  SlotRef frame;                      // kAccepted: the received frame body
+  std::string_view doc;               // kAccepted: views `frame`
+  std::span<const std::byte> update;  // kAccepted: views `frame`
   uint64_t ack_agent = 0;             // kAccepted: the batch's only agent (0: no ack)
   uint64_t ack_next_seq = 0;          // kAccepted: that agent's seqs below it are applied
+  // kAccepted, kDropped, kRejected of a batch: its frame's bytes, which
+  // count against `conn`'s inbound credit until this entry is through.
+  uint32_t batch_bytes = 0;
   std::shared_ptr<const ControlData> control;
 };
 

@@ -69,11 +69,10 @@ struct NodeOptions {
   std::chrono::milliseconds peer_timeout{5000};  // silence before a peer is dropped
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
-  NodeBudget budget;                     // bounds on what peers can make the node hold
-  size_t max_outbound_bytes = 16 << 20;  // per connection; past it the peer is dropped
-  ringbuf::PoolCapacities pools;         // slots for incoming frames
-  size_t ingress_capacity = 4096;        // entries (a power of two)
-  bool handle_signals = true;            // SIGINT/SIGTERM stop the node
+  // Bounds on what peers can make the node hold: pools, rings, credits,
+  // queues, decoding, documents (budget.h).
+  NodeBudget budget;
+  bool handle_signals = true;  // SIGINT/SIGTERM stop the node
   // How long a stop waits for a failing disk to take what the node still
   // holds (never acknowledged) before dropping it: a stop takes at most
   // about this plus a second for connections to close.
