@@ -68,6 +68,18 @@ class TestNode {
   HostPort addr() const { return HostPort{"127.0.0.1", port_}; }
   uint64_t node_id() const { return node_->node_id(); }
 
+  // The largest number the node's log has shown after `key` (e.g. "docs=").
+  uint64_t MaxLogged(const std::string& key) {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    uint64_t most = 0;
+    for (const std::string& l : log_) {
+      size_t at = l.find(key);
+      if (at != std::string::npos)
+        most = std::max<uint64_t>(most, std::stoull(l.substr(at + key.size())));
+    }
+    return most;
+  }
+
   // Waits until the node has logged a line containing `text`.
   bool Logged(const std::string& text, milliseconds timeout = milliseconds(10000)) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -947,6 +959,39 @@ TEST(Node, WriterOverItsCreditStopsBeingRead) {
     uint64_t end = flooder.doc.known_seqs(1);
     EXPECT_TRUE(flooder.WaitFor([&] { return flooder.client->acked("flood").Get(1) == end; }));
   }
+}
+
+// Regression: subscribing to any name created that document, kept it in
+// memory forever and announced it to every peer, which created it too.
+TEST(Node, SubscribingToNothingCreatesNothing) {
+  NodeOptions oa;
+  oa.stats_interval = milliseconds(20);
+  TestNode a(oa);
+  NodeOptions ob;
+  ob.peers = {a.addr()};
+  ob.stats_interval = milliseconds(20);
+  TestNode b(std::move(ob));
+  RawPeer raw(a.port());
+  raw.Handshake();
+  for (int i = 0; i < 50; ++i) {
+    raw.WriteFrame(Subscribe{"ghost" + std::to_string(i), {}});
+    std::optional<SyncDone> done = raw.ReadUntil<SyncDone>();
+    ASSERT_TRUE(done.has_value());
+    EXPECT_EQ(done->version, engine::VersionVector());
+  }
+  // A document with content does spread, and a ghost's subscriber gets
+  // its ops once someone writes it.
+  Peer writer(a, 1, "real");
+  writer.Type(0, "here");
+  Peer haunted(a, 2, "ghost7");
+  Peer on_b(b, 3, "real");
+  ASSERT_TRUE(on_b.WaitFor([&] { return on_b.doc.Text() == "here"; }));
+  Peer ghost_writer(a, 4, "ghost7");
+  ghost_writer.Type(0, "boo");
+  EXPECT_TRUE(haunted.WaitFor([&] { return haunted.doc.Text() == "boo"; }));
+  EXPECT_TRUE(b.Logged("docs=2"));
+  EXPECT_LE(a.MaxLogged("docs="), 2u);
+  EXPECT_LE(b.MaxLogged("docs="), 2u);
 }
 
 TEST(Node, SubscriptionsPerConnectionAreBounded) {

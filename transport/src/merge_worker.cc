@@ -92,21 +92,37 @@ void MergeWorker::Handle(const IngressEntry& e) {
   }
 }
 
-MergeWorker::DocMap::value_type& MergeWorker::DocFor(std::string_view name) {
+MergeWorker::DocMap::value_type* MergeWorker::Find(std::string_view name) {
   auto it = docs_.find(name);
-  if (it != docs_.end()) return *it;
+  return it == docs_.end() ? nullptr : &*it;
+}
+
+MergeWorker::DocMap::value_type& MergeWorker::FindOrCreate(std::string_view name, bool* created) {
+  auto it = docs_.find(name);
+  *created = it == docs_.end();
+  if (!*created) return *it;
   // A node's replica never makes local edits; its agent id is never used.
-  it = docs_
-           .emplace(std::string(name),
-                    DocEntry{std::make_unique<engine::Doc>(0, options_.doc_options), 0})
-           .first;
+  return *docs_
+              .emplace(std::string(name),
+                       DocEntry{std::make_unique<engine::Doc>(0, options_.doc_options), 0})
+              .first;
+}
+
+void MergeWorker::PublishFor(EgressEntry::Kind kind, uint64_t conn,
+                             std::shared_ptr<const ControlData> control) {
+  EgressEntry out;
+  out.kind = kind;
+  out.conn = conn;
+  out.control = std::move(control);
+  Publish(std::move(out));
+}
+
+std::shared_ptr<const ControlData> MergeWorker::Named(const std::string& doc,
+                                                      engine::VersionVector version) {
   auto c = std::make_shared<ControlData>();
-  c->doc = name;
-  EgressEntry created;
-  created.kind = EgressEntry::Kind::kDocCreated;
-  created.control = std::move(c);
-  Publish(std::move(created));
-  return *it;
+  c->doc = doc;
+  c->version = std::move(version);
+  return c;
 }
 
 void MergeWorker::Apply(const IngressEntry& e) {
@@ -125,7 +141,10 @@ void MergeWorker::Apply(const IngressEntry& e) {
     }
     if (op.id.agent != only_agent) only_agent = 0;
   }
-  DocMap::value_type& entry = DocFor(e.doc);
+  // A document exists once it has ops: one that a refused batch created
+  // is forgotten again.
+  bool created = false;
+  DocMap::value_type& entry = FindOrCreate(e.doc, &created);
   engine::Doc& doc = *entry.second.doc;
   bool novel = false;
   for (const engine::Op& op : *ops)
@@ -134,10 +153,14 @@ void MergeWorker::Apply(const IngressEntry& e) {
     // A full Pending set says nothing against the sender: an honest peer
     // can relay ops whose dependencies come from elsewhere.
     if (s.code() == StatusCode::kResourceExhausted) {
-      return Drop(e.conn, e.frame->len, conn->second, entry.first, doc, s);
+      Drop(e.conn, e.frame->len, conn->second, entry.first, doc, s);
+    } else {
+      Reject(e.conn, ErrorCode::kMalformed, s.ToString());
     }
-    return Reject(e.conn, ErrorCode::kMalformed, s.ToString());
+    if (created) docs_.erase(std::string(e.doc));
+    return;
   }
+  if (created) PublishFor(EgressEntry::Kind::kDocCreated, 0, Named(entry.first));
   EgressEntry out;
   out.kind = EgressEntry::Kind::kAccepted;
   out.batch_bytes = e.frame->len;
@@ -160,10 +183,7 @@ void MergeWorker::Snapshot(DocMap::value_type& entry) {
   auto c = std::make_shared<ControlData>();
   c->doc = entry.first;
   c->snapshot = entry.second.doc->EncodeSnapshot();
-  EgressEntry out;
-  out.kind = EgressEntry::Kind::kSnapshot;
-  out.control = std::move(c);
-  Publish(std::move(out));
+  PublishFor(EgressEntry::Kind::kSnapshot, 0, std::move(c));
   entry.second.since_snapshot = 0;
 }
 
@@ -171,11 +191,7 @@ void MergeWorker::Reject(uint64_t conn, ErrorCode code, std::string reason) {
   auto c = std::make_shared<ControlData>();
   c->code = code;
   c->reason = std::move(reason);
-  EgressEntry out;
-  out.kind = EgressEntry::Kind::kRejected;
-  out.conn = conn;
-  out.control = std::move(c);
-  Publish(std::move(out));
+  PublishFor(EgressEntry::Kind::kRejected, conn, std::move(c));
 }
 
 void MergeWorker::Drop(uint64_t conn, uint32_t batch_bytes, ConnInfo& info, const std::string& doc,
@@ -196,37 +212,23 @@ void MergeWorker::Drop(uint64_t conn, uint32_t batch_bytes, ConnInfo& info, cons
   auto last = info.resynced.find(doc);
   if (last != info.resynced.end() && now - last->second < std::chrono::seconds(1)) return;
   info.resynced[doc] = now;
-  auto again = std::make_shared<ControlData>();
-  again->doc = doc;
-  again->version = d.version();
-  EgressEntry resync;
-  resync.kind = EgressEntry::Kind::kSendSubscribe;
-  resync.conn = conn;
-  resync.control = std::move(again);
-  Publish(std::move(resync));
+  PublishFor(EgressEntry::Kind::kSendSubscribe, conn, Named(doc, d.version()));
 }
 
+// A subscription to a document this node does not have creates nothing:
+// the subscriber hears that it has everything (an empty version) and gets
+// the document's ops once someone writes it.
 void MergeWorker::Subscribe(uint64_t conn, const ControlData& request) {
   auto info = conns_.find(conn);
   if (info == conns_.end()) return;
-  engine::Doc& doc = *DocFor(request.doc).second.doc;
-  auto marker = std::make_shared<ControlData>();
-  marker->doc = request.doc;
-  EgressEntry subscribed;
-  subscribed.kind = EgressEntry::Kind::kSubscribed;
-  subscribed.conn = conn;
-  subscribed.control = marker;
-  Publish(std::move(subscribed));
-
-  SendCatchUp(conn, request.doc, doc, request.version);
-  auto done = std::make_shared<ControlData>();
-  done->doc = request.doc;
-  done->version = doc.version();
-  EgressEntry sync_done;
-  sync_done.kind = EgressEntry::Kind::kSendSyncDone;
-  sync_done.conn = conn;
-  sync_done.control = std::move(done);
-  Publish(std::move(sync_done));
+  DocMap::value_type* entry = Find(request.doc);
+  PublishFor(EgressEntry::Kind::kSubscribed, conn, Named(request.doc));
+  engine::VersionVector version;
+  if (entry != nullptr) {
+    SendCatchUp(conn, request.doc, *entry->second.doc, request.version);
+    version = entry->second.doc->version();
+  }
+  PublishFor(EgressEntry::Kind::kSendSyncDone, conn, Named(request.doc, std::move(version)));
   // A node that subscribes to us gets our subscription back, so the ops it
   // has and we lack flow too.
   if (info->second.any_agent) Announce(conn, request.doc);
@@ -235,14 +237,9 @@ void MergeWorker::Subscribe(uint64_t conn, const ControlData& request) {
 void MergeWorker::Announce(uint64_t conn, const std::string& doc) {
   auto info = conns_.find(conn);
   if (info == conns_.end() || !info->second.announced.insert(doc).second) return;
-  auto c = std::make_shared<ControlData>();
-  c->doc = doc;
-  c->version = DocFor(doc).second.doc->version();
-  EgressEntry out;
-  out.kind = EgressEntry::Kind::kSendSubscribe;
-  out.conn = conn;
-  out.control = std::move(c);
-  Publish(std::move(out));
+  DocMap::value_type* entry = Find(doc);
+  PublishFor(EgressEntry::Kind::kSendSubscribe, conn,
+             Named(doc, entry != nullptr ? entry->second.doc->version() : engine::VersionVector()));
 }
 
 void MergeWorker::SendCatchUp(uint64_t conn, const std::string& doc, engine::Doc& d,
@@ -258,11 +255,7 @@ void MergeWorker::PublishOps(uint64_t conn, const std::string& doc, std::string 
   auto c = std::make_shared<ControlData>();
   c->doc = doc;
   c->update = std::move(update);
-  EgressEntry out;
-  out.kind = EgressEntry::Kind::kSendOps;
-  out.conn = conn;
-  out.control = std::move(c);
-  Publish(std::move(out));
+  PublishFor(EgressEntry::Kind::kSendOps, conn, std::move(c));
 }
 
 void MergeWorker::Publish(EgressEntry&& e) {

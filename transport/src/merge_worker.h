@@ -67,7 +67,8 @@ class MergeWorker {
   void Reject(uint64_t conn, ErrorCode code, std::string reason);
   void Drop(uint64_t conn, uint32_t batch_bytes, ConnInfo& info, const std::string& doc,
             const engine::Doc& d, const Status& why);
-  // A document of this worker, created (and announced) on first use.
+  // A document of this worker. It exists once it has ops (a Subscribe
+  // creates nothing); the loop announces it to peers then.
   struct DocEntry {
     std::unique_ptr<engine::Doc> doc;
     uint64_t since_snapshot = 0;  // accepted batches since its last snapshot
@@ -77,7 +78,15 @@ class MergeWorker {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   using DocMap = std::unordered_map<std::string, DocEntry, NameHash, std::equal_to<>>;
-  DocMap::value_type& DocFor(std::string_view name);
+  // A document of this worker, or null.
+  DocMap::value_type* Find(std::string_view name);
+  // The document, created (empty) if it is new, which `*created` says.
+  DocMap::value_type& FindOrCreate(std::string_view name, bool* created);
+  // An egress entry of `kind` for `conn` carrying `control`.
+  void PublishFor(EgressEntry::Kind kind, uint64_t conn,
+                  std::shared_ptr<const ControlData> control);
+  static std::shared_ptr<const ControlData> Named(const std::string& doc,
+                                                  engine::VersionVector version = {});
   // What a replica at `since` lacks, as kSendOps entries for `conn`.
   void SendCatchUp(uint64_t conn, const std::string& doc, engine::Doc& d,
                    const engine::VersionVector& since);
