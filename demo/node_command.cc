@@ -37,12 +37,13 @@ void LogLine(const std::string& line) {
 }  // namespace
 
 int RunNode(int argc, char** argv) {
-  std::string listen, data, secret_file, node_secret_file, fsync = "batch", http,
-                                                           web_root = DefaultWebRoot();
+  std::string listen, data, secret_file, node_secret_file,
+      fsync = "batch", http, web_root = DefaultWebRoot(), redis, redis_prefix = "weft";
   std::vector<std::string> peers;
   uint64_t workers = 1, heartbeat_ms = 1000, timeout_ms = 5000, snapshot_every = 5000, stats_ms = 0;
   FlagParser flags("node",
                    "--listen HOST:PORT [--peer HOST:PORT]... --data DIR [--secret-file FILE]\n"
+                   "       [--redis redis://HOST:PORT[/DB] [--redis-prefix P]]\n"
                    "       [--node-secret-file FILE] [--workers N] [--fsync always|batch|off]\n"
                    "       [--snapshot-every BATCHES] [--heartbeat-ms MS] [--peer-timeout-ms MS]\n"
                    "       [--stats-ms MS] [--http HOST:PORT [--web-root DIR]]\n"
@@ -57,10 +58,18 @@ int RunNode(int argc, char** argv) {
                    "  takes no peer nodes.\n"
                    "--http also serves the browser editor (/?doc=NAME), a WebSocket endpoint\n"
                    "for browsers (/weft), /healthz and /metrics; the page and the engine's\n"
-                   "WebAssembly come from --web-root (default: the build's web/site).");
+                   "WebAssembly come from --web-root (default: the build's web/site).\n"
+                   "--redis also appends every accepted op batch to its document's Redis\n"
+                   "  stream (keys P:{doc}:..., P defaulting to weft; see redis/FORMAT.md) and\n"
+                   "  acknowledges a batch only once Redis confirmed it; while Redis is away\n"
+                   "  acks are held, /healthz answers 503 and the node reconnects by itself.\n"
+                   "  --data is optional with --redis. Durable across a Redis crash only with\n"
+                   "  appendonly yes and appendfsync always (see README, Many machines).");
   flags.String("listen", &listen, true);
   flags.Strings("peer", &peers);
-  flags.String("data", &data, true);
+  flags.String("data", &data);
+  flags.String("redis", &redis);
+  flags.String("redis-prefix", &redis_prefix);
   flags.String("secret-file", &secret_file);
   flags.String("node-secret-file", &node_secret_file);
   flags.Uint("workers", &workers);
@@ -97,7 +106,10 @@ int RunNode(int argc, char** argv) {
   o.heartbeat = std::chrono::milliseconds(heartbeat_ms);
   o.peer_timeout = std::chrono::milliseconds(timeout_ms);
   o.stats_interval = std::chrono::milliseconds(stats_ms);
+  if (data.empty() && redis.empty()) return flags.Error("--data is required without --redis");
   o.data_dir = data;
+  o.redis_url = redis;
+  o.redis_prefix = redis_prefix;
   if (!http.empty()) {
     Result<transport::HostPort> hp = transport::ParseHostPort(http);
     if (!hp.ok()) return flags.Error(hp.status().ToString());

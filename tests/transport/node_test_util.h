@@ -39,7 +39,8 @@ inline constexpr milliseconds kDeadline(60000);
 // A node serving on an ephemeral port until the test ends.
 class TestNode {
  public:
-  explicit TestNode(NodeOptions o = {}) { Start(std::move(o)); }
+  TestNode() { Start(NodeOptions()); }
+  explicit TestNode(NodeOptions o) { Start(std::move(o)); }
   ~TestNode() { Stop(); }
 
   // `o.log`, if set, sees every line too (on the node's loop thread).

@@ -24,6 +24,7 @@
 #include "node_identity.h"
 #include "persister.h"
 #include "pipeline.h"
+#include "redis_writer.h"
 
 namespace weft::transport {
 
@@ -449,6 +450,17 @@ class Node::Impl : public ConnectionHost {
     po.data_dir = options_.data_dir;
     po.fs = options_.fs;
     po.log = options_.log;
+    if (!options_.redis_url.empty()) {
+      RedisWriterOptions ro;
+      ro.url = options_.redis_url;
+      ro.prefix = options_.redis_prefix;
+      ro.node_id = node_id_;
+      ro.log = options_.log;
+      ro.on_progress = [this] { FlushAcks(); };
+      Result<std::unique_ptr<RedisWriter>> w = RedisWriter::Create(&loop_, rings, std::move(ro));
+      if (!w.ok()) return w.status().WithContext("redis");
+      redis_ = std::move(*w);
+    }
     persister_ = std::make_unique<Persister>(
         std::move(rings), std::move(persist_readers_), std::move(po), std::move(log_writer_),
         recovered_.get(), [this] { uv_async_send(&wake_async_); });
@@ -519,6 +531,7 @@ class Node::Impl : public ConnectionHost {
   // rejections, acks. Loop thread.
   void Drain() {
     ingress_.writer().Reclaim();
+    if (redis_) redis_->Poll();
     for (size_t i = 0; i < bcast_readers_.size(); ++i) {
       bcast_readers_[i].Poll([&](const EgressEntry& e, int64_t) { Broadcast(e); });
       ack_readers_[i].Poll([&](const EgressEntry& e, int64_t seq) { SendAck(e, i, seq); });
@@ -629,7 +642,7 @@ class Node::Impl : public ConnectionHost {
     if (e.kind != EgressEntry::Kind::kAccepted || e.ack_agent == 0) return;
     Connection* c = Find(e.conn);
     if (c == nullptr || c->peer_relays()) return;
-    if (seq > persister_->durable(ring)) {
+    if (seq > Durable(ring)) {
       // The persister passed it without storing it (the disk is failing).
       pending_acks_[ring].push_back(
           PendingAck{seq, e.conn, std::string(e.doc), e.ack_agent, e.ack_next_seq});
@@ -641,6 +654,13 @@ class Node::Impl : public ConnectionHost {
     if (e.received_micros != 0) edit_to_ack_.Record(NowMicros() - e.received_micros);
   }
 
+  // Up to which entry of egress ring `ring` every batch is stored
+  // everywhere it must be (the op log, and Redis with --redis).
+  int64_t Durable(size_t ring) const {
+    int64_t d = persister_->durable(ring);
+    return redis_ ? std::min(d, redis_->confirmed(ring)) : d;
+  }
+
   // Sends the held acks that became durable. While the disk fails, their
   // authors are told instead (and disconnected): nothing they sent since
   // can be acknowledged until it recovers.
@@ -648,7 +668,7 @@ class Node::Impl : public ConnectionHost {
     bool failing = persister_->failing();
     for (size_t ring = 0; ring < pending_acks_.size(); ++ring) {
       std::deque<PendingAck>& acks = pending_acks_[ring];
-      int64_t durable = persister_->durable(ring);
+      int64_t durable = Durable(ring);
       while (!acks.empty() && acks.front().seq <= durable) {
         const PendingAck& a = acks.front();
         if (Connection* c = Find(a.conn)) {
@@ -796,7 +816,9 @@ class Node::Impl : public ConnectionHost {
     Result<WebFiles> files = WebFiles::Load(options_.web_root);
     if (!files.ok()) return files.status();
     HttpHooks hooks;
-    hooks.healthy = [this] { return !persister_ || persister_->disk_ok(); };
+    hooks.healthy = [this] {
+      return (!persister_ || persister_->disk_ok()) && (!redis_ || redis_->healthy());
+    };
     hooks.metrics = [this] { return Metrics(); };
     hooks.adopt_websocket = [this](uv_os_sock_t fd, std::string early) {
       AdoptWebSocket(fd, std::move(early));
@@ -899,6 +921,9 @@ class Node::Impl : public ConnectionHost {
     stopping_ = true;
     // A failing disk must not hold the stop up for longer than this.
     persister_->AbandonAfter(options_.stop_grace);
+    // Every author is being disconnected: what Redis has not confirmed
+    // yet will never be acked, so nothing acked depends on waiting.
+    if (redis_) redis_->Close([] {});
     uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
     if (http_) http_->Close(nullptr);
     for (auto& link : peers_) {
@@ -1009,6 +1034,7 @@ class Node::Impl : public ConnectionHost {
   std::vector<EgressRing::Reader> bcast_readers_;
   std::vector<EgressRing::Reader> ack_readers_;
   std::unique_ptr<Persister> persister_;
+  std::unique_ptr<RedisWriter> redis_;                  // with --redis; loop thread
   std::unique_ptr<persist::RecoveredState> recovered_;  // from Init until the pipeline starts
   std::unique_ptr<persist::OpLogWriter> log_writer_;    // likewise, then the persister's
   std::vector<std::thread> threads_;

@@ -94,6 +94,13 @@ struct NodeOptions {
   // The directory the page, the JavaScript API and the WebAssembly are
   // served from (read once at Create). Empty: no files, only the routes.
   std::string web_root;
+  // Also keep every accepted op batch in Redis (redis://HOST:PORT[/DB]):
+  // each is appended to its document's stream under `redis_prefix`
+  // (redis/FORMAT.md), and authors are acked only once Redis confirmed
+  // it (and data_dir, if set, has it too). While Redis is away acks are
+  // held, /healthz says 503, and the node reconnects by itself.
+  std::string redis_url;
+  std::string redis_prefix = "weft";
 };
 
 class Node {
