@@ -79,5 +79,22 @@ TEST(RedisNode, HoldsAcksWhileRedisIsDownAndCarriesOn) {
   EXPECT_EQ(Healthz(n.http_port()), 200);
 }
 
+// A stop does not wait for a Redis that is gone: what it did not confirm
+// was never acked.
+TEST(RedisNode, StopsWhileRedisIsDown) {
+  std::unique_ptr<RedisServer> redis = StartRedis();
+  ASSERT_TRUE(redis);
+  TestNode n(OnRedis(*redis));
+  Peer writer(n, 1, "d");
+  writer.Type(0, "a");
+  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 1; }));
+  redis->Kill(SIGKILL);
+  for (int i = 0; i < 50; ++i) writer.Type(writer.doc.size(), "x");
+  Peer reader(n, 2, "d");
+  ASSERT_TRUE(reader.WaitFor([&] { return reader.doc.size() == 51; }));
+  n.Stop();  // returns (a hang here fails the test by its timeout)
+  EXPECT_EQ(writer.client->acked("d").Get(1), 1u);
+}
+
 }  // namespace
 }  // namespace weft::transport
