@@ -79,6 +79,29 @@ TEST(RedisNode, HoldsAcksWhileRedisIsDownAndCarriesOn) {
   EXPECT_EQ(Healthz(n.http_port()), 200);
 }
 
+// No --peer: three nodes see each other's edits through Redis alone, and a
+// node started later (holding nothing) gets the document from Redis.
+TEST(RedisNode, ThreeNodesShareADocumentThroughRedis) {
+  std::unique_ptr<RedisServer> redis = StartRedis();
+  ASSERT_TRUE(redis);
+  TestNode n1(OnRedis(*redis)), n2(OnRedis(*redis)), n3(OnRedis(*redis));
+  Peer a(n1, 1, "shared"), b(n2, 2, "shared"), c(n3, 3, "shared");
+  a.Type(0, "from one;");
+  c.Type(0, "from three;");
+  auto both = [](const Peer& p) {
+    std::string t = p.doc.Text();
+    return t.find("from one;") != std::string::npos && t.find("from three;") != std::string::npos;
+  };
+  ASSERT_TRUE(a.WaitFor([&] { return both(a); })) << a.doc.Text();
+  ASSERT_TRUE(b.WaitFor([&] { return both(b); })) << b.doc.Text();
+  ASSERT_TRUE(c.WaitFor([&] { return both(c); })) << c.doc.Text();
+  EXPECT_EQ(a.doc.Text(), b.doc.Text());
+  EXPECT_EQ(a.doc.Text(), c.doc.Text());
+  TestNode fresh(OnRedis(*redis));
+  Peer d(fresh, 4, "shared");
+  ASSERT_TRUE(d.WaitFor([&] { return d.doc.Text() == a.doc.Text(); })) << d.doc.Text();
+}
+
 // A stop does not wait for a Redis that is gone: what it did not confirm
 // was never acked.
 TEST(RedisNode, StopsWhileRedisIsDown) {

@@ -25,6 +25,7 @@
 #include "persister.h"
 #include "pipeline.h"
 #include "redis_writer.h"
+#include "wire_codec.h"
 
 namespace weft::transport {
 
@@ -67,6 +68,9 @@ ringbuf::RingOptions IngressOptions(const NodeOptions& o) {
   r.max_readers = std::max<size_t>(o.workers, 1);
   return r;
 }
+
+// The connection id entries read from Redis come in under (no socket has it).
+constexpr uint64_t kRedisConn = UINT64_MAX;
 
 constexpr char kCannotStore[] =
     "the node cannot store ops now (its disk is full or failing): retry later";
@@ -210,6 +214,7 @@ class Node::Impl : public ConnectionHost {
       uv_signal_start(&sigint_, OnSignal, SIGINT);
       uv_signal_start(&sigterm_, OnSignal, SIGTERM);
     }
+    if (redis_) OpenRedisConn();
     for (auto& w : workers_) threads_.emplace_back([w = w.get()] { w->Run(); });
     threads_.emplace_back([p = persister_.get()] { p->Run(); });
     Log("node " + Hex(node_id_) + " listening on " + options_.listen.host + ":" +
@@ -457,6 +462,10 @@ class Node::Impl : public ConnectionHost {
       ro.node_id = node_id_;
       ro.log = options_.log;
       ro.on_progress = [this] { FlushAcks(); };
+      ro.skip_conn = kRedisConn;
+      ro.follow.entries = [this](std::string_view doc, std::span<const redis::Entry> entries) {
+        ApplyFromRedis(doc, entries);
+      };
       Result<std::unique_ptr<RedisWriter>> w = RedisWriter::Create(&loop_, rings, std::move(ro));
       if (!w.ok()) return w.status().WithContext("redis");
       redis_ = std::move(*w);
@@ -466,6 +475,45 @@ class Node::Impl : public ConnectionHost {
         recovered_.get(), [this] { uv_async_send(&wake_async_); });
     recovered_.reset();
     return Status::Ok();
+  }
+
+  // Entries of a followed stream: others' batches go to the document's
+  // worker as if a relaying peer sent them (kRedisConn may author any
+  // agent); this node's own were applied before they were appended.
+  void ApplyFromRedis(std::string_view doc, std::span<const redis::Entry> entries) {
+    for (const redis::Entry& entry : entries) {
+      if (entry.node == node_id_) continue;
+      std::string body = EncodeFrame(OpBatch{doc, entry.update});
+      Result<SlotRef> slot =
+          alloc_.AllocateEvent(0, std::as_bytes(std::span(body.data(), body.size())));
+      if (!slot.ok()) {
+        Log("redis: cannot take an entry of '" + std::string(doc) +
+            "': " + slot.status().ToString());
+        continue;
+      }
+      Result<Message> m = DecodeFrame(ringbuf::PayloadOf(**slot));
+      const OpBatch* b = m.ok() ? std::get_if<OpBatch>(&*m) : nullptr;
+      if (b == nullptr) continue;
+      IngressEntry e;
+      e.kind = IngressEntry::Kind::kApply;
+      e.worker = WorkerFor(b->doc, options_.workers);
+      e.conn = kRedisConn;
+      e.received_micros = NowMicros();
+      e.doc = b->doc;
+      e.update = b->update;
+      e.frame = std::move(*slot);
+      PublishControl(std::move(e));
+    }
+  }
+
+  void OpenRedisConn() {
+    auto control = std::make_shared<ControlData>();
+    control->any_agent = true;
+    IngressEntry opened;
+    opened.kind = IngressEntry::Kind::kConnOpened;
+    opened.conn = kRedisConn;
+    opened.control = std::move(control);
+    PublishControl(std::move(opened));
   }
 
   // From worker threads: something was published on an egress ring.
@@ -573,6 +621,7 @@ class Node::Impl : public ConnectionHost {
       }
       case EgressEntry::Kind::kSubscribed: {
         if (Find(e.conn) == nullptr) return;
+        if (redis_) redis_->Follow(e.control->doc);
         std::vector<uint64_t>& conns = subs_[e.control->doc];
         if (std::find(conns.begin(), conns.end(), e.conn) == conns.end()) conns.push_back(e.conn);
         return;

@@ -21,6 +21,12 @@ Result<std::unique_ptr<RedisWriter>> RedisWriter::Create(uv_loop_s* loop,
   so.prefix = w->options_.prefix;
   so.node_id = w->options_.node_id;
   so.log = w->options_.log;
+  so.follow = w->options_.follow;
+  so.bad_entry = [self = w.get()](const redis::BadEntry& b) {
+    if (self->options_.log) {
+      self->options_.log("redis: skipping a bad entry of '" + b.doc + "': " + b.reason);
+    }
+  };
   RedisWriter* self = w.get();
   so.health_changed = [self](const redis::Health& h) {
     if (self->closed_) return;
@@ -60,7 +66,8 @@ void RedisWriter::Poll() {
     readers_[i].Poll(
         [&](const EgressEntry& e, int64_t seq) {
           taken_[i] = seq;
-          if (e.kind != EgressEntry::Kind::kAccepted || e.update.empty()) {
+          if (e.kind != EgressEntry::Kind::kAccepted || e.update.empty() ||
+              e.conn == options_.skip_conn) {
             // Nothing to append: confirmed as soon as what is before it is.
             if (queued_seqs_[i].empty()) confirmed_[i] = seq;
             return;
@@ -131,6 +138,13 @@ bool RedisWriter::caught_up() const {
 }
 
 redis::StoreStats RedisWriter::stats() const { return store_->stats(); }
+
+void RedisWriter::Follow(const std::string& doc) {
+  if (closed_ || store_->following(doc)) return;
+  if (Status s = store_->Follow(doc, redis::StreamId{}); !s.ok() && options_.log) {
+    options_.log("redis: cannot follow '" + doc + "': " + s.ToString());
+  }
+}
 
 void RedisWriter::Close(std::function<void()> done) {
   closed_ = true;

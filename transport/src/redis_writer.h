@@ -39,6 +39,10 @@ struct RedisWriterOptions {
   std::function<void(const std::string&)> log;
   // Called on the loop thread when confirmed() moved or health changed.
   std::function<void()> on_progress;
+  // Entries other nodes appended to followed documents (Follow()).
+  redis::FollowHandler follow;
+  // Accepted batches from this connection id came from Redis: not appended.
+  uint64_t skip_conn = 0;
 };
 
 class RedisWriter {
@@ -60,6 +64,8 @@ class RedisWriter {
   // Whether every ring has been read up to what it published.
   bool caught_up() const;
   redis::StoreStats stats() const;
+  // Delivers `doc`'s entries (from the stream's start) to options.follow.
+  void Follow(const std::string& doc);
   // Closes the store; `done` runs on the loop once it is closed. What is
   // not confirmed by then is never confirmed; Poll() then only discards.
   void Close(std::function<void()> done);
