@@ -1,15 +1,9 @@
 // `weft node`: runs a node until SIGINT/SIGTERM.
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
-#include <random>
 
 #include "commands.h"
 #include "flags.h"
@@ -18,23 +12,6 @@
 
 namespace weft::demo {
 namespace {
-
-// The node id lives in the data directory, so a restarted node is the same
-// node to its peers.
-Result<uint64_t> LoadOrCreateNodeId(const std::string& dir) {
-  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Status::IoError("cannot create " + dir + ": " + std::strerror(errno));
-  }
-  std::string path = dir + "/node-id";
-  uint64_t id = 0;
-  if (std::ifstream in(path); in >> std::hex >> id && id != 0) return id;
-  std::random_device rd;
-  while (id == 0) id = (uint64_t{rd()} << 32) | rd();
-  std::ofstream out(path);
-  out << std::hex << id << "\n";
-  if (!out) return Status::IoError("cannot write " + path);
-  return id;
-}
 
 // Where the page and the WebAssembly are: the build's web/site beside this
 // program (build/<preset>/demo/weft), else an installed share/weft/web.
@@ -60,24 +37,41 @@ void LogLine(const std::string& line) {
 }  // namespace
 
 int RunNode(int argc, char** argv) {
-  std::string listen, data, secret_file, fsync = "batch", http, web_root = DefaultWebRoot();
+  std::string listen, data, secret_file, node_secret_file,
+      fsync = "batch", http, web_root = DefaultWebRoot(), redis, redis_prefix = "weft";
   std::vector<std::string> peers;
   uint64_t workers = 1, heartbeat_ms = 1000, timeout_ms = 5000, snapshot_every = 5000, stats_ms = 0;
   FlagParser flags("node",
                    "--listen HOST:PORT [--peer HOST:PORT]... --data DIR [--secret-file FILE]\n"
-                   "       [--workers N] [--fsync always|batch|off] [--snapshot-every BATCHES]\n"
-                   "       [--heartbeat-ms MS] [--peer-timeout-ms MS] [--stats-ms MS]\n"
-                   "       [--http HOST:PORT [--web-root DIR]]\n"
+                   "       [--redis redis://HOST:PORT[/DB] [--redis-prefix P]]\n"
+                   "       [--node-secret-file FILE] [--workers N] [--fsync always|batch|off]\n"
+                   "       [--snapshot-every BATCHES] [--heartbeat-ms MS] [--peer-timeout-ms MS]\n"
+                   "       [--stats-ms MS] [--http HOST:PORT [--web-root DIR]]\n"
                    "Hosts documents, syncs them with every connected peer, relays ops between\n"
                    "peers, keeps every accepted op in an op log under DIR (acknowledged once\n"
                    "durable), recovers it at start; stops cleanly on SIGINT or SIGTERM.\n"
+                   "--secret-file: the secret clients (cat, type, edit, load) must prove.\n"
+                   "--node-secret-file: the secret peer nodes must prove (this node proves it\n"
+                   "  to its --peer nodes); only they may relay other users' ops. It must\n"
+                   "  differ from the client secret. With neither file the node accepts anyone\n"
+                   "  and trusts any peer that says it is a node; with only --secret-file it\n"
+                   "  takes no peer nodes.\n"
                    "--http also serves the browser editor (/?doc=NAME), a WebSocket endpoint\n"
                    "for browsers (/weft), /healthz and /metrics; the page and the engine's\n"
-                   "WebAssembly come from --web-root (default: the build's web/site).");
+                   "WebAssembly come from --web-root (default: the build's web/site).\n"
+                   "--redis also appends every accepted op batch to its document's Redis\n"
+                   "  stream (keys P:{doc}:..., P defaulting to weft; see redis/FORMAT.md) and\n"
+                   "  acknowledges a batch only once Redis confirmed it; while Redis is away\n"
+                   "  acks are held, /healthz answers 503 and the node reconnects by itself.\n"
+                   "  --data is optional with --redis. Durable across a Redis crash only with\n"
+                   "  appendonly yes and appendfsync always (see README, Many machines).");
   flags.String("listen", &listen, true);
   flags.Strings("peer", &peers);
-  flags.String("data", &data, true);
+  flags.String("data", &data);
+  flags.String("redis", &redis);
+  flags.String("redis-prefix", &redis_prefix);
   flags.String("secret-file", &secret_file);
+  flags.String("node-secret-file", &node_secret_file);
   flags.Uint("workers", &workers);
   flags.String("fsync", &fsync);
   flags.Uint("snapshot-every", &snapshot_every);
@@ -102,12 +96,20 @@ int RunNode(int argc, char** argv) {
     if (!s.ok()) return flags.Error(s.status().ToString());
     o.secret = *s;
   }
+  if (!node_secret_file.empty()) {
+    Result<std::string> s = transport::LoadSecretFile(node_secret_file);
+    if (!s.ok()) return flags.Error(s.status().ToString());
+    o.node_secret = *s;
+  }
   if (workers == 0 || workers > 64) return flags.Error("--workers must be 1..64");
   o.workers = static_cast<uint32_t>(workers);
   o.heartbeat = std::chrono::milliseconds(heartbeat_ms);
   o.peer_timeout = std::chrono::milliseconds(timeout_ms);
   o.stats_interval = std::chrono::milliseconds(stats_ms);
+  if (data.empty() && redis.empty()) return flags.Error("--data is required without --redis");
   o.data_dir = data;
+  o.redis_url = redis;
+  o.redis_prefix = redis_prefix;
   if (!http.empty()) {
     Result<transport::HostPort> hp = transport::ParseHostPort(http);
     if (!hp.ok()) return flags.Error(hp.status().ToString());
@@ -119,9 +121,6 @@ int RunNode(int argc, char** argv) {
   o.fsync = *policy;
   if (snapshot_every == 0) return flags.Error("--snapshot-every must be at least 1");
   o.snapshot_every = snapshot_every;
-  Result<uint64_t> id = LoadOrCreateNodeId(data);
-  if (!id.ok()) return flags.Error(id.status().ToString());
-  o.node_id = *id;
   o.log = LogLine;
 
   Result<std::unique_ptr<transport::Node>> node = transport::Node::Create(std::move(o));

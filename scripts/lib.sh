@@ -11,6 +11,7 @@ WEFT_PACKAGES=(
   libprotobuf-dev protobuf-compiler libuv1-dev
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
   zlib1g-dev libssl-dev nlohmann-json3-dev libncurses-dev tmux python3
+  libhiredis-dev redis-server
   libwslay-dev libhttp-parser-dev
   emscripten node-acorn nodejs chromium
 )

@@ -14,6 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace weft::transport;
   HandshakeConfig server_config;
   server_config.secret = "fuzz secret";
+  server_config.node_secret = "fuzz node secret";
   server_config.node_id = 1;
   Handshake server(server_config);
   HandshakeConfig client_config;
@@ -35,8 +36,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)server.OnMessage(*m, &out);
     (void)client.OnMessage(*m, &out);
     // Neither side may be talked into completing: the server needs a proof
-    // under "fuzz secret", the client one under "other secret", and the
-    // input has neither (HMAC-SHA256 cannot be forged by a fuzzer).
+    // under "fuzz secret" (or "fuzz node secret" from a Hello saying
+    // is_node), the client one under "other secret", and the input has
+    // none (HMAC-SHA256 cannot be forged by a fuzzer).
     if (server.done() || client.done()) std::abort();
   }
   return 0;

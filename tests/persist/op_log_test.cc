@@ -14,6 +14,12 @@
 namespace weft::persist {
 namespace {
 
+RecoveryOptions ReadOnly() {
+  RecoveryOptions o;
+  o.read_only = true;
+  return o;
+}
+
 namespace fs = std::filesystem;
 
 std::span<const std::byte> Bytes(const std::string& s) {
@@ -230,7 +236,7 @@ TEST_F(OpLogTest, SnapshotsCoverRecordsAndRestartEqualsFullReplay) {
   WriteEdits(*w, 20, "a");
   WriteEdits(*w, 5, "b");
   // Snapshot of "a" covering everything so far, then more of both.
-  Result<RecoveredState> mid = Recover(data(), RecoveryOptions{nullptr, true, {}, {}});
+  Result<RecoveredState> mid = Recover(data(), ReadOnly());
   ASSERT_TRUE(mid.ok());
   SnapshotFile snap{"a", w->position(), mid->docs.at("a")->EncodeSnapshot()};
   ASSERT_TRUE(WriteSnapshotFile(DefaultFileSystem(), SnapshotDir(data()), snap).ok());
@@ -252,7 +258,7 @@ TEST_F(OpLogTest, DamagedSnapshotFallsBackOnTheLogOrIsRefusedOverACompactedLog) 
   o.segment_bytes = 200;
   auto w = Open(0, o);
   std::vector<std::string> texts = WriteEdits(*w, 10);
-  Result<RecoveredState> now = Recover(data(), RecoveryOptions{nullptr, true, {}, {}});
+  Result<RecoveredState> now = Recover(data(), ReadOnly());
   ASSERT_TRUE(now.ok());
   SnapshotFile snap{"doc", w->position(), now->docs.at("doc")->EncodeSnapshot()};
   ASSERT_TRUE(WriteSnapshotFile(DefaultFileSystem(), SnapshotDir(data()), snap).ok());

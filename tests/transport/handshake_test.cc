@@ -84,6 +84,72 @@ TEST(Handshake, ClientWithSecretRefusesAServerThatCannotProveIt) {
   EXPECT_FALSE(c.done());
 }
 
+// Only a peer that proved the node secret relays: a client credential
+// cannot stand in for it, and saying is_node grants nothing by itself.
+TEST(Handshake, OnlyTheNodeSecretMakesARelay) {
+  auto server = [] {
+    HandshakeConfig c = Side(false, "client key", 2);
+    c.node_secret = "node key";
+    c.is_node = true;
+    return c;
+  };
+  auto peer = [](std::optional<std::string> secret, std::optional<std::string> node_secret,
+                 bool is_node) {
+    HandshakeConfig c = Side(true, std::move(secret), 1);
+    c.node_secret = std::move(node_secret);
+    c.is_node = is_node;
+    return c;
+  };
+  {
+    SCOPED_TRACE("a node proving the node secret relays, and the server is one to it");
+    Handshake c(peer(std::nullopt, "node key", true)), s(server());
+    Outcome o = Converse(c, s);
+    ASSERT_TRUE(o.client_done && o.server_done);
+    EXPECT_TRUE(s.peer_relays());
+    EXPECT_TRUE(c.peer_relays());
+  }
+  {
+    SCOPED_TRACE("a client proving the client secret does not relay");
+    Handshake c(peer("client key", std::nullopt, false)), s(server());
+    Outcome o = Converse(c, s);
+    ASSERT_TRUE(o.client_done && o.server_done);
+    EXPECT_FALSE(s.peer_relays());
+  }
+  {
+    SCOPED_TRACE("a client credential claimed as a node's is refused");
+    HandshakeConfig forger = peer(std::nullopt, "client key", true);
+    Handshake c(forger), s(server());
+    Outcome o = Converse(c, s);
+    ASSERT_TRUE(o.server_failure.has_value());
+    EXPECT_EQ(o.server_failure->code, ErrorCode::kAuthFailed);
+    EXPECT_FALSE(s.done());
+  }
+  {
+    SCOPED_TRACE("a node with a client secret only takes no peer nodes");
+    HandshakeConfig clients_only = Side(false, "client key", 2);
+    Handshake c(peer(std::nullopt, "node key", true)), s(clients_only);
+    Outcome o = Converse(c, s);
+    ASSERT_TRUE(o.server_failure.has_value());
+    EXPECT_EQ(o.server_failure->code, ErrorCode::kAuthFailed);
+  }
+  {
+    SCOPED_TRACE("with no secret anywhere, saying is_node is taken at its word");
+    Handshake c(peer(std::nullopt, std::nullopt, true)), s(Side(false, std::nullopt, 2));
+    Outcome o = Converse(c, s);
+    ASSERT_TRUE(o.client_done && o.server_done);
+    EXPECT_TRUE(s.peer_relays());
+  }
+  {
+    SCOPED_TRACE("a server with only a node secret lets clients in, relaying nothing");
+    HandshakeConfig nodes_only = Side(false, std::nullopt, 2);
+    nodes_only.node_secret = "node key";
+    Handshake c(peer(std::nullopt, std::nullopt, false)), s(nodes_only);
+    Outcome o = Converse(c, s);
+    ASSERT_TRUE(o.client_done && o.server_done);
+    EXPECT_FALSE(s.peer_relays());
+  }
+}
+
 TEST(Handshake, OtherProtocolVersionIsRefused) {
   Handshake s(Side(false, std::nullopt, 2));
   std::vector<Message> out;

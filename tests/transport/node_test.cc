@@ -10,14 +10,19 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <future>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
 
 #include "node_test_util.h"
 #include "support/full_disk.h"
+#include "support/slow_disk.h"
 #include "weft/engine/trace.h"
 #include "weft/transport/client.h"
 #include "weft/transport/frame.h"
@@ -29,6 +34,19 @@ namespace {
 std::string TracesDir() {
   const char* env = std::getenv("WEFT_TRACES_DIR");
   return env != nullptr ? env : WEFT_TRACES_DIR;
+}
+
+// ---- Options ------------------------------------------------------------------
+
+// Regression: an ingress capacity that is not a power of two built a
+// malformed ring (an assert, compiled out in release builds).
+TEST(Node, MalformedRingOptionsAreRefused) {
+  NodeOptions o;
+  o.budget.ingress_capacity = 1000;
+  o.handle_signals = false;
+  Result<std::unique_ptr<Node>> n = Node::Create(std::move(o));
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), StatusCode::kInvalidArgument) << n.status().ToString();
 }
 
 // ---- Sync ---------------------------------------------------------------------
@@ -295,40 +313,139 @@ TEST(Node, RestartedNodeServesWhatItAcknowledged) {
   EXPECT_EQ(reader.doc.Text(), text);
 }
 
-TEST(Node, FullDiskStopsAcksUntilSpaceReturns) {
+// Regression: only the weft program kept a node id in the data directory
+// (written in place, without fsync); a Node created through the library
+// got a new id at every start.
+TEST(Node, RestartedNodeKeepsItsId) {
+  TempDir dir;
+  NodeOptions o;
+  o.data_dir = dir.str();
+  uint64_t id = 0;
+  {
+    TestNode n(o);
+    id = n.node_id();
+    EXPECT_NE(id, 0u);
+  }
+  TestNode again(o);
+  EXPECT_EQ(again.node_id(), id);
+  std::ifstream in(dir.str() + "/node-id");
+  uint64_t on_disk = 0;
+  in >> std::hex >> on_disk;
+  EXPECT_EQ(on_disk, id);
+}
+
+TEST(Node, NodeIdIsWrittenAtomicallyThroughTheFileSystem) {
+  // Records what is written whole (temporary file, fsync, rename).
+  class Recording : public support::FullDisk {
+   public:
+    Status WriteAtomically(const std::string& p, std::span<const std::byte> b) override {
+      std::lock_guard<std::mutex> lock(mu);
+      written.push_back(std::filesystem::path(p).filename().string());
+      return FullDisk::WriteAtomically(p, b);
+    }
+    std::mutex mu;
+    std::vector<std::string> written;
+  };
+  TempDir dir;
+  Recording fs;
+  auto options = [&] {
+    NodeOptions o;
+    o.data_dir = dir.str();
+    o.fs = &fs;
+    o.handle_signals = false;
+    return o;
+  };
+  ASSERT_TRUE(Node::Create(options()).ok());
+  EXPECT_EQ(fs.written, std::vector<std::string>{"node-id"});
+  std::ofstream(dir.str() + "/node-id") << "not hex\n";
+  EXPECT_EQ(Node::Create(options()).status().code(), StatusCode::kCorruption);
+}
+
+// A full disk: the node keeps serving reads and catch-ups, acknowledges
+// nothing it could not store, tells writers (an Error the client reports
+// as Unavailable, not a hang), and takes writes again by itself once space
+// returns. Every acknowledged patch is there after a restart.
+// Regression: the persister held its batch and the egress ring with it, so
+// catch-ups stalled behind it and writers heard nothing.
+TEST(Node, FullDiskRefusesWritesServesReadsAndRecovers) {
   TempDir dir;
   support::FullDisk disk;
   NodeOptions o;
   o.data_dir = dir.str();
   o.fs = &disk;
+  o.stats_interval = milliseconds(50);
+  o.budget.egress_capacity = 16;  // the catch-ups below take more than that
   TestNode n(o);
   Peer writer(n, 1, "d");
-  Peer watcher(n, 2, "d");
   writer.Type(0, "abc");
   ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 3; }));
   disk.full = true;
   writer.Type(3, "def");
-  // Relaying does not wait for the disk; acks do. Once the watcher has the
-  // edit, the node has processed it, and it must not have acknowledged it.
-  ASSERT_TRUE(watcher.WaitFor([&] { return watcher.doc.Text() == "abcdef"; }));
-  ASSERT_TRUE(writer.client->Poll().ok());
+  // Its batch cannot be stored: the writer is told, not left waiting.
+  Status told = writer.client->RunUntil([] { return false; }, seconds(30));
+  EXPECT_EQ(told.code(), StatusCode::kUnavailable) << told.ToString();
+  EXPECT_NE(writer.client->close_reason().find("cannot store"), std::string::npos)
+      << writer.client->close_reason();
   EXPECT_EQ(writer.client->acked("d").Get(1), 3u) << "acknowledged an op it could not store";
+  EXPECT_TRUE(n.Logged("disk=failing"));
+  // Reads and catch-ups go on, many of them (more than the rings hold).
+  for (int i = 0; i < 40; ++i) {
+    Peer reader(n, 100 + i, "d");
+    ASSERT_EQ(reader.doc.Text(), "abcdef") << i;
+  }
+  // A new batch is refused at once.
+  Peer refused(n, 2, "d");
+  refused.Type(0, ">");
+  EXPECT_EQ(refused.client->RunUntil([] { return false; }, seconds(30)).code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(refused.client->acked("d").Get(2), 0u);
+  // Space returns: the node stores what it held and takes writes again.
   disk.full = false;
-  EXPECT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 6; }));
+  EXPECT_TRUE(n.Logged("persistence recovered"));
+  Peer again(n, 3, "d");
+  again.Type(again.doc.size(), "ghi");
+  EXPECT_TRUE(again.WaitFor([&] { return again.client->acked("d").Get(3) == 3; }))
+      << again.client->close_reason();
+  std::string text = again.doc.Text();
   n.Stop();
   NodeOptions plain;
   plain.data_dir = dir.str();
-  TestNode again(plain);
-  Peer reader(again, 3, "d");
-  EXPECT_EQ(reader.doc.Text(), "abcdef");
+  TestNode restarted(plain);
+  Peer reader(restarted, 4, "d");
+  EXPECT_EQ(reader.doc.Text(), text);
+  EXPECT_NE(text.find("abc"), std::string::npos);
+  EXPECT_NE(text.find("ghi"), std::string::npos);
+}
+
+// Regression: a stop waited for a persister that retried a full disk
+// forever.
+TEST(Node, StopsWhileTheDiskIsFull) {
+  TempDir dir;
+  support::FullDisk disk;
+  NodeOptions o;
+  o.data_dir = dir.str();
+  o.fs = &disk;
+  o.stop_grace = milliseconds(500);
+  TestNode n(o);
+  Peer writer(n, 1, "d");
+  disk.full = true;
+  writer.Type(0, "never stored");
+  ASSERT_FALSE(writer.client->RunUntil([] { return false; }, seconds(30)).ok());
+  auto started = std::chrono::steady_clock::now();
+  std::future<void> stopped = std::async(std::launch::async, [&] { n.Stop(); });
+  ASSERT_EQ(stopped.wait_for(seconds(60)), std::future_status::ready) << "the stop hangs";
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  RecordProperty("stop_ms", std::to_string(static_cast<int>(ms)));
+  EXPECT_TRUE(n.Logged("not stored (never acknowledged)"));
 }
 
 // ---- Authentication -------------------------------------------------------------
 
 TEST(Node, WrongOrMissingSecretIsRejected) {
   NodeOptions o;
-  o.secret = std::optional<std::string>("correct horse");
-  TestNode n(o);
+  o.secret = std::string("correct horse");
+  TestNode n(std::move(o));
   ClientOptions co;
   co.server = n.addr();
   co.agents = {1};
@@ -341,6 +458,161 @@ TEST(Node, WrongOrMissingSecretIsRejected) {
   EXPECT_FALSE(Client::Connect(co).ok());
   co.secret.emplace("correct horse");
   EXPECT_TRUE(Client::Connect(co).ok());
+}
+
+// A listening socket that answers the first frame of each connection with
+// `reply` and closes: a node as seen by a client, reduced to one answer.
+class OneAnswerServer {
+ public:
+  explicit OneAnswerServer(Message reply) : reply_(EncodeFrame(reply)) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(listen(fd_, 4), 0);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~OneAnswerServer() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  HostPort addr() const { return HostPort{"127.0.0.1", port_}; }
+
+ private:
+  void Serve() {
+    int c = accept(fd_, nullptr, nullptr);
+    if (c < 0) return;
+    char buf[4096];
+    (void)recv(c, buf, sizeof buf, 0);  // the Hello
+    auto prefix = EncodeFramePrefix(reply_.size());
+    std::string out(reinterpret_cast<const char*>(prefix.data()), prefix.size());
+    out += reply_;
+    (void)send(c, out.data(), out.size(), MSG_NOSIGNAL);
+    close(c);
+  }
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::string reply_;
+  std::thread thread_;
+};
+
+// Regression: Client::Connect told an authentication failure apart by
+// looking for "secret" or "proof" in the reason. The Error frame's code
+// decides now, whatever the reason says.
+TEST(Client, ErrorsAreTypedByTheirCodeNotTheirWording) {
+  struct Case {
+    ErrorFrame reply;
+    StatusCode want;
+  };
+  const Case cases[] = {
+      {{ErrorCode::kAuthFailed, "go away"}, StatusCode::kPermissionDenied},
+      {{ErrorCode::kShuttingDown, "the secret garden is closing"}, StatusCode::kUnavailable},
+      {{ErrorCode::kUnsupportedVersion, "proof of a newer protocol"},
+       StatusCode::kFailedPrecondition},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.reply.reason);
+    OneAnswerServer server(c.reply);
+    ClientOptions o;
+    o.server = server.addr();
+    o.timeout = seconds(10);
+    Result<std::unique_ptr<Client>> client = Client::Connect(o);
+    ASSERT_FALSE(client.ok());
+    EXPECT_EQ(client.status().code(), c.want) << client.status().ToString();
+    EXPECT_NE(client.status().message().find(c.reply.reason), std::string_view::npos);
+  }
+}
+
+// Regression: a peer that set is_node in its Hello could author ops under
+// any agent, whatever credential it proved. Only the node secret makes a
+// relay now; forged ops are refused, counted and logged.
+TEST(Node, ForgedOpsFromAClientCredentialAreRefusedAndCounted) {
+  NodeOptions o;
+  o.secret = std::string("client key");
+  o.node_secret = std::string("node key");
+  o.stats_interval = milliseconds(50);
+  TestNode n(std::move(o));
+  engine::Doc forger(6);
+  ASSERT_TRUE(forger.Insert(0, "forged").ok());
+  std::string update = forger.EncodeOpsSince({});
+  {
+    // Claiming to be a node with the client credential: refused outright.
+    RawPeer raw(n.port());
+    HandshakeConfig claim;
+    claim.node_id = 70;
+    claim.agents = {5};
+    claim.is_node = true;
+    claim.node_secret = "client key";
+    std::optional<HandshakeFailure> f = raw.HandshakeAs(claim);
+    ASSERT_TRUE(f.has_value());
+    EXPECT_EQ(f->code, ErrorCode::kAuthFailed) << f->reason;
+  }
+  {
+    // As a client: ops under an agent it did not announce are refused.
+    RawPeer raw(n.port());
+    HandshakeConfig client;
+    client.node_id = 71;
+    client.agents = {5};
+    client.secret = "client key";
+    ASSERT_FALSE(raw.HandshakeAs(client).has_value());
+    raw.WriteFrame(OpBatch{"shared", std::as_bytes(std::span(update.data(), update.size()))});
+    std::optional<ErrorFrame> e = raw.ReadUntil<ErrorFrame>();
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->code, ErrorCode::kForeignAgent);
+  }
+  EXPECT_TRUE(n.Logged("forged=1"));
+  EXPECT_TRUE(n.Logged("rejecting conn"));
+  ClientOptions co;
+  co.server = n.addr();
+  co.agents = {50};
+  co.secret = std::string("client key");
+  Result<std::unique_ptr<Client>> check = Client::Connect(co);
+  ASSERT_TRUE(check.ok()) << check.status().ToString();
+  engine::Doc replica(50);
+  ASSERT_TRUE((*check)->Subscribe("shared", &replica).ok());
+  EXPECT_EQ(replica.Text().find("forged"), std::string::npos);
+}
+
+TEST(Node, NodesWithANodeSecretRelayToEachOther) {
+  auto options = [] {
+    NodeOptions o;
+    o.secret = std::string("client key");
+    o.node_secret = std::string("node key");
+    return o;
+  };
+  TestNode a(options());
+  NodeOptions ob = options();
+  ob.peers = {a.addr()};
+  TestNode b(std::move(ob));
+  auto connect = [](const TestNode& n, uint64_t agent) {
+    return Connect(n, agent, std::string("client key"));
+  };
+  std::unique_ptr<Client> on_a = connect(a, 1), on_b = connect(b, 2);
+  ASSERT_TRUE(on_a && on_b);
+  engine::Doc da(1), db(2);
+  ASSERT_TRUE(on_a->Subscribe("d", &da).ok());
+  ASSERT_TRUE(on_b->Subscribe("d", &db).ok());
+  ASSERT_TRUE(da.Insert(0, "from a").ok());
+  ASSERT_TRUE(on_a->SendOpsSince("d", da, {}).ok());
+  EXPECT_TRUE(on_b->RunUntil([&] { return db.Text() == "from a"; }, seconds(10)).ok())
+      << "'" << db.Text() << "'";
+}
+
+TEST(Node, CredentialsThatCannotKeepClientsFromRelayingAreRefused) {
+  NodeOptions same;
+  same.secret = std::string("k");
+  same.node_secret = std::string("k");
+  EXPECT_EQ(Node::Create(std::move(same)).status().code(), StatusCode::kInvalidArgument);
+  NodeOptions peers_without_node_secret;
+  peers_without_node_secret.secret = std::string("k");
+  peers_without_node_secret.peers = {HostPort{"127.0.0.1", 1}};
+  EXPECT_EQ(Node::Create(std::move(peers_without_node_secret)).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 // ---- Bad input ------------------------------------------------------------------
@@ -421,6 +693,31 @@ TEST_F(NodeUnderAbuse, OpsUnderAForeignAgentAreRefused) {
   ExpectStillServing();
 }
 
+// Regression: a batch that would overflow a document's Pending set was
+// refused as kMalformed and its sender disconnected, although an honest
+// peer can send ops whose dependencies it has not passed on (yet).
+TEST(Node, FullPendingSetDropsTheBatchNotThePeer) {
+  NodeOptions o;
+  o.budget.max_pending_ops = 2;
+  o.stats_interval = milliseconds(50);
+  TestNode n(o);
+  Peer author(n, 5, "d");
+  Peer reader(n, 6, "d");
+  // Ten separate runs typed backwards; the first one stays behind, so the
+  // other nine wait for it.
+  engine::Doc typed(5);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(typed.Insert(0, std::string(1, 'a' + i)).ok());
+  engine::VersionVector first;
+  first.Set(5, 1);
+  ASSERT_TRUE(author.client->SendUpdate("d", typed.EncodeOpsSince(first)).ok());
+  EXPECT_TRUE(n.Logged("dropped=1")) << "the batch was not counted as dropped";
+  // Still connected: the whole history goes through and is acknowledged.
+  ASSERT_TRUE(author.client->SendUpdate("d", typed.EncodeOpsSince({})).ok());
+  EXPECT_TRUE(author.WaitFor([&] { return author.client->acked("d").Get(5) == 10; }))
+      << author.client->close_reason();
+  EXPECT_TRUE(reader.WaitFor([&] { return reader.doc.Text() == typed.Text(); }));
+}
+
 TEST_F(NodeUnderAbuse, InvalidUpdateBytesAreRefused) {
   RawPeer raw(node_.port());
   raw.Handshake({5});
@@ -432,35 +729,160 @@ TEST_F(NodeUnderAbuse, InvalidUpdateBytesAreRefused) {
   ExpectStillServing();
 }
 
-TEST(Node, PeerThatStopsReadingIsDroppedNotBuffered) {
+// ---- Memory bounds ----------------------------------------------------------------
+
+// `n` lines of `bytes` random letters (incompressible), typed at the end.
+void TypeIncompressible(Peer& writer, int n, size_t bytes, uint32_t seed) {
+  std::mt19937 rng(seed);
+  for (int i = 0; i < n; ++i) {
+    std::string line(bytes, ' ');
+    for (char& ch : line) ch = static_cast<char>('a' + rng() % 26);
+    writer.Type(writer.doc.size(), line);
+  }
+}
+
+// Regression: any byte a peer sent refreshed its liveness, so a subscriber
+// that never read but kept sending pings was never dropped (the test
+// passed only with the queue bound lowered to 64 KiB). Now a queue that
+// takes nothing within drain_timeout is dropped, however chatty its peer.
+TEST(Node, ChattySubscriberThatDoesNotDrainIsDropped) {
   NodeOptions o;
-  // The kernel's socket buffers absorb a few MB on loopback before libuv
-  // queues anything; the bound applies to what libuv queues.
-  o.max_outbound_bytes = 64 << 10;
-  o.peer_timeout = kDeadline;  // so only the bound can drop the slow peer
+  o.peer_timeout = seconds(60);                    // silence is not what drops it,
+  o.budget.max_outbound_bytes = size_t{64} << 20;  // nor the queue's size
+  o.budget.drain_timeout = milliseconds(1000);
   TestNode n(o);
   // A small receive window, so the node's writes back up quickly.
   RawPeer slow(n.port(), 4096);
   slow.Handshake();
   slow.WriteFrame(Subscribe{"flood", {}});
   ASSERT_TRUE(slow.ReadUntil<SyncDone>().has_value());
-  // Now it reads nothing while a writer floods the document with 8 MB:
-  // more than the kernel's socket buffers and the node's bound.
+  std::atomic<bool> done{false};
+  std::thread chatter([&] {
+    std::string ping = EncodeFrame(Ping{1, 0});
+    auto prefix = EncodeFramePrefix(ping.size());
+    ping.insert(0, reinterpret_cast<const char*>(prefix.data()), prefix.size());
+    while (!done) {
+      // Fails once the node has dropped it: that is the point.
+      (void)send(slow.fd(), ping.data(), ping.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      // Pacing the chatter; nothing waits on it.
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  });
+  // It reads nothing while a writer floods the document with 24 MB: more
+  // than the kernel's socket buffers on loopback take (several MB).
   Peer writer(n, 1, "flood");
-  std::mt19937 rng(3);
-  for (int i = 0; i < 8000; ++i) {
-    std::string line(1000, ' ');
-    for (char& ch : line) ch = static_cast<char>('a' + rng() % 26);  // incompressible
-    writer.Type(writer.doc.size(), line);
-  }
-  // The writer is served to the end...
+  TypeIncompressible(writer, 2000, 12000, 3);
   uint64_t end = writer.doc.known_seqs(1);
   EXPECT_TRUE(writer.WaitFor([&] { return writer.client->acked("flood").Get(1) == end; }));
-  // ...while the slow peer was cut off: reading now, it finds the end of the
-  // stream well before the 8 MB it would have had to buffer.
+  // Still reading nothing, and still chatting, it is dropped...
+  EXPECT_TRUE(n.Logged("took nothing of its queue", seconds(30))) << "never disconnected";
+  done = true;
+  chatter.join();
+  // ...and reading now, it finds the end of the stream before the 24 MB.
   size_t received = 0;
-  EXPECT_TRUE(slow.Closed(kDeadline, &received)) << "never disconnected";
-  EXPECT_LT(received, size_t{8000} * 1000);
+  EXPECT_TRUE(slow.Closed(kDeadline, &received));
+  EXPECT_LT(received, size_t{2000} * 12000);
+}
+
+// Regression: relays pinned their slots in a slow subscriber's write queue
+// until written, so a subscriber that stopped reading held a whole size
+// class of the pools (15 XL slots) long before its queue bound, and every
+// connection that needed that class stalled.
+TEST(Node, SlowSubscriberDoesNotHoldThePools) {
+  NodeOptions o;
+  o.peer_timeout = seconds(120);
+  o.budget.drain_timeout = seconds(120);           // it stays connected:
+  o.budget.max_outbound_bytes = size_t{64} << 20;  // only the pools are tested
+  TestNode n(o);
+  RawPeer slow(n.port(), 4096);
+  slow.Handshake();
+  slow.WriteFrame(Subscribe{"paste", {}});
+  ASSERT_TRUE(slow.ReadUntil<SyncDone>().has_value());
+  // 24 MB in XL frames: more than the kernel buffers, so relays queue.
+  Peer writer(n, 1, "paste");
+  TypeIncompressible(writer, 2000, 12000, 4);
+  uint64_t end = writer.doc.known_seqs(1);
+  EXPECT_TRUE(writer.WaitFor([&] { return writer.client->acked("paste").Get(1) == end; }))
+      << "the writer stalled: " << writer.client->acked("paste").Get(1) << " of " << end;
+}
+
+// Regression: a connection could fill a size class of the pools with op
+// batches waiting in the pipeline (here behind a slow disk), so nobody
+// else could send a frame of that size. Past its credit it is not read.
+TEST(Node, WriterOverItsCreditStopsBeingRead) {
+  TempDir dir;
+  support::SlowDisk disk;
+  NodeOptions o;
+  o.data_dir = dir.str();
+  o.fs = &disk;
+  TestNode n(o);
+  Peer reader(n, 3, "other");
+  disk.Hold();
+  {
+    // Large batches that cannot get through until the disk answers.
+    Peer flooder(n, 1, "flood");
+    TypeIncompressible(flooder, 40, 12000, 5);
+    ASSERT_TRUE(flooder.client->Poll().ok());
+    // Another writer's large batch is still read, accepted and relayed.
+    Peer writer(n, 2, "other");
+    TypeIncompressible(writer, 1, 12000, 6);
+    EXPECT_TRUE(reader.WaitFor([&] { return reader.doc.size() == 12000; }))
+        << "the other writer's batch did not get a slot";
+    disk.Open();
+    uint64_t end = flooder.doc.known_seqs(1);
+    EXPECT_TRUE(flooder.WaitFor([&] { return flooder.client->acked("flood").Get(1) == end; }));
+  }
+}
+
+// Regression: subscribing to any name created that document, kept it in
+// memory forever and announced it to every peer, which created it too.
+TEST(Node, SubscribingToNothingCreatesNothing) {
+  NodeOptions oa;
+  oa.stats_interval = milliseconds(20);
+  TestNode a(oa);
+  NodeOptions ob;
+  ob.peers = {a.addr()};
+  ob.stats_interval = milliseconds(20);
+  TestNode b(std::move(ob));
+  RawPeer raw(a.port());
+  raw.Handshake();
+  for (int i = 0; i < 50; ++i) {
+    raw.WriteFrame(Subscribe{"ghost" + std::to_string(i), {}});
+    std::optional<SyncDone> done = raw.ReadUntil<SyncDone>();
+    ASSERT_TRUE(done.has_value());
+    EXPECT_EQ(done->version, engine::VersionVector());
+  }
+  // A document with content does spread, and a ghost's subscriber gets
+  // its ops once someone writes it.
+  Peer writer(a, 1, "real");
+  writer.Type(0, "here");
+  Peer haunted(a, 2, "ghost7");
+  Peer on_b(b, 3, "real");
+  ASSERT_TRUE(on_b.WaitFor([&] { return on_b.doc.Text() == "here"; }));
+  Peer ghost_writer(a, 4, "ghost7");
+  ghost_writer.Type(0, "boo");
+  EXPECT_TRUE(haunted.WaitFor([&] { return haunted.doc.Text() == "boo"; }));
+  EXPECT_TRUE(b.Logged("docs=2"));
+  EXPECT_LE(a.MaxLogged("docs="), 2u);
+  EXPECT_LE(b.MaxLogged("docs="), 2u);
+}
+
+TEST(Node, SubscriptionsPerConnectionAreBounded) {
+  NodeOptions o;
+  o.budget.max_subscriptions = 3;
+  TestNode n(o);
+  RawPeer raw(n.port());
+  raw.Handshake();
+  for (int i = 0; i < 3; ++i) {
+    raw.WriteFrame(Subscribe{"doc" + std::to_string(i), {}});
+    ASSERT_TRUE(raw.ReadUntil<SyncDone>().has_value());
+  }
+  raw.WriteFrame(Subscribe{"doc0", {}});  // again: not a new one
+  ASSERT_TRUE(raw.ReadUntil<SyncDone>().has_value());
+  raw.WriteFrame(Subscribe{"doc3", {}});
+  std::optional<ErrorFrame> e = raw.ReadUntil<ErrorFrame>();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code, ErrorCode::kOverloaded);
 }
 
 }  // namespace

@@ -13,9 +13,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "handshake.h"
 #include "weft/transport/client.h"
 #include "weft/transport/frame.h"
 #include "weft/transport/node.h"
@@ -34,13 +39,14 @@ inline constexpr milliseconds kDeadline(60000);
 // A node serving on an ephemeral port until the test ends.
 class TestNode {
  public:
-  explicit TestNode(NodeOptions o = {}) { Start(std::move(o)); }
+  TestNode() { Start(NodeOptions()); }
+  explicit TestNode(NodeOptions o) { Start(std::move(o)); }
   ~TestNode() { Stop(); }
 
   // `o.log`, if set, sees every line too (on the node's loop thread).
   void Start(NodeOptions o) {
     o.handle_signals = false;
-    o.log = Logger(o.log);
+    o.log = Logger(o.log, log_);
     if (o.heartbeat.count() == 1000) o.heartbeat = milliseconds(100);
     // A test's clients run only while the test waits on them; a busy
     // machine can leave one unserved for seconds. Tests that want the
@@ -62,15 +68,55 @@ class TestNode {
   uint16_t port() const { return port_; }
   uint16_t http_port() const { return http_port_; }
   HostPort addr() const { return HostPort{"127.0.0.1", port_}; }
+  uint64_t node_id() const { return node_->node_id(); }
+
+  // The largest number the node's log has shown after `key` (e.g. "docs=").
+  uint64_t MaxLogged(const std::string& key) {
+    std::lock_guard<std::mutex> lock(log_->mu);
+    uint64_t most = 0;
+    for (const std::string& l : log_->lines) {
+      size_t at = l.find(key);
+      if (at != std::string::npos)
+        most = std::max<uint64_t>(most, std::stoull(l.substr(at + key.size())));
+    }
+    return most;
+  }
+
+  // Waits until the node has logged a line containing `text`.
+  bool Logged(const std::string& text, milliseconds timeout = kDeadline) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    do {
+      {
+        std::lock_guard<std::mutex> lock(log_->mu);
+        for (const std::string& l : log_->lines) {
+          if (l.find(text) != std::string::npos) return true;
+        }
+      }
+      // The log is a callback from the node's thread: poll what it wrote.
+      std::this_thread::sleep_for(milliseconds(5));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return false;
+  }
 
  private:
+  struct Log {
+    std::mutex mu;
+    std::vector<std::string> lines;
+  };
+
   static std::function<void(const std::string&)> Logger(
-      std::function<void(const std::string&)> hook) {
-    return [hook = std::move(hook)](const std::string& l) {
+      std::function<void(const std::string&)> hook, std::shared_ptr<Log> log) {
+    return [hook = std::move(hook), log = std::move(log)](const std::string& l) {
       if (std::getenv("WEFT_TEST_LOG")) std::fprintf(stderr, "node: %s\n", l.c_str());
+      {
+        std::lock_guard<std::mutex> lock(log->mu);
+        log->lines.push_back(l);
+      }
       if (hook) hook(l);
     };
   }
+
+  std::shared_ptr<Log> log_ = std::make_shared<Log>();
 
   std::unique_ptr<Node> node_;
   std::thread thread_;
@@ -103,9 +149,7 @@ struct Peer {
     ASSERT_TRUE(doc.Insert(pos, text).ok());
     ASSERT_TRUE(client->SendOpsSince(name, doc, before).ok());
   }
-  bool WaitFor(const std::function<bool()>& pred) {
-    return client->RunUntil(pred, kDeadline).ok();
-  }
+  bool WaitFor(const std::function<bool()>& pred) { return client->RunUntil(pred, kDeadline).ok(); }
 
   std::unique_ptr<Client> client;
   engine::Doc doc;
@@ -177,6 +221,23 @@ class RawPeer {
     h.agents = std::move(agents);
     WriteFrame(h);
     ASSERT_TRUE(ReadUntil<Welcome>().has_value());
+  }
+  // Runs the connecting side of a handshake with `config` (its secrets
+  // and claims); the failure the node reported, if any.
+  std::optional<HandshakeFailure> HandshakeAs(HandshakeConfig config) {
+    config.client = true;
+    weft::transport::Handshake hs(std::move(config));
+    std::vector<Message> out;
+    EXPECT_TRUE(hs.Start(&out).ok());
+    while (!hs.done()) {
+      for (const Message& m : out) WriteFrame(m);
+      out.clear();
+      std::optional<Message> in = ReadFrame();
+      if (!in) return HandshakeFailure{ErrorCode::kUnspecified, "no answer"};
+      if (std::optional<HandshakeFailure> f = hs.OnMessage(*in, &out)) return f;
+    }
+    for (const Message& m : out) WriteFrame(m);
+    return std::nullopt;
   }
   int fd() const { return fd_; }
   bool eof() const { return eof_; }

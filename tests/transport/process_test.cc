@@ -4,23 +4,29 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "weft.h"
+#include "weft/crc32c.h"
 #include "weft/engine/trace.h"
+#include "weft/transport/client.h"
 
 extern char** environ;
 
@@ -82,6 +88,7 @@ class Process {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   void Signal(int sig) { kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
 
   std::string Out() const { return Slurp(out_); }
   std::string Err() const { return Slurp(err_); }
@@ -138,7 +145,8 @@ class WeftProcesses : public ::testing::Test {
   }
 
   // Starts a node on an ephemeral port; returns "127.0.0.1:PORT".
-  std::string StartNode(const std::string& name, std::vector<std::string> peers = {}) {
+  std::string StartNode(const std::string& name, std::vector<std::string> peers = {},
+                        std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {
         "node",           "--listen", "127.0.0.1:0", "--data", (dir_ / name).string(),
         "--heartbeat-ms", "200"};
@@ -146,6 +154,7 @@ class WeftProcesses : public ::testing::Test {
       args.push_back("--peer");
       args.push_back(p);
     }
+    args.insert(args.end(), extra.begin(), extra.end());
     Process& p = Spawn(name, args);
     std::string port = p.WaitForNumberAfter("listening on 127.0.0.1:");
     EXPECT_FALSE(port.empty()) << p.Err();
@@ -326,6 +335,146 @@ TEST_F(WeftProcesses, LoadGeneratorTypesIntoEveryDocument) {
   EXPECT_LE(j["p50_ms"].get<double>(), j["p99_ms"].get<double>());
   EXPECT_LE(j["p99_ms"].get<double>(), j["max_ms"].get<double>());
   for (int d = 0; d < 4; ++d) EXPECT_FALSE(Cat(a, "ld-" + std::to_string(d)).empty()) << d;
+}
+
+// The largest resident set `pid` has had, in kB (VmHWM).
+long PeakRssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
+// An Update (engine/FORMAT.md) of a few bytes whose compressed text claims
+// to decode to 1,000,000,000 bytes, with a valid checksum: what a decoder
+// allocating the declared size would pay for in full.
+std::string DecompressionBomb() {
+  constexpr uint64_t kClaimed = 1'000'000'000;
+  auto varint = [](std::string& s, uint64_t v) {
+    for (; v >= 0x80; v >>= 7) s.push_back(static_cast<char>(v | 0x80));
+    s.push_back(static_cast<char>(v));
+  };
+  std::string m("\x02\x01", 2);  // format version 2, kind Update
+  varint(m, 1);                    // one agent
+  m += std::string("\x65\0\0\0\0\0\0\0", 8);
+  varint(m, 0);        // its first seq
+  varint(m, 1);        // one run
+  varint(m, kClaimed);  // text bytes
+  m.push_back('\x01');  // compressed text
+  m += std::string(16, '\0');
+  uint32_t crc = weft::Crc32c(std::as_bytes(std::span(m.data(), m.size())));
+  for (int i = 0; i < 4; ++i) m.push_back(static_cast<char>(crc >> (8 * i)));
+  return m;
+}
+
+// Decompression bombs from 4 authenticated connections, 8 op batches each:
+// the node refuses them without ever holding what they claim, and goes on
+// serving others.
+TEST_F(WeftProcesses, DecompressionBombsLeaveTheNodeSmallAndServing) {
+  std::string bomb = DecompressionBomb();
+  fs::path secret = dir_ / "secret";
+  std::ofstream(secret) << "bomb squad\n";
+  std::string a = StartNode("a", {}, {"--secret-file", secret.string()});
+  weft::Result<weft::transport::HostPort> addr = weft::transport::ParseHostPort(a);
+  ASSERT_TRUE(addr.ok());
+  std::vector<std::unique_ptr<weft::transport::Client>> clients;
+  for (uint64_t i = 0; i < 4; ++i) {
+    weft::transport::ClientOptions o;
+    o.server = *addr;
+    o.secret = std::string("bomb squad");
+    o.agents = {100 + i};
+    weft::Result<std::unique_ptr<weft::transport::Client>> c = weft::transport::Client::Connect(o);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    clients.push_back(std::move(*c));
+  }
+  for (int round = 0; round < 8; ++round) {
+    for (auto& c : clients) (void)c->SendUpdate("boom", bomb);  // fails once refused
+  }
+  for (auto& c : clients) {
+    EXPECT_FALSE(c->RunUntil([] { return false; }, milliseconds(60000)).ok());
+    EXPECT_FALSE(c->connected()) << "the node accepted a bomb";
+  }
+  Process& cat =
+      Spawn("cat", {"cat", "--connect", a, "--doc", "other", "--secret-file", secret.string()});
+  EXPECT_EQ(cat.Wait(), 0) << cat.Err();
+  long peak = PeakRssKb(nodes_["a"]->pid());
+  RecordProperty("node_peak_rss_kb", std::to_string(peak));
+  EXPECT_GT(peak, 0);
+  EXPECT_LE(peak, 200 * 1024) << "peak RSS " << peak << " kB";
+}
+
+// The typist's text after each number of patches of `trace` (ASCII: code
+// points are bytes): true if `text` is one of them, for some count >= `at_least`.
+bool IsTypedPrefix(const weft::engine::Trace& trace, uint64_t at_least, const std::string& text) {
+  std::string typed;
+  uint64_t k = 0;
+  for (const auto& txn : trace.txns) {
+    for (const auto& p : txn.patches) {
+      if (k >= at_least && typed == text) return true;
+      typed.erase(p.pos, p.del);
+      typed.insert(p.pos, p.text);
+      ++k;
+    }
+  }
+  return k >= at_least && typed == text;
+}
+
+// A node whose data directory is on a 2 MiB file system that fills up
+// under a typist: the typist is told and exits non-zero (no hang), the
+// node serves reads meanwhile, stops promptly on SIGTERM, and after the
+// disk grows and a restart holds every patch it acknowledged.
+TEST_F(WeftProcesses, DiskFullUnderAWriter) {
+  fs::path disk = dir_ / "disk";
+  fs::create_directories(disk);
+  if (mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=2m") != 0) {
+    GTEST_SKIP() << "cannot mount a small tmpfs (needs root): " << std::strerror(errno);
+  }
+  struct Unmount {
+    fs::path at;
+    ~Unmount() { umount2(at.c_str(), MNT_DETACH); }
+  } unmount{disk};
+  std::string trace_path = TracesDir() + "/sequential/seph-blog1.json.gz";
+  weft::Result<weft::engine::Trace> trace = weft::engine::LoadTrace(trace_path);
+  ASSERT_TRUE(trace.ok());
+  std::string data = (disk / "n").string();
+  Process& node =
+      Spawn("node", {"node", "--listen", "127.0.0.1:0", "--data", data, "--heartbeat-ms", "200"});
+  std::string port = node.WaitForNumberAfter("listening on 127.0.0.1:");
+  ASSERT_FALSE(port.empty()) << node.Err();
+  std::string addr = "127.0.0.1:" + port;
+  Process& typist = Spawn(
+      "type", {"type", "--connect", addr, "--doc", "blog", "--trace", trace_path, "--agent", "7"});
+  int typed = typist.Wait(milliseconds(300000));
+  EXPECT_NE(typed, -1) << "the typist hung";
+  EXPECT_NE(typed, 0) << "the whole trace fit on the disk";
+  EXPECT_NE(typist.Err().find("cannot store"), std::string::npos) << typist.Err();
+  std::string out = typist.Out();
+  size_t last = out.rfind("acked ");
+  uint64_t acked =
+      last == std::string::npos ? 0 : std::strtoull(out.c_str() + last + 6, nullptr, 10);
+  RecordProperty("acked_patches", std::to_string(acked));
+  // Reads go on while the disk is full.
+  std::string during = Cat(addr, "blog");
+  EXPECT_TRUE(IsTypedPrefix(*trace, acked, during)) << during.size() << " bytes";
+  auto term = std::chrono::steady_clock::now();
+  node.Signal(SIGTERM);
+  EXPECT_EQ(node.Wait(milliseconds(10000)), 0) << node.Err();
+  double stop_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - term).count();
+  RecordProperty("sigterm_to_exit_ms", std::to_string(static_cast<int>(stop_ms)));
+  // Space returns (the file system grows); a restart has every acked patch.
+  ASSERT_EQ(mount("tmpfs", disk.c_str(), "tmpfs", MS_REMOUNT, "size=64m"), 0)
+      << std::strerror(errno);
+  Process& again = Spawn("again", {"node", "--listen", "127.0.0.1:0", "--data", data});
+  port = again.WaitForNumberAfter("listening on 127.0.0.1:");
+  ASSERT_FALSE(port.empty()) << again.Err();
+  std::string after = Cat("127.0.0.1:" + port, "blog");
+  EXPECT_TRUE(IsTypedPrefix(*trace, acked, after))
+      << after.size() << " bytes after the restart; " << acked << " patches were acknowledged";
+  again.Signal(SIGTERM);
+  EXPECT_EQ(again.Wait(), 0) << again.Err();
 }
 
 TEST_F(WeftProcesses, NodeStopsCleanlyOnSigterm) {

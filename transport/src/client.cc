@@ -11,6 +11,33 @@
 #include "connection.h"
 
 namespace weft::transport {
+namespace {
+
+// The Status a caller sees for a connection closed with `code` (the Error
+// frame either side sent): typed, so callers never parse reasons.
+Status ClosedStatus(ErrorCode code, std::string message) {
+  switch (code) {
+    case ErrorCode::kAuthFailed:
+    case ErrorCode::kForeignAgent:
+      return Status::PermissionDenied(std::move(message));
+    case ErrorCode::kUnsupportedVersion:
+    case ErrorCode::kProtocol:
+      return Status::FailedPrecondition(std::move(message));
+    case ErrorCode::kMalformed:
+    case ErrorCode::kFrameTooLarge:
+      return Status::InvalidArgument(std::move(message));
+    case ErrorCode::kOverloaded:
+      return Status::ResourceExhausted(std::move(message));
+    case ErrorCode::kUnspecified:
+    case ErrorCode::kTimeout:
+    case ErrorCode::kShuttingDown:
+    case ErrorCode::kStorage:
+      break;
+  }
+  return Status::Unavailable(std::move(message));
+}
+
+}  // namespace
 
 class Client::Impl : public ConnectionHost {
  public:
@@ -68,28 +95,20 @@ class Client::Impl : public ConnectionHost {
     if (rc != 0) {
       conn_->Close(std::string("cannot connect: ") + uv_strerror(rc));
     }
-    Status s = RunUntil([&] { return ready_; }, options_.timeout);
-    if (!s.ok()) {
-      if (reason_.find("secret") != std::string::npos ||
-          reason_.find("proof") != std::string::npos) {
-        return Status::PermissionDenied(reason_);
-      }
-      return s;
-    }
-    return Status::Ok();
+    return RunUntil([&] { return ready_; }, options_.timeout);
   }
 
   Status Subscribe(const std::string& doc, engine::Doc* replica) {
     replicas_[doc] = replica;
     synced_.erase(doc);
-    if (!conn_ || conn_->closing()) return Status::Unavailable("not connected: " + reason_);
+    if (!conn_ || conn_->closing()) return NotConnected();
     conn_->Send(transport::Subscribe{doc, replica->version()});
     return RunUntil([&] { return synced_.count(doc) != 0 || !error_.ok(); }, options_.timeout);
   }
 
   Status SendOpsSince(const std::string& doc, const engine::Doc& replica,
                       const engine::VersionVector& since) {
-    if (!conn_ || conn_->closing()) return Status::Unavailable("not connected: " + reason_);
+    if (!conn_ || conn_->closing()) return NotConnected();
     // A client may author only its own agents' ops (the node refuses any
     // other as foreign): others' ops the replica holds are not resent, even
     // when they arrived after `since`.
@@ -104,7 +123,7 @@ class Client::Impl : public ConnectionHost {
   }
 
   Status SendUpdate(const std::string& doc, std::string_view update) {
-    if (!conn_ || conn_->closing()) return Status::Unavailable("not connected: " + reason_);
+    if (!conn_ || conn_->closing()) return NotConnected();
     if (update.empty() || update.size() > kMaxUpdateBytes) {
       return Status::InvalidArgument("update must be 1.." + std::to_string(kMaxUpdateBytes) +
                                      " bytes");
@@ -115,7 +134,7 @@ class Client::Impl : public ConnectionHost {
 
   Status SendPresence(const std::string& doc, uint64_t agent, const engine::Anchor& cursor,
                       const std::string& label) {
-    if (!conn_ || conn_->closing()) return Status::Unavailable("not connected: " + reason_);
+    if (!conn_ || conn_->closing()) return NotConnected();
     WireAnchor a;
     if (cursor.has_id) {
       a.agent = cursor.id.agent;
@@ -145,7 +164,7 @@ class Client::Impl : public ConnectionHost {
     uv_timer_stop(&timer_);
     if (pred()) return Status::Ok();
     if (!error_.ok()) return error_;
-    if (!conn_) return Status::Unavailable("connection closed: " + reason_);
+    if (!conn_) return closed_;
     return Status::Unavailable("timed out after " + std::to_string(timeout.count()) + " ms");
   }
 
@@ -153,11 +172,17 @@ class Client::Impl : public ConnectionHost {
     alloc_.AdoptCurrentThread();
     uv_run(&loop_, UV_RUN_NOWAIT);
     if (!error_.ok()) return error_;
-    if (!conn_) return Status::Unavailable("connection closed: " + reason_);
+    if (!conn_) return closed_;
     return Status::Ok();
   }
 
   int poll_fd() const { return uv_backend_fd(&loop_); }
+
+  // Why the connection is gone (or going).
+  Status NotConnected() const {
+    if (conn_) return ClosedStatus(conn_->close_code(), "connection closing");
+    return closed_;
+  }
 
   // ---- ConnectionHost ---------------------------------------------------------
 
@@ -193,8 +218,9 @@ class Client::Impl : public ConnectionHost {
     return true;  // subscriptions are for nodes, not for this client
   }
 
-  void OnClosed(Connection&, const std::string& reason) override {
+  void OnClosed(Connection& c, const std::string& reason) override {
     reason_ = reason;
+    closed_ = ClosedStatus(c.close_code(), "connection closed: " + reason);
     // The connection is destroyed after its callbacks return: hand it to a
     // zero-delay timer.
     closing_conn_ = std::move(conn_);
@@ -239,6 +265,7 @@ class Client::Impl : public ConnectionHost {
   bool ready_ = false;
   Status error_;
   std::string reason_;
+  Status closed_ = Status::Unavailable("not connected");  // why the connection closed
   std::map<std::string, engine::Doc*> replicas_;
   std::set<std::string> synced_;
   std::map<std::string, engine::VersionVector> acked_;

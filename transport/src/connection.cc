@@ -18,12 +18,15 @@ namespace weft::transport {
 struct Connection::WriteReq {
   uv_write_t req{};
   Connection* conn = nullptr;
-  SlotRef slot;         // a pooled body or update
-  std::string owned;    // an encoded control frame
-  std::string head;     // the length prefix and, for op batches, the batch header
-  std::string ws_head;  // on a WebSocket: the header of the message carrying it
+  SlotRef slot;                      // a pooled body
+  std::shared_ptr<const void> keep;  // what a catch-up's bytes live in
+  std::string owned;                 // an encoded control frame, or a copied body
+  std::string head;                  // the length prefix and, for op batches, the batch header
+  std::string ws_head;               // on a WebSocket: the header of the message carrying it
   uv_buf_t bufs[3]{};
   size_t bytes = 0;
+  int pool = -1;  // the size class of `slot` (-1: none)
+  bool catch_up = false;
 };
 
 namespace {
@@ -96,14 +99,21 @@ void Connection::Start(std::span<const std::byte> early) {
   if (!reading_) return Close("cannot read from the socket");
   if (ws_ && !early.empty()) {
     ws_->Feed(early);
-    if (ws_->blocked()) StopReading();
+    if (ws_->blocked()) UpdateReading();
   }
 }
 
 void Connection::OnAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* c = static_cast<Connection*>(h->data);
   *buf = uv_buf_init(nullptr, 0);
-  if (c->closing_ || c->held_) return;
+  if (c->closing_) {
+    // Lingering after an Error frame: what the peer still sends is read
+    // and dropped.
+    thread_local char discard[4096];
+    if (c->lingering_) *buf = uv_buf_init(discard, sizeof discard);
+    return;
+  }
+  if (c->held_) return;
   if (c->ws_) {
     // A WebSocket's bytes need parsing before they are stream bytes; they
     // reach the slots through OnPayload.
@@ -119,10 +129,20 @@ void Connection::OnAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
 
 void Connection::OnRead(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
   auto* c = static_cast<Connection*>(s->data);
-  if (n == 0 || c->closing_) return;  // EAGAIN, not end of stream
+  if (n == 0) return;  // EAGAIN, not end of stream
+  if (c->closing_) {
+    // Lingering: the peer is done once it closes its side; the handle goes
+    // once our Error frame is out too.
+    if (n < 0 && n != UV_ENOBUFS) {
+      uv_read_stop(s);
+      c->reading_ = false;
+      if (c->shut_down_) c->FinishClose();
+    }
+    return;
+  }
   if (n == UV_ENOBUFS) {
-    uv_read_stop(s);
-    c->reading_ = false;
+    c->starved_ = true;
+    c->UpdateReading();
     c->host_->OnStalled(*c);
     return;
   }
@@ -134,7 +154,7 @@ void Connection::OnRead(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
   c->pings_since_heard_ = 0;
   if (c->ws_) {
     c->ws_->OnRead(static_cast<size_t>(n));
-    if (c->ws_->blocked()) c->StopReading();
+    if (c->ws_->blocked()) c->UpdateReading();
     return;
   }
   Result<FrameRef> frame = c->assembler_.Commit(static_cast<size_t>(n));
@@ -148,14 +168,7 @@ void Connection::OnRead(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
 void Connection::HandleFrame(FrameRef frame) {
   if (Dispatch(frame)) return;
   held_ = std::move(frame);
-  StopReading();
-}
-
-void Connection::StopReading() {
-  if (reading_) {
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
-    reading_ = false;
-  }
+  UpdateReading();
 }
 
 size_t Connection::OnPayload(std::span<const std::byte> bytes) {
@@ -164,7 +177,8 @@ size_t Connection::OnPayload(std::span<const std::byte> bytes) {
     Result<std::span<std::byte>> buf = assembler_.ReadBuffer();
     if (!buf.ok()) {
       // No slot for the next frame: wait for one, as a TCP read would.
-      StopReading();
+      starved_ = true;
+      UpdateReading();
       host_->OnStalled(*this);
       break;
     }
@@ -214,7 +228,7 @@ bool Connection::Dispatch(const FrameRef& frame) {
   }
   if (std::holds_alternative<Pong>(*m)) return true;
   if (const ErrorFrame* e = std::get_if<ErrorFrame>(&*m)) {
-    Close("peer reported an error: " + e->reason);
+    Close("peer reported an error: " + e->reason, e->code);
     return true;
   }
   if (std::holds_alternative<Hello>(*m) || std::holds_alternative<AuthChallenge>(*m) ||
@@ -231,14 +245,10 @@ void Connection::Retry() {
     if (!Dispatch(held_)) return;
     held_.reset();
   }
+  starved_ = false;
   // Payload a WebSocket held back comes before new reads.
   if (ws_ && !ws_->Resume()) return;
-  if (!reading_ && !closing_) {
-    reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead) == 0;
-    // The pause was ours: the peer's silence clock starts again.
-    last_heard_ = Clock::now();
-    pings_since_heard_ = 0;
-  }
+  UpdateReading();
 }
 
 void Connection::SendMessages(std::vector<Message>& out) {
@@ -273,19 +283,30 @@ void Connection::SendFrameBody(const FrameRef& body) {
   if (closing_) return;
   WriteReq* req = TakeWrite();
   std::span<const std::byte> payload = ringbuf::PayloadOf(*body);
-  req->slot = body;
+  const char* bytes = reinterpret_cast<const char*>(payload.data());
+  auto pool = static_cast<int>(ringbuf::estimate_size(payload.size()));
+  if (pinned_[pool] < options_.credit.slots[pool]) {
+    ++pinned_[pool];
+    req->pool = pool;
+    req->slot = body;
+  } else {
+    // Its share of the pool is in this queue already: a slow reader must
+    // not hold slots that others' frames need.
+    req->owned.assign(bytes, payload.size());
+    bytes = req->owned.data();
+  }
   req->head = Prefix(payload.size());
-  req->bufs[1] = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(payload.data())),
-                             static_cast<unsigned>(payload.size()));
+  req->bufs[1] = uv_buf_init(const_cast<char*>(bytes), static_cast<unsigned>(payload.size()));
   Write(req, 2);
 }
 
-void Connection::SendOpBatch(std::string_view doc, const SlotRef& slot,
+void Connection::SendCatchUp(std::string_view doc, std::shared_ptr<const void> keep,
                              std::span<const std::byte> update) {
   if (closing_) return;
   WriteReq* req = TakeWrite();
   std::string header = EncodeOpBatchHeader(doc, update.size());
-  req->slot = slot;
+  req->keep = std::move(keep);
+  req->catch_up = true;
   req->head = Prefix(header.size() + update.size()) + header;
   req->bufs[1] = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(update.data())),
                              static_cast<unsigned>(update.size()));
@@ -308,17 +329,42 @@ void Connection::Write(WriteReq* req, size_t nbufs, bool raw) {
   }
   req->bytes = 0;
   for (size_t i = 0; i < nbufs; ++i) req->bytes += req->bufs[i].len;
+  if (outbound_bytes_ == 0) last_write_progress_ = Clock::now();
   outbound_bytes_ += req->bytes;
+  if (req->catch_up) catch_up_bytes_ += req->bytes;
   int rc = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(&tcp_), req->bufs,
                     static_cast<unsigned>(nbufs), OnWrite);
   if (rc != 0) {
     OnWrite(&req->req, rc);
     return;
   }
-  if (outbound_bytes_ > options_.max_outbound_bytes && !closing_) {
-    // The peer reads slower than we must send: it resyncs when it returns.
+  if (closing_) return;
+  if (outbound_bytes_ - catch_up_bytes_ > options_.max_outbound_bytes) {
+    // The peer reads slower than others write: it resyncs when it returns.
     Close("outbound queue over " + std::to_string(options_.max_outbound_bytes) +
-          " bytes: peer too slow");
+              " bytes: peer too slow",
+          ErrorCode::kOverloaded);
+    return;
+  }
+  if (!output_full_ && outbound_bytes_ > options_.outbound_credit_bytes &&
+      !handshake_.peer_relays()) {
+    // It may not ask for more before it takes what it has.
+    output_full_ = true;
+    UpdateReading();
+  }
+}
+
+void Connection::UpdateReading() {
+  bool want = !closing_ && !held_ && !output_full_ && !starved_ && !(ws_ && ws_->blocked());
+  if (want == reading_ || (closing_ && lingering_)) return;
+  if (want) {
+    reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead) == 0;
+    // The pause was ours: the peer's silence clock starts again.
+    last_heard_ = Clock::now();
+    pings_since_heard_ = 0;
+  } else {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    reading_ = false;
   }
 }
 
@@ -326,8 +372,14 @@ void Connection::OnWrite(uv_write_t* r, int status) {
   auto* req = static_cast<WriteReq*>(r->data);
   Connection* c = req->conn;
   c->outbound_bytes_ -= req->bytes;
+  if (req->catch_up) c->catch_up_bytes_ -= req->bytes;
+  if (req->pool >= 0) --c->pinned_[req->pool];
+  c->last_write_progress_ = Clock::now();
   req->slot.reset();
+  req->keep.reset();
   req->owned.clear();
+  req->pool = -1;
+  req->catch_up = false;
   std::vector<std::unique_ptr<WriteReq>>& pool = FreeWrites();
   if (pool.size() < 4096) {
     pool.emplace_back(req);
@@ -336,22 +388,40 @@ void Connection::OnWrite(uv_write_t* r, int status) {
   }
   if (status < 0 && status != UV_ECANCELED && !c->closing_) {
     c->Close(std::string("write failed: ") + uv_strerror(status));
+    return;
+  }
+  if (c->output_full_ && c->outbound_bytes_ <= c->options_.outbound_credit_bytes / 2) {
+    c->output_full_ = false;
+    c->UpdateReading();
   }
 }
 
 void Connection::Fail(ErrorCode code, const std::string& reason) {
   if (closing_) return;
-  // Best effort: the Error frame goes out before the shutdown completes.
+  // The Error frame goes out before the shutdown completes. Closing with
+  // the peer's bytes unread would make the kernel answer them with a reset,
+  // which can discard the Error frame before the peer reads it: so the
+  // connection lingers, reading and dropping, until the peer closes too
+  // (or the close timer fires).
   Send(ErrorFrame{code, reason});
-  Close(reason);
+  lingering_ = true;
+  Close(reason, code);
 }
 
-void Connection::Close(const std::string& reason) {
+void Connection::Close(const std::string& reason, ErrorCode code) {
   if (closing_) return;
   closing_ = true;
   close_reason_ = reason;
+  close_code_ = code;
   held_.reset();
-  StopReading();
+  if (lingering_) {
+    if (!reading_) {
+      reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead) == 0;
+    }
+  } else if (reading_) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    reading_ = false;
+  }
   // 1000: a normal closure; `reason` says what happened.
   if (ws_) ws_->Close(1000, reason);
   // Shutdown flushes queued writes (an Error frame) before the close; the
@@ -363,8 +433,13 @@ void Connection::Close(const std::string& reason) {
   uv_timer_start(&close_timer_, OnCloseTimer, 1000, 0);
 }
 
-void Connection::OnShutdown(uv_shutdown_t* req, int) {
-  static_cast<Connection*>(req->data)->FinishClose();
+void Connection::OnShutdown(uv_shutdown_t* req, int status) {
+  auto* c = static_cast<Connection*>(req->data);
+  c->shut_down_ = true;
+  // A lingering connection waits for the peer's end of stream (or the
+  // timer) while it still reads.
+  if (status == 0 && c->lingering_ && c->reading_) return;
+  c->FinishClose();
 }
 
 void Connection::OnCloseTimer(uv_timer_t* t) { static_cast<Connection*>(t->data)->FinishClose(); }

@@ -17,6 +17,7 @@
 #include "messages.h"
 #include "pipeline.h"
 #include "websocket_stream.h"
+#include "weft/transport/budget.h"
 #include "weft/transport/frame.h"
 
 namespace weft::transport {
@@ -47,9 +48,18 @@ class ConnectionHost {
   virtual void OnStalled(Connection& c) = 0;
 };
 
+// The write queue's bounds (see budget.h).
 struct ConnectionOptions {
   HandshakeConfig handshake;
-  size_t max_outbound_bytes = 16 << 20;  // past this the peer is too slow: disconnect
+  // Pool slots the queue may pin per size class; past it, relays are copied.
+  ConnectionCredit credit{{64, 64, 64, 64, 64}, size_t{1} << 20};
+  // Queued past this (catch-ups included): stop reading a peer that does
+  // not relay until the queue is back under half of it. (Not a relaying
+  // node: nodes read each other both ways, and two that stopped reading
+  // each other as their queues filled would wait for each other forever.)
+  size_t outbound_credit_bytes = SIZE_MAX;
+  // Relays and replies (not catch-ups) queued past this: disconnect.
+  size_t max_outbound_bytes = size_t{16} << 20;
   // The socket carries the byte stream inside WebSocket messages (the
   // server side of an upgraded HTTP connection, websocket_stream.h).
   bool websocket = false;
@@ -73,15 +83,19 @@ class Connection : private WebSocketStream::Owner {
 
   // Queue a frame. Safe to call while closing (ignored).
   void Send(const Message& m);
-  // Relays a received frame body as it came.
+  // Relays a received frame body as it came (from its slot while the
+  // queue's credit allows, else copied).
   void SendFrameBody(const FrameRef& body);
-  // An op batch of `doc` whose update bytes are `update` (viewing `slot`).
-  void SendOpBatch(std::string_view doc, const SlotRef& slot, std::span<const std::byte> update);
+  // A catch-up op batch of `doc` whose update bytes are `update`, which
+  // `keep` keeps alive until written.
+  void SendCatchUp(std::string_view doc, std::shared_ptr<const void> keep,
+                   std::span<const std::byte> update);
 
   // Sends an Error frame (when the peer speaks the protocol), then closes.
   void Fail(ErrorCode code, const std::string& reason);
   // Closes without an Error frame (peer gone, shutdown after a flush).
-  void Close(const std::string& reason);
+  // `code` says why, as an Error frame would (close_code()).
+  void Close(const std::string& reason, ErrorCode code = ErrorCode::kUnspecified);
 
   // Try again after OnStalled or a refused OnMessage.
   void Retry();
@@ -89,20 +103,30 @@ class Connection : private WebSocketStream::Owner {
   uint64_t id() const { return id_; }
   bool ready() const { return handshake_.done() && !closing_; }
   bool handshake_done() const { return handshake_.done(); }
-  // Not reading because of back-pressure (pools or the ingress ring full).
+  // Not reading because of back-pressure (pools, the ingress ring, its
+  // credit or its own write queue).
   bool paused() const { return !reading_ && !closing_; }
   uint64_t bytes_received() const { return assembler_.bytes(); }
   bool closing() const { return closing_; }
   const Hello& peer_hello() const { return handshake_.peer_hello(); }
   uint64_t peer_node_id() const { return handshake_.peer_node_id(); }
-  bool peer_is_node() const { return handshake_.peer_is_node(); }
+  // The peer authenticated as a node: it may relay others' ops (see
+  // handshake.h).
+  bool peer_relays() const { return handshake_.peer_relays(); }
   Clock::time_point last_heard() const { return last_heard_; }
   // Sends a Ping, counted until the peer is next heard from.
   void SendPing(uint64_t nonce, uint64_t sent_micros);
   // Pings sent since the peer was last heard from (any bytes at all).
   uint32_t pings_since_heard() const { return pings_since_heard_; }
+  // Bytes queued that the kernel has not taken, and when the queue last
+  // made progress (a write completed, or it went from empty to not).
   size_t outbound_bytes() const { return outbound_bytes_; }
+  Clock::time_point last_write_progress() const { return last_write_progress_; }
   const std::string& peer_name() const { return peer_name_; }
+  // Once closing: why, as the code of the Error frame this side sent or
+  // the peer did (kUnspecified when neither did: the stream ended, a
+  // write failed).
+  ErrorCode close_code() const { return close_code_; }
 
   // One queued write; defined in connection.cc.
   struct WriteReq;
@@ -118,9 +142,11 @@ class Connection : private WebSocketStream::Owner {
 
   void HandleFrame(FrameRef frame);
   bool Dispatch(const FrameRef& frame);
-  void StopReading();
   // `raw`: the bytes go out as they are, even on a WebSocket.
   void Write(WriteReq* req, size_t nbufs, bool raw = false);
+  // Starts or stops reading as the reasons to pause (a held frame, a full
+  // write queue, no slot, a blocked WebSocket, closing) say.
+  void UpdateReading();
 
   // WebSocketStream::Owner: the stream's payload feeds the FrameAssembler.
   size_t OnPayload(std::span<const std::byte> bytes) override;
@@ -142,9 +168,17 @@ class Connection : private WebSocketStream::Owner {
   std::unique_ptr<WebSocketStream> ws_;  // null on a plain TCP connection
   bool reading_ = false;
   bool closing_ = false;
+  bool lingering_ = false;  // closing after an Error frame: reads until the peer closes
+  bool shut_down_ = false;  // our side is shut down: everything queued was written
   int open_handles_ = 0;
   size_t outbound_bytes_ = 0;
+  size_t catch_up_bytes_ = 0;                  // of outbound_bytes_
+  uint32_t pinned_[ringbuf::kPoolCount] = {};  // pool slots the queue holds, per class
+  bool output_full_ = false;                   // over outbound_credit_bytes: not reading
+  bool starved_ = false;                       // no pool slot for the next frame
+  Clock::time_point last_write_progress_ = Clock::now();
   std::string close_reason_;
+  ErrorCode close_code_ = ErrorCode::kUnspecified;
   std::string peer_name_;
   Clock::time_point last_heard_ = Clock::now();
   uint32_t pings_since_heard_ = 0;

@@ -16,6 +16,7 @@ Status Handshake::Start(std::vector<Message>* out) {
   h.agents = config_.agents;
   h.label = config_.label;
   h.is_node = config_.is_node;
+  node_key_ = config_.is_node;
   out->push_back(std::move(h));
   state_ = State::kAwaitChallengeOrWelcome;
   return Status::Ok();
@@ -36,27 +37,31 @@ std::optional<HandshakeFailure> Handshake::OnMessage(const Message& m, std::vect
       break;
     case State::kAwaitProof:
       if (const AuthProof* p = std::get_if<AuthProof>(&m)) {
-        Proof want = ClientProof(*config_.secret, server_nonce_, peer_hello_.client_nonce,
-                                 peer_hello_.node_id);
-        if (!ProofMatches(want, p->proof)) return Fail(ErrorCode::kAuthFailed, "wrong secret");
+        const std::string& key = *Key(node_key_);
+        Proof want = ClientProof(key, server_nonce_, peer_hello_.client_nonce, peer_hello_.node_id);
+        if (!ProofMatches(want, p->proof)) {
+          return Fail(ErrorCode::kAuthFailed, node_key_ ? "wrong node secret" : "wrong secret");
+        }
         Welcome w;
         w.node_id = config_.node_id;
         w.is_node = config_.is_node;
-        w.server_proof =
-            ServerProof(*config_.secret, peer_hello_.client_nonce, server_nonce_, config_.node_id);
+        w.server_proof = ServerProof(key, peer_hello_.client_nonce, server_nonce_, config_.node_id);
         out->push_back(w);
+        peer_relays_ = node_key_;
         state_ = State::kDone;
         return std::nullopt;
       }
       break;
     case State::kAwaitChallengeOrWelcome:
       if (const AuthChallenge* c = std::get_if<AuthChallenge>(&m)) {
-        if (!config_.secret) {
-          return Fail(ErrorCode::kAuthFailed, "the server requires a secret and none is set");
+        if (!Key(node_key_)) {
+          return Fail(ErrorCode::kAuthFailed,
+                      node_key_ ? "the server requires a node secret and none is set"
+                                : "the server requires a secret and none is set");
         }
         server_nonce_ = c->server_nonce;
         out->push_back(
-            AuthProof{ClientProof(*config_.secret, server_nonce_, client_nonce_, config_.node_id)});
+            AuthProof{ClientProof(*Key(node_key_), server_nonce_, client_nonce_, config_.node_id)});
         state_ = State::kAwaitWelcome;
         return std::nullopt;
       }
@@ -82,12 +87,19 @@ std::optional<HandshakeFailure> Handshake::OnHello(const Hello& h, std::vector<M
   }
   peer_hello_ = h;
   peer_node_id_ = h.node_id;
-  peer_is_node_ = h.is_node;
-  if (!config_.secret) {
+  node_key_ = h.is_node;
+  if (!Key(node_key_)) {
+    if (node_key_ && config_.secret) {
+      // Clients must prove a secret here, and a client credential must not
+      // make a relay: with no node secret, no peer node is taken.
+      return Fail(ErrorCode::kAuthFailed, "this node has no node secret: it takes no peer nodes");
+    }
     Welcome w;
     w.node_id = config_.node_id;
     w.is_node = config_.is_node;
     out->push_back(w);
+    // Open (no secret at all): a peer that says it is a node relays.
+    peer_relays_ = node_key_;
     state_ = State::kDone;
     return std::nullopt;
   }
@@ -104,17 +116,20 @@ std::optional<HandshakeFailure> Handshake::OnWelcome(const Welcome& w) {
     return Fail(ErrorCode::kUnsupportedVersion,
                 "server speaks protocol " + std::to_string(w.protocol_version));
   }
-  if (config_.secret) {
+  const std::optional<std::string>& key = Key(node_key_);
+  if (key) {
     if (state_ != State::kAwaitWelcome || !w.server_proof) {
       return Fail(ErrorCode::kAuthFailed, "the server did not prove it knows the secret");
     }
-    Proof want = ServerProof(*config_.secret, client_nonce_, server_nonce_, w.node_id);
+    Proof want = ServerProof(*key, client_nonce_, server_nonce_, w.node_id);
     if (!ProofMatches(want, *w.server_proof)) {
       return Fail(ErrorCode::kAuthFailed, "the server's proof does not match the secret");
     }
   }
   peer_node_id_ = w.node_id;
-  peer_is_node_ = w.is_node;
+  // A server that proved the node secret is a node; one that proved
+  // nothing to a side without any secret is taken at its word (open).
+  peer_relays_ = w.is_node && (key ? node_key_ : !config_.secret && !config_.node_secret);
   state_ = State::kDone;
   return std::nullopt;
 }

@@ -20,22 +20,23 @@ ringbuf::RingOptions EgressOptions(size_t capacity) {
   return o;
 }
 
-IngressRing::Reader RegisterReader(IngressRing& ingress) {
-  Result<IngressRing::Reader> r = ingress.AddReader();
-  // The node sizes the ingress ring's reader table for its workers; running
-  // out is a wiring bug, not bad input.
-  assert(r.ok());
-  return std::move(*r);
-}
-
 }  // namespace
 
-MergeWorker::MergeWorker(MergeWorkerOptions options, IngressRing& ingress,
+Result<std::unique_ptr<MergeWorker>> MergeWorker::Create(
+    MergeWorkerOptions options, IngressRing& ingress,
+    std::map<std::string, std::unique_ptr<engine::Doc>> docs) {
+  WEFT_RETURN_IF_ERROR(EgressRing::Validate(EgressOptions(options.egress_capacity)));
+  Result<IngressRing::Reader> reader = ingress.AddReader();
+  if (!reader.ok()) return reader.status().WithContext("merge worker");
+  return std::unique_ptr<MergeWorker>(
+      new MergeWorker(std::move(options), std::move(*reader), std::move(docs)));
+}
+
+MergeWorker::MergeWorker(MergeWorkerOptions options, IngressRing::Reader reader,
                          std::map<std::string, std::unique_ptr<engine::Doc>> docs)
     : options_(std::move(options)),
-      reader_(RegisterReader(ingress)),
-      egress_(EgressOptions(options_.egress_capacity)),
-      alloc_(options_.pools) {
+      reader_(std::move(reader)),
+      egress_(EgressOptions(options_.egress_capacity)) {
   for (auto& [name, doc] : docs) {
     // Recovered from a log tail, perhaps: snapshot it at the next shutdown
     // even if nothing new arrives.
@@ -44,9 +45,6 @@ MergeWorker::MergeWorker(MergeWorkerOptions options, IngressRing& ingress,
 }
 
 void MergeWorker::Run() {
-  // This thread allocates catch-up slots and reclaims the egress ring's
-  // references, so it owns the pools.
-  alloc_.AdoptCurrentThread();
   while (reader_.WaitPoll([&](const IngressEntry& e, int64_t) { Handle(e); }, 256) != 0) {
     if (published_ && options_.wake) options_.wake();
     published_ = false;
@@ -98,21 +96,37 @@ void MergeWorker::Handle(const IngressEntry& e) {
   }
 }
 
-MergeWorker::DocMap::value_type& MergeWorker::DocFor(std::string_view name) {
+MergeWorker::DocMap::value_type* MergeWorker::Find(std::string_view name) {
   auto it = docs_.find(name);
-  if (it != docs_.end()) return *it;
+  return it == docs_.end() ? nullptr : &*it;
+}
+
+MergeWorker::DocMap::value_type& MergeWorker::FindOrCreate(std::string_view name, bool* created) {
+  auto it = docs_.find(name);
+  *created = it == docs_.end();
+  if (!*created) return *it;
   // A node's replica never makes local edits; its agent id is never used.
-  it = docs_
-           .emplace(std::string(name),
-                    DocEntry{std::make_unique<engine::Doc>(0, options_.doc_options), 0})
-           .first;
+  return *docs_
+              .emplace(std::string(name),
+                       DocEntry{std::make_unique<engine::Doc>(0, options_.doc_options), 0})
+              .first;
+}
+
+void MergeWorker::PublishFor(EgressEntry::Kind kind, uint64_t conn,
+                             std::shared_ptr<const ControlData> control) {
+  EgressEntry out;
+  out.kind = kind;
+  out.conn = conn;
+  out.control = std::move(control);
+  Publish(std::move(out));
+}
+
+std::shared_ptr<const ControlData> MergeWorker::Named(const std::string& doc,
+                                                      engine::VersionVector version) {
   auto c = std::make_shared<ControlData>();
-  c->doc = name;
-  EgressEntry created;
-  created.kind = EgressEntry::Kind::kDocCreated;
-  created.control = std::move(c);
-  Publish(std::move(created));
-  return *it;
+  c->doc = doc;
+  c->version = std::move(version);
+  return c;
 }
 
 void MergeWorker::Apply(const IngressEntry& e) {
@@ -131,7 +145,10 @@ void MergeWorker::Apply(const IngressEntry& e) {
     }
     if (op.id.agent != only_agent) only_agent = 0;
   }
-  DocMap::value_type& entry = DocFor(e.doc);
+  // A document exists once it has ops: one that a refused batch created
+  // is forgotten again.
+  bool created = false;
+  DocMap::value_type& entry = FindOrCreate(e.doc, &created);
   engine::Doc& doc = *entry.second.doc;
   bool novel = false;
   for (const engine::Op& op : *ops)
@@ -141,10 +158,20 @@ void MergeWorker::Apply(const IngressEntry& e) {
   std::optional<engine::VersionVector> before;
   if (doc.pending_ops() != 0) before = doc.version();
   if (Status s = doc.Apply(*ops); !s.ok()) {
-    return Reject(e.conn, ErrorCode::kMalformed, s.ToString());
+    // A full Pending set says nothing against the sender: an honest peer
+    // can relay ops whose dependencies come from elsewhere.
+    if (s.code() == StatusCode::kResourceExhausted) {
+      Drop(e.conn, e.frame->len, conn->second, entry.first, doc, s);
+    } else {
+      Reject(e.conn, ErrorCode::kMalformed, s.ToString());
+    }
+    if (created) docs_.erase(std::string(e.doc));
+    return;
   }
+  if (created) PublishFor(EgressEntry::Kind::kDocCreated, 0, Named(entry.first));
   EgressEntry out;
   out.kind = EgressEntry::Kind::kAccepted;
+  out.batch_bytes = e.frame->len;
   out.relay = novel;
   out.conn = e.conn;
   out.frame = e.frame;
@@ -191,8 +218,8 @@ void MergeWorker::RelayReleased(const std::string& doc_name, const engine::Doc& 
   // applied since `before`. Receivers drop what they already have.
   Result<std::vector<std::string>> chunks = EncodeChunks(doc, before);
   if (!chunks.ok()) return;  // the doc's own ops always encode; nothing to relay otherwise
-  for (const std::string& chunk : *chunks) {
-    PublishOps(EgressEntry::Kind::kRelayOps, 0, doc_name, chunk);
+  for (std::string& chunk : *chunks) {
+    PublishOps(EgressEntry::Kind::kRelayOps, 0, doc_name, std::move(chunk));
   }
 }
 
@@ -200,10 +227,7 @@ void MergeWorker::Snapshot(DocMap::value_type& entry) {
   auto c = std::make_shared<ControlData>();
   c->doc = entry.first;
   c->snapshot = entry.second.doc->EncodeSnapshot();
-  EgressEntry out;
-  out.kind = EgressEntry::Kind::kSnapshot;
-  out.control = std::move(c);
-  Publish(std::move(out));
+  PublishFor(EgressEntry::Kind::kSnapshot, 0, std::move(c));
   entry.second.since_snapshot = 0;
 }
 
@@ -211,34 +235,44 @@ void MergeWorker::Reject(uint64_t conn, ErrorCode code, std::string reason) {
   auto c = std::make_shared<ControlData>();
   c->code = code;
   c->reason = std::move(reason);
-  EgressEntry out;
-  out.kind = EgressEntry::Kind::kRejected;
-  out.conn = conn;
-  out.control = std::move(c);
-  Publish(std::move(out));
+  PublishFor(EgressEntry::Kind::kRejected, conn, std::move(c));
 }
 
+void MergeWorker::Drop(uint64_t conn, uint32_t batch_bytes, ConnInfo& info, const std::string& doc,
+                       const engine::Doc& d, const Status& why) {
+  auto c = std::make_shared<ControlData>();
+  c->doc = doc;
+  c->reason = why.ToString();
+  EgressEntry out;
+  out.kind = EgressEntry::Kind::kDropped;
+  out.batch_bytes = batch_bytes;
+  out.conn = conn;
+  out.control = c;
+  Publish(std::move(out));
+  if (!info.any_agent) return;
+  // From a node, the batch is asked for again: its catch-up is causally
+  // ordered from our version, so it does not wait in Pending.
+  auto now = std::chrono::steady_clock::now();
+  auto last = info.resynced.find(doc);
+  if (last != info.resynced.end() && now - last->second < std::chrono::seconds(1)) return;
+  info.resynced[doc] = now;
+  PublishFor(EgressEntry::Kind::kSendSubscribe, conn, Named(doc, d.version()));
+}
+
+// A subscription to a document this node does not have creates nothing:
+// the subscriber hears that it has everything (an empty version) and gets
+// the document's ops once someone writes it.
 void MergeWorker::Subscribe(uint64_t conn, const ControlData& request) {
   auto info = conns_.find(conn);
   if (info == conns_.end()) return;
-  engine::Doc& doc = *DocFor(request.doc).second.doc;
-  auto marker = std::make_shared<ControlData>();
-  marker->doc = request.doc;
-  EgressEntry subscribed;
-  subscribed.kind = EgressEntry::Kind::kSubscribed;
-  subscribed.conn = conn;
-  subscribed.control = marker;
-  Publish(std::move(subscribed));
-
-  SendCatchUp(conn, request.doc, doc, request.version);
-  auto done = std::make_shared<ControlData>();
-  done->doc = request.doc;
-  done->version = doc.version();
-  EgressEntry sync_done;
-  sync_done.kind = EgressEntry::Kind::kSendSyncDone;
-  sync_done.conn = conn;
-  sync_done.control = std::move(done);
-  Publish(std::move(sync_done));
+  DocMap::value_type* entry = Find(request.doc);
+  PublishFor(EgressEntry::Kind::kSubscribed, conn, Named(request.doc));
+  engine::VersionVector version;
+  if (entry != nullptr) {
+    SendCatchUp(conn, request.doc, *entry->second.doc, request.version);
+    version = entry->second.doc->version();
+  }
+  PublishFor(EgressEntry::Kind::kSendSyncDone, conn, Named(request.doc, std::move(version)));
   // A node that subscribes to us gets our subscription back, so the ops it
   // has and we lack flow too.
   if (info->second.any_agent) Announce(conn, request.doc);
@@ -247,51 +281,27 @@ void MergeWorker::Subscribe(uint64_t conn, const ControlData& request) {
 void MergeWorker::Announce(uint64_t conn, const std::string& doc) {
   auto info = conns_.find(conn);
   if (info == conns_.end() || !info->second.announced.insert(doc).second) return;
-  auto c = std::make_shared<ControlData>();
-  c->doc = doc;
-  c->version = DocFor(doc).second.doc->version();
-  EgressEntry out;
-  out.kind = EgressEntry::Kind::kSendSubscribe;
-  out.conn = conn;
-  out.control = std::move(c);
-  Publish(std::move(out));
+  DocMap::value_type* entry = Find(doc);
+  PublishFor(EgressEntry::Kind::kSendSubscribe, conn,
+             Named(doc, entry != nullptr ? entry->second.doc->version() : engine::VersionVector()));
 }
 
 void MergeWorker::SendCatchUp(uint64_t conn, const std::string& doc, engine::Doc& d,
                               const engine::VersionVector& since) {
   Result<std::vector<std::string>> chunks = EncodeChunks(d, since);
   if (!chunks.ok()) return Reject(conn, ErrorCode::kMalformed, chunks.status().ToString());
-  for (const std::string& chunk : *chunks)
-    PublishOps(EgressEntry::Kind::kSendOps, conn, doc, chunk);
+  for (std::string& chunk : *chunks)
+    PublishOps(EgressEntry::Kind::kSendOps, conn, doc, std::move(chunk));
 }
 
 void MergeWorker::PublishOps(EgressEntry::Kind kind, uint64_t conn, const std::string& doc,
-                             const std::string& update) {
-  Result<SlotRef> slot = alloc_.AllocateForSize(update.size());
-  if (!slot.ok() && options_.wake) {
-    // Every slot is on the egress ring or queued on a socket: make sure the
-    // loop knows there is something to send before waiting for it.
-    options_.wake();
-  }
-  while (!slot.ok()) {
-    // Drop the ring's references to what the loop has sent, then wait for
-    // writes to complete.
-    if (egress_.writer().Reclaim() == 0) std::this_thread::yield();
-    slot = alloc_.AllocateForSize(update.size());
-  }
-  (*slot)->len = static_cast<uint32_t>(update.size());
-  (*slot)->event_type = 0;
-  std::span<std::byte> payload = ringbuf::PayloadOf(**slot, update.size());
-  std::memcpy(payload.data(), update.data(), update.size());
+                             std::string update) {
+  // The chunk is already on the heap; the write that sends it keeps it (a
+  // pool slot here would make the worker wait for slow readers' sockets).
   auto c = std::make_shared<ControlData>();
   c->doc = doc;
-  EgressEntry out;
-  out.kind = kind;
-  out.conn = conn;
-  out.update = payload;
-  out.frame = std::move(*slot);
-  out.control = std::move(c);
-  Publish(std::move(out));
+  c->update = std::move(update);
+  PublishFor(kind, conn, std::move(c));
 }
 
 void MergeWorker::Publish(EgressEntry&& e) {

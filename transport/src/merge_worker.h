@@ -3,6 +3,7 @@
 // documents, and publishes what happened on its own egress ring.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -13,7 +14,6 @@
 
 #include "pipeline.h"
 #include "weft/engine/doc.h"
-#include "weft/ringbuf/event_allocator.h"
 
 namespace weft::transport {
 
@@ -22,8 +22,6 @@ struct MergeWorkerOptions {
   uint32_t count = 1;
   size_t egress_capacity = 4096;
   engine::DocOptions doc_options;
-  // Slots for the catch-up batches this worker encodes.
-  ringbuf::PoolCapacities pools{64, 64, 64, 64, 64};
   // Called after each batch of egress entries is published (from the
   // worker's thread): wakes the loop thread and the persister.
   std::function<void()> wake;
@@ -37,9 +35,11 @@ class MergeWorker {
  public:
   // Registers the worker's reader on `ingress`; call before the loop thread
   // publishes anything. `ingress` must outlive the worker.
-  // `docs`: this worker's documents recovered from disk.
-  MergeWorker(MergeWorkerOptions options, IngressRing& ingress,
-              std::map<std::string, std::unique_ptr<engine::Doc>> docs = {});
+  // `docs`: this worker's documents recovered from disk. Fails when the
+  // ring has no room for another reader.
+  static Result<std::unique_ptr<MergeWorker>> Create(
+      MergeWorkerOptions options, IngressRing& ingress,
+      std::map<std::string, std::unique_ptr<engine::Doc>> docs = {});
 
   // The thread body: runs until the ingress ring is closed and drained, then
   // closes the egress ring.
@@ -52,14 +52,23 @@ class MergeWorker {
     std::set<uint64_t> agents;
     bool any_agent = false;
     std::set<std::string> announced;  // documents we sent it a Subscribe for
+    // A node's batches dropped for a full Pending set are asked for again
+    // (a Subscribe with our version), at most once a second per document.
+    std::map<std::string, std::chrono::steady_clock::time_point> resynced;
   };
+
+  MergeWorker(MergeWorkerOptions options, IngressRing::Reader reader,
+              std::map<std::string, std::unique_ptr<engine::Doc>> docs);
 
   void Handle(const IngressEntry& e);
   void Apply(const IngressEntry& e);
   void Subscribe(uint64_t conn, const ControlData& c);
   void Announce(uint64_t conn, const std::string& doc);
   void Reject(uint64_t conn, ErrorCode code, std::string reason);
-  // A document of this worker, created (and announced) on first use.
+  void Drop(uint64_t conn, uint32_t batch_bytes, ConnInfo& info, const std::string& doc,
+            const engine::Doc& d, const Status& why);
+  // A document of this worker. It exists once it has ops (a Subscribe
+  // creates nothing); the loop announces it to peers then.
   struct DocEntry {
     std::unique_ptr<engine::Doc> doc;
     uint64_t since_snapshot = 0;  // accepted batches since its last snapshot
@@ -69,13 +78,21 @@ class MergeWorker {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   using DocMap = std::unordered_map<std::string, DocEntry, NameHash, std::equal_to<>>;
-  DocMap::value_type& DocFor(std::string_view name);
+  // A document of this worker, or null.
+  DocMap::value_type* Find(std::string_view name);
+  // The document, created (empty) if it is new, which `*created` says.
+  DocMap::value_type& FindOrCreate(std::string_view name, bool* created);
+  // An egress entry of `kind` for `conn` carrying `control`.
+  void PublishFor(EgressEntry::Kind kind, uint64_t conn,
+                  std::shared_ptr<const ControlData> control);
+  static std::shared_ptr<const ControlData> Named(const std::string& doc,
+                                                  engine::VersionVector version = {});
   // What a replica at `since` lacks, as kSendOps entries for `conn`.
   void SendCatchUp(uint64_t conn, const std::string& doc, engine::Doc& d,
                    const engine::VersionVector& since);
-  // `update` in a slot of its own, as a `kind` (kSendOps, kRelayOps) entry.
+  // `update` (kept in the control data), as a `kind` (kSendOps, kRelayOps) entry.
   void PublishOps(EgressEntry::Kind kind, uint64_t conn, const std::string& doc,
-                  const std::string& update);
+                  std::string update);
   // Whether applying `batch` to `doc` (at `before` until then) released ops
   // from Pending.
   static bool ReleasedFromPending(const engine::Doc& doc, const engine::VersionVector& before,
@@ -89,7 +106,6 @@ class MergeWorker {
   MergeWorkerOptions options_;
   IngressRing::Reader reader_;
   EgressRing egress_;
-  ringbuf::EventAllocator alloc_;
   DocMap docs_;
   std::unordered_map<uint64_t, ConnInfo> conns_;
   bool published_ = false;  // since the last wake

@@ -92,6 +92,7 @@ enum class ErrorCode : uint8_t {
   kOverloaded = 7,
   kTimeout = 8,
   kShuttingDown = 9,
+  kStorage = 10,  // the node cannot make ops durable now: retry later
 };
 struct ErrorFrame {
   ErrorCode code = ErrorCode::kUnspecified;

@@ -20,12 +20,13 @@ uint64_t LatencyHistogram::CumulativeCount(size_t i) const {
 }
 
 std::string FormatStatsLine(const NodeFigures& f) {
-  char line[256];
-  std::snprintf(line, sizeof line,
-                "stats conns=%zu peers=%zu docs=%zu accepted=%" PRIu64
-                " ops_per_s=%.0f pool_in_use=%u/%u persisted_bytes=%" PRIu64 "%s",
-                f.conns, f.peers, f.docs, f.accepted, f.ops_per_s, f.pool_in_use, f.pool_capacity,
-                f.persisted_bytes, f.disk_ok ? "" : " disk=failing");
+  char line[384];
+  std::snprintf(
+      line, sizeof line,
+      "stats conns=%zu peers=%zu docs=%zu accepted=%" PRIu64 " ops_per_s=%.0f dropped=%" PRIu64
+      " forged=%" PRIu64 " pool_in_use=%u/%u persisted_bytes=%" PRIu64 "%s",
+      f.conns, f.peers, f.docs, f.accepted, f.ops_per_s, f.dropped, f.forged, f.pool_in_use,
+      f.pool_capacity, f.persisted_bytes, f.disk_ok ? "" : " disk=failing");
   return line;
 }
 

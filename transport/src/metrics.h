@@ -37,6 +37,8 @@ struct NodeFigures {
   size_t docs = 0;           // documents this node knows
   uint64_t accepted = 0;     // op batches accepted since start
   double ops_per_s = 0;      // accepted per second over the last interval
+  uint64_t dropped = 0;      // batches dropped for a full Pending set
+  uint64_t forged = 0;       // batches refused for ops under another's agent
   uint32_t pool_in_use = 0;  // frame slots in use, of pool_capacity
   uint32_t pool_capacity = 0;
   uint64_t persisted_bytes = 0;  // update bytes made durable since start

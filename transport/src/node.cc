@@ -18,10 +18,14 @@
 
 #include "connection.h"
 #include "http_listener.h"
+#include "log_limiter.h"
 #include "merge_worker.h"
 #include "metrics.h"
+#include "node_identity.h"
 #include "persister.h"
 #include "pipeline.h"
+#include "redis_writer.h"
+#include "wire_codec.h"
 
 namespace weft::transport {
 
@@ -58,12 +62,18 @@ Result<sockaddr_storage> Resolve(const HostPort& hp) {
   return out;
 }
 
-uint64_t RandomId() {
-  std::random_device rd;
-  uint64_t id = 0;
-  while (id == 0) id = (uint64_t{rd()} << 32) | rd();
-  return id;
+ringbuf::RingOptions IngressOptions(const NodeOptions& o) {
+  ringbuf::RingOptions r;
+  r.capacity = o.budget.ingress_capacity;
+  r.max_readers = std::max<size_t>(o.workers, 1);
+  return r;
 }
+
+// The connection id entries read from Redis come in under (no socket has it).
+constexpr uint64_t kRedisConn = UINT64_MAX;
+
+constexpr char kCannotStore[] =
+    "the node cannot store ops now (its disk is full or failing): retry later";
 
 uint64_t NowMicros() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -77,8 +87,9 @@ class Node::Impl : public ConnectionHost {
  public:
   explicit Impl(NodeOptions options)
       : options_(std::move(options)),
-        node_id_(options_.node_id != 0 ? options_.node_id : RandomId()),
-        alloc_(options_.pools),
+        node_id_(options_.node_id),
+        credit_(options_.budget.connection_credit()),
+        alloc_(options_.budget.pools),
         ingress_(IngressOptions(options_)) {
     if (!options_.log) {
       options_.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
@@ -108,12 +119,20 @@ class Node::Impl : public ConnectionHost {
     if (options_.workers == 0 || options_.workers > 64) {
       return Status::InvalidArgument("--workers must be 1..64");
     }
+    if (options_.data_dir.empty() && node_id_ == 0) node_id_ = RandomNodeId();
     if (!options_.data_dir.empty()) {
       if (options_.fs == nullptr) options_.fs = persist::DefaultFileSystem();
       WEFT_RETURN_IF_ERROR(options_.fs->CreateDir(options_.data_dir));
+      if (node_id_ == 0) {
+        Result<uint64_t> id = LoadOrCreateNodeId(options_.fs, options_.data_dir);
+        if (!id.ok()) return id.status();
+        node_id_ = *id;
+      }
       persist::RecoveryOptions ro;
       ro.fs = options_.fs;
       ro.log = options_.log;
+      ro.doc_options = options_.budget.doc_options();
+      ro.max_snapshot_bytes = options_.budget.max_decoded_snapshot;
       auto started = std::chrono::steady_clock::now();
       Result<persist::RecoveredState> r = persist::Recover(options_.data_dir, ro);
       if (!r.ok()) return r.status().WithContext("recovering " + options_.data_dir);
@@ -164,7 +183,7 @@ class Node::Impl : public ConnectionHost {
       link->delay = options_.reconnect_min;
       peers_.push_back(std::move(link));
     }
-    return Status::Ok();
+    return BuildPipeline();
   }
 
   Status Run() {
@@ -195,10 +214,12 @@ class Node::Impl : public ConnectionHost {
       uv_signal_start(&sigint_, OnSignal, SIGINT);
       uv_signal_start(&sigterm_, OnSignal, SIGTERM);
     }
-    StartPipeline();
+    if (redis_) OpenRedisConn();
+    for (auto& w : workers_) threads_.emplace_back([w = w.get()] { w->Run(); });
+    threads_.emplace_back([p = persister_.get()] { p->Run(); });
     Log("node " + Hex(node_id_) + " listening on " + options_.listen.host + ":" +
         std::to_string(port_) + " with " + std::to_string(options_.workers) + " worker(s)" +
-        (options_.secret ? "" : "; no secret configured: accepting any peer"));
+        AccessNote());
     if (http_) {
       Log("serving HTTP on " + options_.http->host + ":" + std::to_string(http_->port()) +
           " (page, /healthz, /metrics, WebSocket at " + std::string(HttpListener::kWebSocketPath) +
@@ -227,24 +248,37 @@ class Node::Impl : public ConnectionHost {
     }
     const Hello& h = c.peer_hello();
     Log("connect " + c.peer_name() + " conn " + std::to_string(c.id()) + " peer " +
-        Hex(c.peer_node_id()) + (c.peer_is_node() ? " (node)" : "") +
+        Hex(c.peer_node_id()) + (c.peer_relays() ? " (node)" : "") +
         (h.label.empty() ? "" : " '" + h.label + "'"));
     if (PeerLink* link = LinkOf(c.id())) link->delay = options_.reconnect_min;
     auto control = std::make_shared<ControlData>();
     control->agents = h.agents;
-    control->any_agent = c.peer_is_node();
+    control->any_agent = c.peer_relays();
     IngressEntry opened;
     opened.kind = IngressEntry::Kind::kConnOpened;
     opened.conn = c.id();
     opened.control = std::move(control);
     PublishControl(std::move(opened));
-    if (c.peer_is_node()) {
+    if (c.peer_relays()) {
       for (const std::string& doc : known_docs_) Announce(c.id(), doc);
     }
   }
 
   bool OnMessage(Connection& c, const FrameRef& frame, const Message& m) override {
     if (const OpBatch* b = std::get_if<OpBatch>(&m)) {
+      if (persister_->failing()) {
+        // Nothing could be acknowledged: say so now rather than hold it.
+        c.Fail(ErrorCode::kStorage, kCannotStore);
+        return true;
+      }
+      ConnBook& book = books_[c.id()];
+      auto pool = static_cast<size_t>(ringbuf::estimate_size(frame->len));
+      if (book.in_slots[pool] >= credit_.slots[pool] ||
+          (book.in_bytes > 0 && book.in_bytes + frame->len > credit_.bytes)) {
+        // Over its credit: not read again until its batches get through.
+        book.waiting = true;
+        return false;
+      }
       IngressEntry e;
       e.kind = IngressEntry::Kind::kApply;
       e.worker = WorkerFor(b->doc, options_.workers);
@@ -258,9 +292,27 @@ class Node::Impl : public ConnectionHost {
         Stall(c.id());
         return false;
       }
+      ++book.in_slots[pool];
+      book.in_bytes += frame->len;
       return true;
     }
     if (const Subscribe* s = std::get_if<Subscribe>(&m)) {
+      ConnBook& book = books_[c.id()];
+      if (!book.docs.contains(s->doc)) {
+        if (book.docs.size() >= options_.budget.max_subscriptions) {
+          c.Fail(ErrorCode::kOverloaded, "over " +
+                                             std::to_string(options_.budget.max_subscriptions) +
+                                             " subscriptions on one connection");
+          return true;
+        }
+      }
+      if (book.catch_ups >= options_.budget.max_catch_ups) {
+        // Its catch-ups are bounded: the next Subscribe waits, unread.
+        book.waiting = true;
+        return false;
+      }
+      ++book.catch_ups;
+      book.docs.insert(s->doc);
       auto control = std::make_shared<ControlData>();
       control->doc = s->doc;
       control->version = s->have;
@@ -293,7 +345,15 @@ class Node::Impl : public ConnectionHost {
   void OnClosed(Connection& c, const std::string& reason) override {
     uint64_t id = c.id();
     Log("disconnect " + c.peer_name() + " conn " + std::to_string(id) + ": " + reason);
-    for (auto& [doc, conns] : subs_) std::erase(conns, id);
+    if (auto book = books_.find(id); book != books_.end()) {
+      for (const std::string& doc : book->second.docs) {
+        auto it = subs_.find(doc);
+        if (it == subs_.end()) continue;
+        std::erase(it->second, id);
+        if (it->second.empty()) subs_.erase(it);
+      }
+      books_.erase(book);
+    }
     stalled_.erase(id);
     if (c.handshake_done()) {
       IngressEntry closed;
@@ -313,6 +373,15 @@ class Node::Impl : public ConnectionHost {
   void OnStalled(Connection& c) override { Stall(c.id()); }
 
  private:
+  // Per connection: its inbound credit in use (op batches in the pipeline),
+  // its subscriptions, and whether it waits, unread, for credit.
+  struct ConnBook {
+    uint32_t in_slots[ringbuf::kPoolCount] = {};
+    size_t in_bytes = 0;
+    uint32_t catch_ups = 0;
+    std::unordered_set<std::string> docs;
+    bool waiting = false;
+  };
   struct PeerLink {
     HostPort addr;
     sockaddr_storage sockaddr{};
@@ -324,13 +393,6 @@ class Node::Impl : public ConnectionHost {
     Impl* node = nullptr;
   };
 
-  static ringbuf::RingOptions IngressOptions(const NodeOptions& o) {
-    ringbuf::RingOptions r;
-    r.capacity = o.ingress_capacity;
-    r.max_readers = std::max<size_t>(o.workers, 1);
-    return r;
-  }
-
   static std::string Hex(uint64_t v) {
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
@@ -339,9 +401,22 @@ class Node::Impl : public ConnectionHost {
 
   void Log(const std::string& line) { options_.log(line); }
 
+  // Who may connect, and who may relay, for the start line.
+  std::string AccessNote() const {
+    if (!options_.secret && !options_.node_secret) {
+      return "; no secret configured: accepting any client and any peer node, and letting any "
+             "peer that says it is a node relay others' ops";
+    }
+    if (!options_.node_secret) return "; no node secret: clients only, no peer nodes";
+    if (!options_.secret) return "; no client secret: accepting any client";
+    return "";
+  }
+
   // ---- Pipeline -----------------------------------------------------------------
 
-  void StartPipeline() {
+  // The workers, their egress rings' readers and the persister; their
+  // threads start in Run.
+  Status BuildPipeline() {
     std::vector<std::map<std::string, std::unique_ptr<engine::Doc>>> docs(options_.workers);
     if (recovered_) {
       for (auto& [name, doc] : recovered_->docs) {
@@ -353,33 +428,92 @@ class Node::Impl : public ConnectionHost {
       wo.index = i;
       wo.count = options_.workers;
       wo.wake = [this] { Wake(); };
+      wo.doc_options = options_.budget.doc_options();
+      wo.egress_capacity = options_.budget.egress_capacity;
       wo.snapshot_every = options_.data_dir.empty() ? 0 : options_.snapshot_every;
-      workers_.push_back(
-          std::make_unique<MergeWorker>(std::move(wo), ingress_, std::move(docs[i])));
+      Result<std::unique_ptr<MergeWorker>> w =
+          MergeWorker::Create(std::move(wo), ingress_, std::move(docs[i]));
+      if (!w.ok()) return w.status();
+      workers_.push_back(std::move(*w));
     }
     std::vector<EgressRing*> rings;
     for (auto& w : workers_) {
       EgressRing& ring = w->egress();
       rings.push_back(&ring);
       Result<EgressRing::Reader> persist = ring.AddReader();
+      if (!persist.ok()) return persist.status();
       Result<EgressRing::Reader> bcast = ring.AddReader();
-      assert(persist.ok() && bcast.ok());
+      if (!bcast.ok()) return bcast.status();
       Result<EgressRing::Reader> acks = ring.AddReader({&*persist});
-      assert(acks.ok());
+      if (!acks.ok()) return acks.status();
       persist_readers_.push_back(std::move(*persist));
       bcast_readers_.push_back(std::move(*bcast));
       ack_readers_.push_back(std::move(*acks));
     }
+    pending_acks_.resize(workers_.size());
     PersisterOptions po;
     po.data_dir = options_.data_dir;
     po.fs = options_.fs;
     po.log = options_.log;
+    if (!options_.redis_url.empty()) {
+      RedisWriterOptions ro;
+      ro.url = options_.redis_url;
+      ro.prefix = options_.redis_prefix;
+      ro.node_id = node_id_;
+      ro.log = options_.log;
+      ro.on_progress = [this] { FlushAcks(); };
+      ro.skip_conn = kRedisConn;
+      ro.follow.entries = [this](std::string_view doc, std::span<const redis::Entry> entries) {
+        ApplyFromRedis(doc, entries);
+      };
+      Result<std::unique_ptr<RedisWriter>> w = RedisWriter::Create(&loop_, rings, std::move(ro));
+      if (!w.ok()) return w.status().WithContext("redis");
+      redis_ = std::move(*w);
+    }
     persister_ = std::make_unique<Persister>(
         std::move(rings), std::move(persist_readers_), std::move(po), std::move(log_writer_),
         recovered_.get(), [this] { uv_async_send(&wake_async_); });
     recovered_.reset();
-    for (auto& w : workers_) threads_.emplace_back([w = w.get()] { w->Run(); });
-    threads_.emplace_back([p = persister_.get()] { p->Run(); });
+    return Status::Ok();
+  }
+
+  // Entries of a followed stream: others' batches go to the document's
+  // worker as if a relaying peer sent them (kRedisConn may author any
+  // agent); this node's own were applied before they were appended.
+  void ApplyFromRedis(std::string_view doc, std::span<const redis::Entry> entries) {
+    for (const redis::Entry& entry : entries) {
+      if (entry.node == node_id_) continue;
+      std::string body = EncodeFrame(OpBatch{doc, entry.update});
+      Result<SlotRef> slot =
+          alloc_.AllocateEvent(0, std::as_bytes(std::span(body.data(), body.size())));
+      if (!slot.ok()) {
+        Log("redis: cannot take an entry of '" + std::string(doc) +
+            "': " + slot.status().ToString());
+        continue;
+      }
+      Result<Message> m = DecodeFrame(ringbuf::PayloadOf(**slot));
+      const OpBatch* b = m.ok() ? std::get_if<OpBatch>(&*m) : nullptr;
+      if (b == nullptr) continue;
+      IngressEntry e;
+      e.kind = IngressEntry::Kind::kApply;
+      e.worker = WorkerFor(b->doc, options_.workers);
+      e.conn = kRedisConn;
+      e.received_micros = NowMicros();
+      e.doc = b->doc;
+      e.update = b->update;
+      e.frame = std::move(*slot);
+      PublishControl(std::move(e));
+    }
+  }
+
+  void OpenRedisConn() {
+    auto control = std::make_shared<ControlData>();
+    control->any_agent = true;
+    IngressEntry opened;
+    opened.kind = IngressEntry::Kind::kConnOpened;
+    opened.conn = kRedisConn;
+    opened.control = std::move(control);
+    PublishControl(std::move(opened));
   }
 
   // From worker threads: something was published on an egress ring.
@@ -445,10 +579,12 @@ class Node::Impl : public ConnectionHost {
   // rejections, acks. Loop thread.
   void Drain() {
     ingress_.writer().Reclaim();
+    if (redis_) redis_->Poll();
     for (size_t i = 0; i < bcast_readers_.size(); ++i) {
       bcast_readers_[i].Poll([&](const EgressEntry& e, int64_t) { Broadcast(e); });
-      ack_readers_[i].Poll([&](const EgressEntry& e, int64_t) { SendAck(e); });
+      ack_readers_[i].Poll([&](const EgressEntry& e, int64_t seq) { SendAck(e, i, seq); });
     }
+    FlushAcks();
     MaybeFinishStop();
   }
 
@@ -466,30 +602,56 @@ class Node::Impl : public ConnectionHost {
         return;
       }
       case EgressEntry::Kind::kRejected:
+        // Counted even when the connection is gone: it sent them.
+        if (e.control->code == ErrorCode::kForeignAgent) ++forged_;
         if (Connection* c = Find(e.conn)) {
-          Log("rejecting conn " + std::to_string(e.conn) + ": " + e.control->reason);
+          std::string line = rejected_log_.Admit("rejecting conn " + std::to_string(e.conn) + " (" +
+                                                 c->peer_name() + "): " + e.control->reason);
+          if (!line.empty()) Log(line);
           c->Fail(e.control->code, e.control->reason);
         }
         return;
+      case EgressEntry::Kind::kDropped: {
+        ++dropped_;
+        std::string line =
+            dropped_log_.Admit("dropped a batch of '" + e.control->doc + "' from conn " +
+                               std::to_string(e.conn) + ": " + e.control->reason);
+        if (!line.empty()) Log(line);
+        return;
+      }
       case EgressEntry::Kind::kSubscribed: {
         if (Find(e.conn) == nullptr) return;
+        if (redis_) redis_->Follow(e.control->doc);
         std::vector<uint64_t>& conns = subs_[e.control->doc];
         if (std::find(conns.begin(), conns.end(), e.conn) == conns.end()) conns.push_back(e.conn);
         return;
       }
       case EgressEntry::Kind::kSendOps:
-        if (Connection* c = Find(e.conn)) c->SendOpBatch(e.control->doc, e.frame, e.update);
+        if (Connection* c = Find(e.conn)) {
+          const std::string& update = e.control->update;
+          c->SendCatchUp(e.control->doc, e.control,
+                         std::as_bytes(std::span(update.data(), update.size())));
+        }
         return;
       case EgressEntry::Kind::kRelayOps: {
         auto it = subs_.find(e.control->doc);
         if (it == subs_.end()) return;
+        const std::string& update = e.control->update;
         for (uint64_t id : it->second) {
-          if (Connection* c = Find(id)) c->SendOpBatch(e.control->doc, e.frame, e.update);
+          if (Connection* c = Find(id)) {
+            c->SendCatchUp(e.control->doc, e.control,
+                           std::as_bytes(std::span(update.data(), update.size())));
+          }
         }
         return;
       }
       case EgressEntry::Kind::kSendSyncDone:
-        if (Connection* c = Find(e.conn)) c->Send(SyncDone{e.control->doc, e.control->version});
+        if (Connection* c = Find(e.conn)) {
+          c->Send(SyncDone{e.control->doc, e.control->version});
+          ConnBook& book = books_[e.conn];
+          if (book.catch_ups > 0) --book.catch_ups;
+          ResumeIfWaiting(e.conn, book);
+        }
         return;
       case EgressEntry::Kind::kSendSubscribe:
         if (Connection* c = Find(e.conn)) c->Send(Subscribe{e.control->doc, e.control->version});
@@ -497,7 +659,7 @@ class Node::Impl : public ConnectionHost {
       case EgressEntry::Kind::kDocCreated:
         known_docs_.insert(e.control->doc);
         for (auto& [id, c] : conns_) {
-          if (c->ready() && c->peer_is_node()) Announce(id, e.control->doc);
+          if (c->ready() && c->peer_relays()) Announce(id, e.control->doc);
         }
         return;
       case EgressEntry::Kind::kSnapshot:
@@ -506,14 +668,70 @@ class Node::Impl : public ConnectionHost {
     }
   }
 
-  void SendAck(const EgressEntry& e) {
+  // A connection's batch `e` is through the pipeline: its credit returns.
+  void ReturnCredit(const EgressEntry& e) {
+    auto it = books_.find(e.conn);
+    if (it == books_.end() || e.batch_bytes == 0) return;
+    ConnBook& book = it->second;
+    auto pool = static_cast<size_t>(ringbuf::estimate_size(e.batch_bytes));
+    if (book.in_slots[pool] > 0) --book.in_slots[pool];
+    book.in_bytes -= std::min<size_t>(book.in_bytes, e.batch_bytes);
+    ResumeIfWaiting(e.conn, book);
+  }
+
+  void ResumeIfWaiting(uint64_t conn, ConnBook& book) {
+    if (!book.waiting) return;
+    book.waiting = false;
+    if (Connection* c = Find(conn)) c->Retry();  // refuses again if still over
+  }
+
+  // Acks `e` (seq `seq` of ring `ring`) to its author once it is durable.
+  void SendAck(const EgressEntry& e, size_t ring, int64_t seq) {
+    ReturnCredit(e);
     if (e.kind != EgressEntry::Kind::kAccepted || e.ack_agent == 0) return;
     Connection* c = Find(e.conn);
-    if (c == nullptr || c->peer_is_node()) return;
+    if (c == nullptr || c->peer_relays()) return;
+    if (seq > Durable(ring)) {
+      // The persister passed it without storing it (the disk is failing).
+      pending_acks_[ring].push_back(
+          PendingAck{seq, e.conn, std::string(e.doc), e.ack_agent, e.ack_next_seq});
+      return;
+    }
     engine::VersionVector durable;
     durable.Set(e.ack_agent, e.ack_next_seq);
     c->Send(Ack{std::string(e.doc), std::move(durable)});
     if (e.received_micros != 0) edit_to_ack_.Record(NowMicros() - e.received_micros);
+  }
+
+  // Up to which entry of egress ring `ring` every batch is stored
+  // everywhere it must be (the op log, and Redis with --redis).
+  int64_t Durable(size_t ring) const {
+    int64_t d = persister_->durable(ring);
+    return redis_ ? std::min(d, redis_->confirmed(ring)) : d;
+  }
+
+  // Sends the held acks that became durable. While the disk fails, their
+  // authors are told instead (and disconnected): nothing they sent since
+  // can be acknowledged until it recovers.
+  void FlushAcks() {
+    bool failing = persister_->failing();
+    for (size_t ring = 0; ring < pending_acks_.size(); ++ring) {
+      std::deque<PendingAck>& acks = pending_acks_[ring];
+      int64_t durable = Durable(ring);
+      while (!acks.empty() && acks.front().seq <= durable) {
+        const PendingAck& a = acks.front();
+        if (Connection* c = Find(a.conn)) {
+          engine::VersionVector v;
+          v.Set(a.agent, a.next_seq);
+          c->Send(Ack{a.doc, std::move(v)});
+        }
+        acks.pop_front();
+      }
+      if (!failing) continue;
+      for (const PendingAck& a : acks) {
+        if (Connection* c = Find(a.conn)) c->Fail(ErrorCode::kStorage, kCannotStore);
+      }
+    }
   }
 
   // ---- Connections ----------------------------------------------------------------
@@ -536,9 +754,12 @@ class Node::Impl : public ConnectionHost {
     co.handshake.client = client;
     co.handshake.node_id = node_id_;
     co.handshake.secret = options_.secret;
+    co.handshake.node_secret = options_.node_secret;
     co.handshake.is_node = true;
     co.handshake.label = "node";
-    co.max_outbound_bytes = options_.max_outbound_bytes;
+    co.credit = credit_;
+    co.outbound_credit_bytes = options_.budget.outbound_credit_bytes;
+    co.max_outbound_bytes = options_.budget.max_outbound_bytes;
     uint64_t id = ++next_conn_id_;
     auto c = std::make_unique<Connection>(&loop_, id, &alloc_, this, std::move(co));
     Connection& ref = *c;
@@ -549,12 +770,17 @@ class Node::Impl : public ConnectionHost {
   static void OnConnection(uv_stream_t* server, int status) {
     Impl* n = static_cast<Impl*>(server->data);
     if (status < 0 || n->stopping_) return;
+    bool full = n->conns_.size() >= n->options_.budget.max_connections;
     Connection& c = n->NewConnection(false);
     if (uv_accept(server, reinterpret_cast<uv_stream_t*>(c.tcp())) != 0) {
       c.Close("accept failed");
       return;
     }
     c.Start();
+    if (full) {
+      c.Fail(ErrorCode::kOverloaded,
+             "over " + std::to_string(n->options_.budget.max_connections) + " connections");
+    }
   }
 
   void Dial(PeerLink& link) {
@@ -618,10 +844,12 @@ class Node::Impl : public ConnectionHost {
       f.pool_in_use += p.in_use;
       f.pool_capacity += p.capacity;
     }
-    for (const auto& [id, c] : conns_) f.peers += c->ready() && c->peer_is_node() ? 1 : 0;
+    for (const auto& [id, c] : conns_) f.peers += c->ready() && c->peer_relays() ? 1 : 0;
     f.conns = conns_.size();
     f.docs = known_docs_.size();
     f.accepted = accepted_;
+    f.dropped = dropped_;
+    f.forged = forged_;
     f.persisted_bytes = persister_ ? persister_->persisted_bytes() : 0;
     f.disk_ok = !persister_ || persister_->disk_ok();
     return f;
@@ -637,7 +865,9 @@ class Node::Impl : public ConnectionHost {
     Result<WebFiles> files = WebFiles::Load(options_.web_root);
     if (!files.ok()) return files.status();
     HttpHooks hooks;
-    hooks.healthy = [this] { return !persister_ || persister_->disk_ok(); };
+    hooks.healthy = [this] {
+      return (!persister_ || persister_->disk_ok()) && (!redis_ || redis_->healthy());
+    };
     hooks.metrics = [this] { return Metrics(); };
     hooks.adopt_websocket = [this](uv_os_sock_t fd, std::string early) {
       AdoptWebSocket(fd, std::move(early));
@@ -690,10 +920,17 @@ class Node::Impl : public ConnectionHost {
     const int64_t heartbeats =
         n->options_.peer_timeout / std::max(n->options_.heartbeat, std::chrono::milliseconds(1));
     const uint32_t pings = static_cast<uint32_t>(std::clamp<int64_t>(heartbeats, 1, 1000));
-    std::vector<Connection*> silent;
+    std::vector<Connection*> silent, stuck;
     for (auto& [id, c] : n->conns_) {
+      if (c->closing()) continue;
+      // However much it sends: a queue that takes nothing is a dead reader.
+      if (c->outbound_bytes() > 0 &&
+          now - c->last_write_progress() > n->options_.budget.drain_timeout) {
+        stuck.push_back(c.get());
+        continue;
+      }
       // A connection we stopped reading (back-pressure) is not silent.
-      if (c->closing() || c->paused()) continue;
+      if (c->paused()) continue;
       // A connection still in its handshake is never pinged: the clock
       // alone judges it.
       bool unanswered = !c->ready() || c->pings_since_heard() >= pings;
@@ -706,6 +943,12 @@ class Node::Impl : public ConnectionHost {
     for (Connection* c : silent) {
       c->Fail(ErrorCode::kTimeout,
               "silent for over " + std::to_string(n->options_.peer_timeout.count()) + " ms");
+    }
+    for (Connection* c : stuck) {
+      c->Fail(ErrorCode::kOverloaded,
+              "took nothing of its queue (" + std::to_string(c->outbound_bytes()) +
+                  " bytes) for over " + std::to_string(n->options_.budget.drain_timeout.count()) +
+                  " ms");
     }
   }
 
@@ -725,6 +968,11 @@ class Node::Impl : public ConnectionHost {
   void BeginStop() {
     if (stopping_) return;
     stopping_ = true;
+    // A failing disk must not hold the stop up for longer than this.
+    persister_->AbandonAfter(options_.stop_grace);
+    // Every author is being disconnected: what Redis has not confirmed
+    // yet will never be acked, so nothing acked depends on waiting.
+    if (redis_) redis_->Close([] {});
     uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
     if (http_) http_->Close(nullptr);
     for (auto& link : peers_) {
@@ -774,7 +1022,8 @@ class Node::Impl : public ConnectionHost {
   }
 
   NodeOptions options_;
-  const uint64_t node_id_;
+  uint64_t node_id_;  // set by Init
+  const ConnectionCredit credit_;
   ringbuf::EventAllocator alloc_;
   IngressRing ingress_;
   uv_loop_t loop_{};
@@ -790,6 +1039,10 @@ class Node::Impl : public ConnectionHost {
   std::chrono::steady_clock::time_point metrics_rate_at_ = std::chrono::steady_clock::now();
   uint64_t metrics_accepted_at_ = 0;
   double metrics_rate_ = 0;
+  uint64_t dropped_ = 0;  // batches dropped for a full Pending set (loop thread)
+  uint64_t forged_ = 0;   // batches refused for ops under another's agent (loop thread)
+  LogLimiter dropped_log_{5, std::chrono::seconds(10)};
+  LogLimiter rejected_log_{5, std::chrono::seconds(10)};
   uv_timer_t retry_timer_{};
   uv_signal_t sigint_{};
   uv_signal_t sigterm_{};
@@ -812,19 +1065,42 @@ class Node::Impl : public ConnectionHost {
   std::unordered_map<std::string, std::vector<uint64_t>, NameHash, std::equal_to<>> subs_;
   std::set<std::string> known_docs_;
   std::deque<IngressEntry> pending_;  // control entries waiting for ring space
-  std::set<uint64_t> stalled_;        // connections waiting for slots or ring space
+  std::unordered_map<uint64_t, ConnBook> books_;
+  // Per egress ring, acks of batches the persister passed while the disk
+  // failed, oldest first, sent once durable() reaches them.
+  struct PendingAck {
+    int64_t seq = 0;
+    uint64_t conn = 0;
+    std::string doc;
+    uint64_t agent = 0;
+    uint64_t next_seq = 0;
+  };
+  std::vector<std::deque<PendingAck>> pending_acks_;
+  std::set<uint64_t> stalled_;  // connections waiting for slots or ring space
 
   std::vector<std::unique_ptr<MergeWorker>> workers_;
   std::vector<EgressRing::Reader> persist_readers_;
   std::vector<EgressRing::Reader> bcast_readers_;
   std::vector<EgressRing::Reader> ack_readers_;
   std::unique_ptr<Persister> persister_;
+  std::unique_ptr<RedisWriter> redis_;                  // with --redis; loop thread
   std::unique_ptr<persist::RecoveredState> recovered_;  // from Init until the pipeline starts
   std::unique_ptr<persist::OpLogWriter> log_writer_;    // likewise, then the persister's
   std::vector<std::thread> threads_;
 };
 
 Result<std::unique_ptr<Node>> Node::Create(NodeOptions options) {
+  WEFT_RETURN_IF_ERROR(options.budget.Validate());
+  if (options.node_secret && options.secret && *options.node_secret == *options.secret) {
+    // A client would then hold the credential that makes a relay.
+    return Status::InvalidArgument("the node secret must differ from the client secret");
+  }
+  if (!options.peers.empty() && options.secret && !options.node_secret) {
+    return Status::InvalidArgument("peers need a node secret when clients need a secret");
+  }
+  // The rings are built with the Impl: options that would make them
+  // malformed are refused before.
+  WEFT_RETURN_IF_ERROR(IngressRing::Validate(IngressOptions(options)).WithContext("ingress ring"));
   auto impl = std::make_unique<Impl>(std::move(options));
   if (Status s = impl->Init(); !s.ok()) return s;
   return std::unique_ptr<Node>(new Node(std::move(impl)));

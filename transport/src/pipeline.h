@@ -38,6 +38,7 @@ struct ControlData {
   ErrorCode code = ErrorCode::kUnspecified;
   std::string reason;
   std::string snapshot;  // kSnapshot: the document's encoded snapshot
+  std::string update;    // kSendOps: an encoded update
 };
 
 struct IngressEntry {
@@ -64,8 +65,9 @@ struct EgressEntry {
     kNone,
     kAccepted,       // `frame` from `conn` integrated; relay it if `relay`, ack `ack_*`
     kRejected,       // close `conn`: control->code, control->reason
+    kDropped,        // a batch from `conn` for control->doc was dropped: control->reason
     kSubscribed,     // from here on, relay control->doc's ops to `conn`
-    kSendOps,        // send `conn` an op batch of control->doc with `update` (in `frame`)
+    kSendOps,        // send `conn` an op batch of control->doc with control->update
     kRelayOps,       // the same to every subscriber of control->doc (ops out of Pending)
     kSendSyncDone,   // send `conn` SyncDone{control->doc, control->version}
     kSendSubscribe,  // send `conn` Subscribe{control->doc, control->version}
@@ -75,12 +77,15 @@ struct EgressEntry {
   Kind kind = Kind::kNone;
   bool relay = false;
   uint64_t conn = 0;
-  SlotRef frame;  // kAccepted: the received frame body; kSendOps, kRelayOps: the update bytes
+  SlotRef frame;                      // kAccepted: the received frame body
   std::string_view doc;               // kAccepted: views `frame`
-  std::span<const std::byte> update;  // kAccepted, kSendOps, kRelayOps: views `frame`
+  std::span<const std::byte> update;  // kAccepted: views `frame`
   uint64_t ack_agent = 0;             // kAccepted: the batch's only agent (0: no ack)
   uint64_t ack_next_seq = 0;          // kAccepted: that agent's seqs below it are applied
-  uint64_t received_micros = 0;       // kAccepted: the IngressEntry's, for edit-to-ack latency
+  // kAccepted, kDropped, kRejected of a batch: its frame's bytes, which
+  // count against `conn`'s inbound credit until this entry is through.
+  uint32_t batch_bytes = 0;
+  uint64_t received_micros = 0;  // kAccepted: the IngressEntry's, for edit-to-ack latency
   std::shared_ptr<const ControlData> control;
 };
 

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <set>
 
+#include "op_batch_scan.h"
 #include "weft.pb.h"
 #include "weft/engine/utf8.h"
 
@@ -93,97 +94,8 @@ struct Encoder {
   }
 };
 
-// ---- In-place OpBatch decoding ------------------------------------------------
-//
-// An OpBatch body is one Frame field (105, length-delimited) holding the
-// OpBatch fields doc (1) and update (2). Parsing it by hand lets `doc` and
-// `update` view the slot the frame arrived in instead of being copied.
-
-class WireReader {
- public:
-  explicit WireReader(std::span<const std::byte> in) : in_(in) {}
-  bool done() const { return at_ == in_.size(); }
-
-  bool ReadVarint(uint64_t* v) {
-    *v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (at_ == in_.size()) return false;
-      uint8_t b = static_cast<uint8_t>(in_[at_++]);
-      *v |= uint64_t{b & 0x7fu} << shift;
-      if ((b & 0x80) == 0) return true;
-    }
-    return false;
-  }
-  bool ReadLengthDelimited(std::span<const std::byte>* out) {
-    uint64_t len;
-    if (!ReadVarint(&len) || len > in_.size() - at_) return false;
-    *out = in_.subspan(at_, len);
-    at_ += len;
-    return true;
-  }
-  // Skips a field of `wire_type`; false for groups and unknown types.
-  bool Skip(uint32_t wire_type) {
-    uint64_t v;
-    std::span<const std::byte> s;
-    switch (wire_type) {
-      case 0:
-        return ReadVarint(&v);
-      case 1:
-        return Advance(8);
-      case 2:
-        return ReadLengthDelimited(&s);
-      case 5:
-        return Advance(4);
-      default:
-        return false;
-    }
-  }
-
- private:
-  bool Advance(size_t n) {
-    if (n > in_.size() - at_) return false;
-    at_ += n;
-    return true;
-  }
-  std::span<const std::byte> in_;
-  size_t at_ = 0;
-};
-
 constexpr uint32_t kOpBatchField = 105;
 constexpr uint64_t kLenWireType = 2;
-
-// Some(OpBatch) when `body` is an OpBatch frame, nullopt when it is another
-// kind, Corruption when it claims to be an OpBatch but is malformed.
-Result<std::optional<OpBatch>> DecodeOpBatchInPlace(std::span<const std::byte> body) {
-  WireReader r(body);
-  uint64_t tag;
-  if (!r.ReadVarint(&tag) || tag != (uint64_t{kOpBatchField} << 3 | kLenWireType)) {
-    return std::optional<OpBatch>();
-  }
-  std::span<const std::byte> inner;
-  if (!r.ReadLengthDelimited(&inner)) return Status::Corruption("op batch: truncated");
-  if (!r.done()) return Status::Corruption("op batch: trailing fields after the batch");
-  OpBatch batch;
-  WireReader ir(inner);
-  while (!ir.done()) {
-    uint64_t t;
-    if (!ir.ReadVarint(&t)) return Status::Corruption("op batch: bad field tag");
-    uint64_t field = t >> 3;
-    uint32_t wire_type = static_cast<uint32_t>(t & 7);
-    if ((field == 1 || field == 2) && wire_type == kLenWireType) {
-      std::span<const std::byte> value;
-      if (!ir.ReadLengthDelimited(&value)) return Status::Corruption("op batch: truncated field");
-      if (field == 1) {
-        batch.doc = std::string_view(reinterpret_cast<const char*>(value.data()), value.size());
-      } else {
-        batch.update = value;
-      }
-    } else if (!ir.Skip(wire_type)) {
-      return Status::Corruption("op batch: undecodable field");
-    }
-  }
-  return std::optional<OpBatch>(batch);
-}
 
 // ---- Validation of parsed messages --------------------------------------------
 
@@ -317,7 +229,7 @@ Result<Message> FromProto(const pb::Frame& f) {
       return Message(Pong{f.pong().nonce(), f.pong().sent_micros()});
     case pb::Frame::kError: {
       int code = f.error().code();
-      if (code < 0 || code > static_cast<int>(ErrorCode::kShuttingDown)) {
+      if (code < 0 || code > static_cast<int>(ErrorCode::kStorage)) {
         code = static_cast<int>(ErrorCode::kUnspecified);
       }
       WEFT_RETURN_IF_ERROR(CheckUtf8(f.error().reason(), "error: reason"));
@@ -325,7 +237,8 @@ Result<Message> FromProto(const pb::Frame& f) {
           ErrorFrame{static_cast<ErrorCode>(code), TruncateUtf8(f.error().reason(), kMaxReason)});
     }
     case pb::Frame::kOpBatch:
-      return Status::Corruption("op batch not encoded as a single frame field");
+      // ScanOpBatch recognises every OpBatch protobuf parses.
+      return Status::Internal("op batch missed by the in-place scan");
     case pb::Frame::BODY_NOT_SET:
       break;
   }
@@ -383,12 +296,20 @@ std::string EncodeOpBatchHeader(std::string_view doc, size_t update_len) {
 }
 
 Result<Message> DecodeFrame(std::span<const std::byte> body) {
-  Result<std::optional<OpBatch>> batch = DecodeOpBatchInPlace(body);
-  if (!batch.ok()) return batch.status();
-  if (batch->has_value()) {
-    WEFT_RETURN_IF_ERROR(CheckDoc((*batch)->doc));
-    if ((*batch)->update.empty()) return Status::Corruption("op batch: empty update");
-    return Message(**batch);
+  Result<OpBatchScan> scan = ScanOpBatch(body);
+  if (!scan.ok()) return scan.status();
+  if (scan->is_op_batch) {
+    if (scan->replaced_other_bodies) {
+      // Rare (no weft encoder writes it): the members the batch replaced
+      // must be valid too for the frame to be.
+      pb::Frame f;
+      if (!f.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+        return Status::Corruption("undecodable frame");
+      }
+    }
+    WEFT_RETURN_IF_ERROR(CheckDoc(scan->batch.doc));
+    if (scan->batch.update.empty()) return Status::Corruption("op batch: empty update");
+    return Message(scan->batch);
   }
   pb::Frame f;
   if (!f.ParseFromArray(body.data(), static_cast<int>(body.size()))) {

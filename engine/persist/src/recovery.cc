@@ -42,7 +42,9 @@ struct Recoverer {
         ++skipped_snapshots;
         continue;
       }
-      Result<engine::Doc> doc = engine::Doc::LoadSnapshot(s->snapshot, 0, opt.doc_options);
+      engine::DocOptions load = opt.doc_options;
+      load.max_decoded_bytes = opt.max_snapshot_bytes;
+      Result<engine::Doc> doc = engine::Doc::LoadSnapshot(s->snapshot, 0, load);
       if (!doc.ok()) {
         Log("ignoring snapshot " + path + ": " + doc.status().ToString());
         ++skipped_snapshots;

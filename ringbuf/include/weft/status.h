@@ -143,9 +143,13 @@ class [[nodiscard]] Result {
     if (status_.ok()) status_ = Status::Internal("Result built from an OK status");
   }
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit on purpose
+  // Not for another Result: a Result<bool> is "constructible" from a
+  // Result through its explicit operator bool, and a copy would become
+  // Result(ok()).
   template <typename U>
   requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, T> &&
-           !std::is_same_v<std::decay_t<U>, Status>) Result(U&& value)
+           !std::is_same_v<std::decay_t<U>, Status> && !std::is_same_v<std::decay_t<U>, Result>)
+      Result(U&& value)
       : value_(std::forward<U>(value)) {}  // NOLINT: implicit on purpose
 
   bool ok() const { return value_.has_value(); }

@@ -36,6 +36,14 @@ struct PeerPresence {
   std::string label;
 };
 
+// When the connection closes, calls that need it return a Status typed by
+// the Error frame either side sent before closing: PermissionDenied for a
+// failed authentication or ops under an agent not announced,
+// FailedPrecondition for a protocol version or protocol error,
+// InvalidArgument for a malformed frame or update, ResourceExhausted for a
+// client too slow to read what it subscribed to, Unavailable otherwise
+// (unreachable, stream ended, timeout, shutdown, a node that cannot store
+// ops now). close_reason() says more.
 class Client {
  public:
   // Connects and completes the handshake. Unavailable when the node cannot

@@ -9,6 +9,11 @@
 //
 // Threads: Run() runs the loop on the calling thread and starts one thread
 // per merge worker and one persister; Stop() may be called from any thread.
+//
+// Disk trouble (full, failing): the node goes on serving reads and
+// catch-ups, refuses new op batches with Error{STORAGE} (and tells authors
+// whose batches it could not store the same way), acknowledges nothing that
+// is not durable, and resumes by itself once writes succeed again.
 #pragma once
 
 #include <chrono>
@@ -24,6 +29,7 @@
 #include "weft/persist/op_log.h"
 #include "weft/ringbuf/event_allocator.h"
 #include "weft/status.h"
+#include "weft/transport/budget.h"
 
 namespace weft::transport {
 
@@ -46,22 +52,39 @@ struct NodeOptions {
   uint64_t snapshot_every = 5000;  // accepted batches of a document between snapshots
   uint64_t segment_bytes = 4 << 20;
   persist::FileSystem* fs = nullptr;  // null: the real one (tests inject failures)
-  std::optional<std::string> secret;  // none: accept anyone (and say so in the log)
+  // Credentials (see proto/README.md, "Opening a connection"). Clients
+  // prove `secret`; peer nodes (dialed or dialing) prove `node_secret`, and
+  // only they may relay: author ops under agents their Hello did not
+  // announce. The two must differ. With neither, the node accepts anyone
+  // and trusts any peer that says it is a node (and says so in the log);
+  // with only `secret`, it takes no peer nodes (so `peers` must be empty).
+  std::optional<std::string> secret;
+  std::optional<std::string> node_secret;
   uint32_t workers = 1;
-  uint64_t node_id = 0;                          // 0: a random id
+  // 0: the id kept in data_dir (DATA/node-id, created on first start), so
+  // a restarted node is the same node to its peers; a random one without
+  // a data directory.
+  uint64_t node_id = 0;
   std::chrono::milliseconds heartbeat{1000};     // ping period
   std::chrono::milliseconds peer_timeout{5000};  // silence before a peer is dropped
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
-  size_t max_outbound_bytes = 16 << 20;  // per connection; past it the peer is dropped
-  ringbuf::PoolCapacities pools;         // slots for incoming frames
-  size_t ingress_capacity = 4096;        // entries (a power of two)
-  bool handle_signals = true;            // SIGINT/SIGTERM stop the node
+  // Bounds on what peers can make the node hold: pools, rings, credits,
+  // queues, decoding, documents (budget.h).
+  NodeBudget budget;
+  bool handle_signals = true;  // SIGINT/SIGTERM stop the node
+  // How long a stop waits for a failing disk to take what the node still
+  // holds (never acknowledged) before dropping it: a stop takes at most
+  // about this plus a second for connections to close.
+  std::chrono::milliseconds stop_grace{2000};
   // One line per connect, disconnect (with reason) and completed sync.
   // Default: stderr.
   std::function<void(const std::string&)> log;
   // Every this often, a "stats ..." log line: connections, documents, ops
-  // accepted and per second, pool slots in use, bytes persisted. 0: never.
+  // accepted and per second, batches dropped for a full Pending set,
+  // batches refused for ops under agents their sender may not author
+  // (forged), pool slots in use, bytes persisted, whether storing works.
+  // 0: never.
   std::chrono::milliseconds stats_interval{0};
   // Also listen for HTTP here (port 0: ephemeral, see Node::http_port):
   // the editor page and its files from `web_root`, GET /healthz, GET
@@ -71,6 +94,13 @@ struct NodeOptions {
   // The directory the page, the JavaScript API and the WebAssembly are
   // served from (read once at Create). Empty: no files, only the routes.
   std::string web_root;
+  // Also keep every accepted op batch in Redis (redis://HOST:PORT[/DB]):
+  // each is appended to its document's stream under `redis_prefix`
+  // (redis/FORMAT.md), and authors are acked only once Redis confirmed
+  // it (and data_dir, if set, has it too). While Redis is away acks are
+  // held, /healthz says 503, and the node reconnects by itself.
+  std::string redis_url;
+  std::string redis_prefix = "weft";
 };
 
 class Node {

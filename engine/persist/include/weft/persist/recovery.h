@@ -31,7 +31,12 @@ struct RecoveryOptions {
   FileSystem* fs = nullptr;  // null: DefaultFileSystem()
   // Inspect only: never cut a torn tail or remove a file (weft replay).
   bool read_only = false;
+  // The recovered replicas' options; max_decoded_bytes bounds each log
+  // record once decompressed.
   engine::DocOptions doc_options;
+  // Largest snapshot accepted once decompressed (a larger one is ignored,
+  // and its document rebuilt from the log if the log still has it).
+  size_t max_snapshot_bytes = size_t{1} << 30;
   // One line per notable event (a cut tail, a skipped file).
   std::function<void(const std::string&)> log;
 };

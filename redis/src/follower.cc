@@ -1,0 +1,215 @@
+#include "follower.h"
+
+#include <hiredis/hiredis.h>
+
+#include "entry_codec.h"
+#include "scripts.h"
+
+namespace weft::redis::detail {
+
+Follower::Follower(uv_loop_t* loop, const StoreOptions& options, ConnectionOptions connection,
+                   FollowerHooks hooks, StoreStats* stats)
+    : options_(options),
+      hooks_(std::move(hooks)),
+      stats_(stats),
+      conn_(
+          loop, std::move(connection), [this] { OnReady(); },
+          [this](const Status&) {
+            busy_ = false;
+            blocking_ = false;
+            if (hooks_.link_changed) hooks_.link_changed();
+          }) {}
+
+Status Follower::Follow(std::string_view doc, StreamId after) {
+  WEFT_RETURN_IF_ERROR(ValidateDocName(doc));
+  DocKeys keys = KeysFor(options_.prefix, doc);
+  Followed& f = followed_[keys.ops];
+  f.doc = std::string(doc);
+  f.snap_key = std::move(keys.snap);
+  f.pos = after;
+  to_probe_.insert(keys.ops);
+  if (blocking_ && !unblock_sent_ && !client_id_.empty() && hooks_.unblock) {
+    unblock_sent_ = true;
+    hooks_.unblock(client_id_);
+  }
+  Pump();
+  return Status::Ok();
+}
+
+void Follower::Unfollow(std::string_view doc) {
+  if (ValidateDocName(doc).ok()) Drop(KeysFor(options_.prefix, doc).ops);
+}
+
+bool Follower::following(std::string_view doc) const {
+  return ValidateDocName(doc).ok() && followed_.count(KeysFor(options_.prefix, doc).ops) != 0;
+}
+
+void Follower::Drop(const std::string& ops_key) {
+  followed_.erase(ops_key);
+  to_probe_.erase(ops_key);
+}
+
+void Follower::OnReady() {
+  busy_ = false;
+  blocking_ = false;
+  if (hooks_.link_changed) hooks_.link_changed();
+  // Whatever happened while the connection was down (appends, trims) is
+  // checked document by document before the next XREAD.
+  for (const auto& [key, f] : followed_) to_probe_.insert(key);
+  busy_ = true;
+  std::string_view argv[] = {"CLIENT", "ID"};
+  Status s = conn_.Command(argv, [this](const redisReply* r, const Status& st) {
+    busy_ = false;
+    if (st.ok() && r->type == REDIS_REPLY_INTEGER) client_id_ = std::to_string(r->integer);
+    Pump();
+  });
+  if (!s.ok()) busy_ = false;
+}
+
+void Follower::Pump() {
+  if (busy_ || paused_ || !conn_.ready()) return;
+  if (!to_probe_.empty()) return Probe(*to_probe_.begin());
+  if (!followed_.empty()) Read();
+}
+
+void Follower::Probe(const std::string& ops_key) {
+  const Followed& f = followed_.at(ops_key);
+  std::string after = f.pos.ToString();
+  std::string count = std::to_string(options_.page_entries);
+  std::string max_field = std::to_string(options_.max_entry_bytes);
+  std::string_view argv[] = {"EVAL", kPageScript, "2",       f.snap_key, ops_key,
+                             after,  count,       max_field, "0"};
+  busy_ = true;
+  Status s = conn_.Command(argv, [this, ops_key](const redisReply* r, const Status& st) {
+    busy_ = false;
+    OnProbe(ops_key, r, st);
+    Pump();
+  });
+  if (!s.ok()) busy_ = false;
+}
+
+void Follower::OnProbe(const std::string& ops_key, const redisReply* r, const Status& s) {
+  auto it = followed_.find(ops_key);
+  if (it == followed_.end()) return;  // unfollowed meanwhile
+  if (!s.ok()) {
+    if (s.code() != StatusCode::kFailedPrecondition) return;  // the link drops; probed again
+    std::string doc = it->second.doc;
+    Drop(ops_key);
+    if (options_.follow.refused) options_.follow.refused(doc, s);
+    return;
+  }
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+      r->element[2]->type != REDIS_REPLY_ARRAY) {
+    std::string doc = it->second.doc;
+    Drop(ops_key);
+    if (options_.follow.refused) {
+      options_.follow.refused(doc, Status::Corruption("unexpected reply to a page read"));
+    }
+    return;
+  }
+  if (r->element[0]->type == REDIS_REPLY_STRING) {
+    Result<StreamId> covers = StreamId::Parse(ReplyText(r->element[0]));
+    if (!covers.ok() || *covers > it->second.pos) {
+      std::string doc = it->second.doc;
+      Drop(ops_key);
+      if (!covers.ok()) {
+        if (options_.follow.refused) options_.follow.refused(doc, covers.status());
+      } else {
+        ++stats_->gaps;
+        if (options_.follow.gap) options_.follow.gap(doc, *covers);
+      }
+      return;
+    }
+  }
+  size_t n = Deliver(ops_key, r->element[2]);
+  // A full page may have more behind it; probe again before blocking.
+  if (n < options_.page_entries) to_probe_.erase(ops_key);
+}
+
+void Follower::Read() {
+  // XREAD COUNT n BLOCK ms STREAMS key... id...
+  std::vector<std::string> ids;
+  ids.reserve(followed_.size());
+  for (const auto& [key, f] : followed_) ids.push_back(f.pos.ToString());
+  std::string count = std::to_string(options_.page_entries);
+  std::string block = std::to_string(options_.block.count());
+  std::vector<std::string_view> argv = {"XREAD", "COUNT", count, "BLOCK", block, "STREAMS"};
+  argv.reserve(argv.size() + 2 * followed_.size());
+  for (const auto& [key, f] : followed_) argv.push_back(key);
+  for (const std::string& id : ids) argv.push_back(id);
+  busy_ = true;
+  blocking_ = true;
+  unblock_sent_ = false;
+  Status s = conn_.Command(
+      argv,
+      [this](const redisReply* r, const Status& st) {
+        busy_ = false;
+        blocking_ = false;
+        OnRead(r, st);
+        Pump();
+      },
+      options_.block);
+  if (!s.ok()) busy_ = blocking_ = false;
+}
+
+void Follower::OnRead(const redisReply* r, const Status& s) {
+  if (!s.ok()) {
+    if (s.code() != StatusCode::kFailedPrecondition) return;  // the link drops; probes follow
+    // Redis refused the whole XREAD (one stream key of the wrong type, a
+    // damaged id): the probes find out which document and drop it. Twice
+    // in a row means the probes did not: back off through a reconnect.
+    if (++read_errors_in_a_row_ >= 2) {
+      read_errors_in_a_row_ = 0;
+      conn_.Fail(s.WithContext("XREAD"));
+      return;
+    }
+    for (const auto& [key, f] : followed_) to_probe_.insert(key);
+    return;
+  }
+  read_errors_in_a_row_ = 0;
+  if (r->type == REDIS_REPLY_NIL) return;  // timed out or unblocked
+  if (r->type != REDIS_REPLY_ARRAY) return conn_.Fail(Status::Corruption("unexpected XREAD reply"));
+  for (size_t i = 0; i < r->elements; ++i) {
+    const redisReply* stream = r->element[i];
+    if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2 ||
+        stream->element[0]->type != REDIS_REPLY_STRING ||
+        stream->element[1]->type != REDIS_REPLY_ARRAY) {
+      return conn_.Fail(Status::Corruption("unexpected XREAD reply"));
+    }
+    std::string key(ReplyText(stream->element[0]));
+    if (followed_.count(key) != 0) Deliver(key, stream->element[1]);
+  }
+}
+
+size_t Follower::Deliver(const std::string& ops_key, const redisReply* entries) {
+  auto it = followed_.find(ops_key);
+  Followed& f = it->second;
+  batch_.clear();
+  for (size_t i = 0; i < entries->elements; ++i) {
+    Result<ParsedEntry> p = ParseEntry(entries->element[i], options_.max_entry_bytes);
+    if (!p.ok()) {
+      // An id Redis itself would never send: nothing can be trusted after it.
+      std::string doc = f.doc;
+      Drop(ops_key);
+      if (options_.follow.refused) options_.follow.refused(doc, p.status());
+      return entries->elements;
+    }
+    if (p->id <= f.pos) continue;  // already delivered (a probe and a read overlapped)
+    f.pos = p->id;
+    if (p->entry) {
+      batch_.push_back(*p->entry);
+    } else {
+      ++stats_->bad_entries;
+      if (hooks_.bad_entry) hooks_.bad_entry(BadEntry{f.doc, p->id, p->bad});
+    }
+  }
+  if (!batch_.empty()) {
+    stats_->entries_followed += batch_.size();
+    // The handler may Unfollow (or Follow) and so invalidate `f`.
+    std::string doc = f.doc;
+    if (options_.follow.entries) options_.follow.entries(doc, batch_);
+  }
+  return entries->elements;
+}
+
+}  // namespace weft::redis::detail
