@@ -27,7 +27,7 @@
 #include "redis/redis_server.h"
 #include "weft/engine/doc.h"
 #include "weft/engine/trace.h"
-#include "weft/persist/crc32c.h"
+#include "weft/crc32c.h"
 #include "weft/redis/doc_store.h"
 
 namespace {
@@ -128,7 +128,7 @@ std::vector<std::string> XaddArgs(const std::string& key, const std::string& upd
           "n",
           "0000000000000001",
           "c",
-          Hex8(persist::Crc32c(Bytes(update)))};
+          Hex8(weft::Crc32c(Bytes(update)))};
 }
 
 // A loop with one store on it.
@@ -252,7 +252,7 @@ const testing::RedisServer& CatchUpServer() {
   auto put_snapshot = [&](const std::string& doc, const std::string& covers,
                           const std::string& snap) {
     raw.Append({"HSET", "weft:{" + doc + "}:snap", "v", "1", "id", covers, "s", snap, "c",
-                Hex8(persist::Crc32c(Bytes(snap)))});
+                Hex8(weft::Crc32c(Bytes(snap)))});
     freeReplyObject(raw.Get());
   };
   auto put_entries = [&](const std::string& doc, size_t from) {

@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "connection.h"
-#include "weft/persist/crc32c.h"
+#include "weft/crc32c.h"
 
 namespace weft::redis::detail {
 namespace {
@@ -28,7 +28,7 @@ bool ParseHex(std::string_view text, size_t digits, uint64_t& out) {
 
 std::string CrcHex(std::span<const std::byte> bytes) {
   char buf[9];
-  std::snprintf(buf, sizeof buf, "%08" PRIx32, persist::Crc32c(bytes));
+  std::snprintf(buf, sizeof buf, "%08" PRIx32, weft::Crc32c(bytes));
   return buf;
 }
 
@@ -80,7 +80,7 @@ Result<ParsedEntry> ParseEntry(const redisReply* e, size_t max_update_bytes) {
               std::to_string(max_update_bytes);
   } else if (!ParseHex(*n, 16, node) || !ParseHex(*c, 8, crc)) {
     out.bad = "n or c is not hex of the right length";
-  } else if (crc != persist::Crc32c(Bytes(*u))) {
+  } else if (crc != weft::Crc32c(Bytes(*u))) {
     out.bad = "the update does not match its checksum (truncated or altered)";
   } else {
     out.entry = Entry{out.id, node, Bytes(*u)};
@@ -112,7 +112,7 @@ Result<ParsedSnapshot> ParseSnapshot(const redisReply* s, size_t max_snapshot_by
     return Status::Corruption("snapshot: s or c missing");
   }
   std::string_view bytes = ReplyText(f[4]);
-  if (crc != persist::Crc32c(Bytes(bytes))) {
+  if (crc != weft::Crc32c(Bytes(bytes))) {
     return Status::Corruption("snapshot: bytes do not match their checksum");
   }
   return ParsedSnapshot{*covers, bytes};
