@@ -180,7 +180,11 @@ class Client::Impl : public ConnectionHost {
 
   // Why the connection is gone (or going).
   Status NotConnected() const {
-    if (conn_) return ClosedStatus(conn_->close_code(), "connection closing");
+    // The reason matters to the caller (a full disk is not a dead node),
+    // even while the connection lingers to flush its Error frame.
+    if (conn_) {
+      return ClosedStatus(conn_->close_code(), "connection closing: " + conn_->close_reason());
+    }
     return closed_;
   }
 

@@ -127,6 +127,8 @@ class Connection : private WebSocketStream::Owner {
   // the peer did (kUnspecified when neither did: the stream ended, a
   // write failed).
   ErrorCode close_code() const { return close_code_; }
+  // Once closing: the reason given (ours, or the peer's Error frame).
+  const std::string& close_reason() const { return close_reason_; }
 
   // One queued write; defined in connection.cc.
   struct WriteReq;
