@@ -40,10 +40,12 @@ int RunNode(int argc, char** argv) {
   std::string listen, data, secret_file, node_secret_file,
       fsync = "batch", http, web_root = DefaultWebRoot(), redis, redis_prefix = "weft";
   std::vector<std::string> peers;
-  uint64_t workers = 1, heartbeat_ms = 1000, timeout_ms = 5000, snapshot_every = 5000, stats_ms = 0;
+  uint64_t workers = 1, heartbeat_ms = 1000, timeout_ms = 5000, snapshot_every = 5000, stats_ms = 0,
+           redis_compact_every = 5000;
   FlagParser flags("node",
                    "--listen HOST:PORT [--peer HOST:PORT]... --data DIR [--secret-file FILE]\n"
-                   "       [--redis redis://HOST:PORT[/DB] [--redis-prefix P]]\n"
+                   "       [--redis redis://HOST:PORT[/DB] [--redis-prefix P]\n"
+                   "        [--redis-compact-every BATCHES]]\n"
                    "       [--node-secret-file FILE] [--workers N] [--fsync always|batch|off]\n"
                    "       [--snapshot-every BATCHES] [--heartbeat-ms MS] [--peer-timeout-ms MS]\n"
                    "       [--stats-ms MS] [--http HOST:PORT [--web-root DIR]]\n"
@@ -63,6 +65,10 @@ int RunNode(int argc, char** argv) {
                    "  stream (keys P:{doc}:..., P defaulting to weft; see redis/FORMAT.md) and\n"
                    "  acknowledges a batch only once Redis confirmed it; while Redis is away\n"
                    "  acks are held, /healthz answers 503 and the node reconnects by itself.\n"
+                   "  A document is read from Redis (snapshot and stream tail) before it is\n"
+                   "  served, then followed. After --redis-compact-every batches of a document\n"
+                   "  (default 5000; 0: never) one node, holding its lease, stores a snapshot\n"
+                   "  and trims the stream up to it (keeping the last minute's entries).\n"
                    "  --data is optional with --redis. Durable across a Redis crash only with\n"
                    "  appendonly yes and appendfsync always (see README, Many machines).");
   flags.String("listen", &listen, true);
@@ -70,6 +76,7 @@ int RunNode(int argc, char** argv) {
   flags.String("data", &data);
   flags.String("redis", &redis);
   flags.String("redis-prefix", &redis_prefix);
+  flags.Uint("redis-compact-every", &redis_compact_every);
   flags.String("secret-file", &secret_file);
   flags.String("node-secret-file", &node_secret_file);
   flags.Uint("workers", &workers);
@@ -110,6 +117,7 @@ int RunNode(int argc, char** argv) {
   o.data_dir = data;
   o.redis_url = redis;
   o.redis_prefix = redis_prefix;
+  o.redis_compact_every = redis_compact_every;
   if (!http.empty()) {
     Result<transport::HostPort> hp = transport::ParseHostPort(http);
     if (!hp.ok()) return flags.Error(hp.status().ToString());

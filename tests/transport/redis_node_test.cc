@@ -102,6 +102,90 @@ TEST(RedisNode, ThreeNodesShareADocumentThroughRedis) {
   ASSERT_TRUE(d.WaitFor([&] { return d.doc.Text() == a.doc.Text(); })) << d.doc.Text();
 }
 
+// A node that does not hold a document reads it from Redis before it
+// answers the subscription: the catch-up itself is the whole document.
+TEST(RedisNode, AFreshNodeCatchesUpFromRedisBeforeSyncDone) {
+  std::unique_ptr<RedisServer> redis = StartRedis();
+  ASSERT_TRUE(redis);
+  TestNode n1(OnRedis(*redis));
+  Peer writer(n1, 1, "d");
+  for (int i = 0; i < 100; ++i) writer.Type(writer.doc.size(), std::to_string(i % 10));
+  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 100; }));
+  TestNode fresh(OnRedis(*redis));
+  Peer reader(fresh, 2, "d");  // returns at SyncDone
+  EXPECT_EQ(reader.doc.Text(), writer.doc.Text());
+  EXPECT_EQ(reader.client->synced_version("d"), writer.doc.version());
+}
+
+// While Redis is away a subscription is answered with what the node holds
+// (nothing, for a fresh one) rather than left waiting; the document follows
+// once Redis is back, without a restart.
+TEST(RedisNode, AFreshNodeServesWhatItHoldsWhileRedisIsAwayThenCatchesUp) {
+  std::unique_ptr<RedisServer> redis = StartRedis();
+  ASSERT_TRUE(redis);
+  TestNode n1(OnRedis(*redis));
+  Peer writer(n1, 1, "d");
+  writer.Type(0, "kept in redis");
+  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 13; }));
+  redis->Kill(SIGKILL);
+  TestNode fresh(OnRedis(*redis));
+  Peer reader(fresh, 2, "d");  // returns at SyncDone
+  ASSERT_TRUE(reader.client);
+  EXPECT_EQ(reader.doc.Text(), "");
+  ASSERT_TRUE(redis->Restart().ok());
+  ASSERT_TRUE(reader.WaitFor([&] { return reader.doc.Text() == "kept in redis"; }))
+      << reader.doc.Text();
+}
+
+std::string SnapshotCovers(const RedisServer& redis, const std::string& doc) {
+  RedisServer::Reply r = redis.Command({"HGET", "weft:{" + doc + "}:snap", "id"});
+  return r && r->type == REDIS_REPLY_STRING ? std::string(r->str, r->len) : std::string();
+}
+
+// Past redis_compact_every batches a node stores a snapshot and trims the
+// stream under it; a fresh node then loads snapshot plus tail, and a node
+// following all along keeps up across the trim.
+TEST(RedisNode, CompactedDocumentsAreServedWholeFromSnapshotAndTail) {
+  std::unique_ptr<RedisServer> redis = StartRedis();
+  ASSERT_TRUE(redis);
+  NodeOptions o = OnRedis(*redis);
+  o.redis_compact_every = 40;
+  o.redis_trim_min_age = milliseconds(0);
+  TestNode n1(o), n2(o);
+  Peer writer(n1, 1, "d"), follower(n2, 2, "d");
+  for (int i = 0; i < 200; ++i) writer.Type(writer.doc.size(), std::to_string(i % 10));
+  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 200; }));
+  // Compaction runs behind the acks: wait for a snapshot and a trim.
+  ASSERT_TRUE(writer.WaitFor([&] {
+    return !SnapshotCovers(*redis, "d").empty() && StreamLength(*redis, "d") < 200;
+  })) << "stream length "
+      << StreamLength(*redis, "d");
+  for (int i = 0; i < 10; ++i) writer.Type(writer.doc.size(), "t");
+  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 210; }));
+  ASSERT_TRUE(follower.WaitFor([&] { return follower.doc.Text() == writer.doc.Text(); }))
+      << follower.doc.size() << " of " << writer.doc.size();
+  TestNode fresh(o);
+  Peer reader(fresh, 3, "d");
+  EXPECT_EQ(reader.doc.Text(), writer.doc.Text());
+}
+
+// A node whose pools are nearly empty takes followed entries as slots come
+// back; none is skipped.
+TEST(RedisNode, FollowedEntriesWaitForSlotsInsteadOfBeingSkipped) {
+  std::unique_ptr<RedisServer> redis = StartRedis();
+  ASSERT_TRUE(redis);
+  TestNode n1(OnRedis(*redis));
+  NodeOptions small = OnRedis(*redis);
+  small.budget.pools = ringbuf::PoolCapacities{4, 4, 4, 4, 4};
+  TestNode n2(small);
+  Peer reader(n2, 2, "d");
+  Peer writer(n1, 1, "d");
+  for (int i = 0; i < 500; ++i) writer.Type(writer.doc.size(), std::to_string(i % 10));
+  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 500; }));
+  ASSERT_TRUE(reader.WaitFor([&] { return reader.doc.Text() == writer.doc.Text(); }))
+      << reader.doc.size() << " of " << writer.doc.size();
+}
+
 // A stop does not wait for a Redis that is gone: what it did not confirm
 // was never acked.
 TEST(RedisNode, StopsWhileRedisIsDown) {

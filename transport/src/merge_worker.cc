@@ -91,6 +91,12 @@ void MergeWorker::Handle(const IngressEntry& e) {
     case IngressEntry::Kind::kAnnounce:
       Announce(e.conn, e.control->doc);
       break;
+    case IngressEntry::Kind::kLoadImage:
+      LoadImage(*e.control);
+      break;
+    case IngressEntry::Kind::kSnapshotFor:
+      SnapshotFor(*e.control);
+      break;
     default:
       break;
   }
@@ -161,6 +167,7 @@ void MergeWorker::Apply(const IngressEntry& e) {
     // A full Pending set says nothing against the sender: an honest peer
     // can relay ops whose dependencies come from elsewhere.
     if (s.code() == StatusCode::kResourceExhausted) {
+      if (conn->second.any_agent) entry.second.lost_stream_entry = true;
       Drop(e.conn, e.frame->len, conn->second, entry.first, doc, s);
     } else {
       Reject(e.conn, ErrorCode::kMalformed, s.ToString());
@@ -229,6 +236,65 @@ void MergeWorker::Snapshot(DocMap::value_type& entry) {
   c->snapshot = entry.second.doc->EncodeSnapshot();
   PublishFor(EgressEntry::Kind::kSnapshot, 0, std::move(c));
   entry.second.since_snapshot = 0;
+}
+
+void MergeWorker::LoadImage(const ControlData& image) {
+  bool created = false;
+  DocMap::value_type& entry = FindOrCreate(image.doc, &created);
+  engine::VersionVector before = entry.second.doc->version();
+  if (!image.snapshot.empty()) {
+    Result<engine::Doc> snap = engine::Doc::LoadSnapshot(image.snapshot, 0, options_.doc_options);
+    if (!snap.ok()) {
+      Notice("redis: refusing the snapshot of '" + image.doc + "': " + snap.status().ToString());
+    } else if (created) {
+      entry.second.doc = std::make_unique<engine::Doc>(std::move(*snap));
+    } else if (Status s =
+                   entry.second.doc->ApplyUpdate(snap->EncodeOpsSince(entry.second.doc->version()));
+               !s.ok()) {
+      Notice("redis: cannot merge the snapshot of '" + image.doc + "': " + s.ToString());
+    }
+  }
+  engine::Doc& doc = *entry.second.doc;
+  uint64_t refused = 0;
+  for (const std::string& update : image.updates) {
+    if (!doc.ApplyUpdate(update).ok()) ++refused;
+  }
+  if (refused != 0) {
+    // Another writer's entry the engine refuses: reported and passed, as a
+    // bad entry is; the rest of the document is served.
+    Notice("redis: skipped " + std::to_string(refused) + " entr" + (refused == 1 ? "y" : "ies") +
+           " of '" + image.doc + "' the engine refuses");
+  }
+  if (doc.version() == before) {
+    if (created) docs_.erase(image.doc);  // nothing stored: still no document
+    return;
+  }
+  if (created) PublishFor(EgressEntry::Kind::kDocCreated, 0, Named(entry.first));
+  // Subscribers caught up before the read (Redis was away, or a gap): they
+  // get what it added.
+  if (image.relay) RelayReleased(entry.first, doc, before);
+  // The local copy (--data) gets what Redis had, as one snapshot.
+  if (options_.snapshot_every != 0) Snapshot(entry);
+}
+
+void MergeWorker::SnapshotFor(const ControlData& c) {
+  auto out = std::make_shared<ControlData>();
+  out->doc = c.doc;
+  out->covers = c.covers;
+  DocMap::value_type* entry = Find(c.doc);
+  // Pending ops are not in a snapshot: trimming the entries that brought
+  // them would lose them.
+  if (entry != nullptr && entry->second.doc->pending_ops() == 0 &&
+      !entry->second.lost_stream_entry) {
+    out->snapshot = entry->second.doc->EncodeSnapshot();
+  }
+  PublishFor(EgressEntry::Kind::kRedisSnapshot, 0, std::move(out));
+}
+
+void MergeWorker::Notice(std::string text) {
+  auto c = std::make_shared<ControlData>();
+  c->reason = std::move(text);
+  PublishFor(EgressEntry::Kind::kNotice, 0, std::move(c));
 }
 
 void MergeWorker::Reject(uint64_t conn, ErrorCode code, std::string reason) {

@@ -64,6 +64,12 @@ class MergeWorker {
   void Apply(const IngressEntry& e);
   void Subscribe(uint64_t conn, const ControlData& c);
   void Announce(uint64_t conn, const std::string& doc);
+  // Merges a document read from Redis (its snapshot, then the entries
+  // after it) into the resident one, creating it if need be.
+  void LoadImage(const ControlData& image);
+  // Answers a compaction's request for a snapshot covering c.covers.
+  void SnapshotFor(const ControlData& c);
+  void Notice(std::string text);
   void Reject(uint64_t conn, ErrorCode code, std::string reason);
   void Drop(uint64_t conn, uint32_t batch_bytes, ConnInfo& info, const std::string& doc,
             const engine::Doc& d, const Status& why);
@@ -72,6 +78,9 @@ class MergeWorker {
   struct DocEntry {
     std::unique_ptr<engine::Doc> doc;
     uint64_t since_snapshot = 0;  // accepted batches since its last snapshot
+    // A batch from Redis was dropped (Pending full): a snapshot would not
+    // hold every entry it claims to cover, so it never answers compaction.
+    bool lost_stream_entry = false;
   };
   struct NameHash {
     using is_transparent = void;

@@ -27,7 +27,15 @@ std::string FormatStatsLine(const NodeFigures& f) {
       " forged=%" PRIu64 " pool_in_use=%u/%u persisted_bytes=%" PRIu64 "%s",
       f.conns, f.peers, f.docs, f.accepted, f.ops_per_s, f.dropped, f.forged, f.pool_in_use,
       f.pool_capacity, f.persisted_bytes, f.disk_ok ? "" : " disk=failing");
-  return line;
+  if (!f.redis) return line;
+  char more[256];
+  std::snprintf(more, sizeof more,
+                " redis_appends=%" PRIu64 " redis_followed=%" PRIu64 " redis_bad=%" PRIu64
+                " redis_reconnects=%" PRIu64 " redis_gaps=%" PRIu64 " redis_compactions=%" PRIu64
+                " redis_trimmed=%" PRIu64,
+                f.redis_appends, f.redis_followed, f.redis_bad, f.redis_reconnects, f.redis_gaps,
+                f.redis_compactions, f.redis_trimmed);
+  return std::string(line) + more;
 }
 
 namespace {

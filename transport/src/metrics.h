@@ -43,6 +43,15 @@ struct NodeFigures {
   uint32_t pool_capacity = 0;
   uint64_t persisted_bytes = 0;  // update bytes made durable since start
   bool disk_ok = true;           // the op log is being written
+  // With --redis (redis::StoreStats).
+  bool redis = false;
+  uint64_t redis_appends = 0;   // appends Redis confirmed
+  uint64_t redis_followed = 0;  // entries read from followed streams
+  uint64_t redis_bad = 0;       // bad entries skipped
+  uint64_t redis_reconnects = 0;
+  uint64_t redis_gaps = 0;
+  uint64_t redis_compactions = 0;
+  uint64_t redis_trimmed = 0;
 };
 
 // The "stats ..." log line.

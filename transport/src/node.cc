@@ -321,7 +321,7 @@ class Node::Impl : public ConnectionHost {
       e.worker = WorkerFor(s->doc, options_.workers);
       e.conn = c.id();
       e.control = std::move(control);
-      PublishControl(std::move(e));
+      if (!HoldForRedis(e)) PublishControl(std::move(e));
       return true;
     }
     if (const SyncDone* d = std::get_if<SyncDone>(&m)) {
@@ -381,6 +381,17 @@ class Node::Impl : public ConnectionHost {
     uint32_t catch_ups = 0;
     std::unordered_set<std::string> docs;
     bool waiting = false;
+  };
+  // With --redis, per document this node uses.
+  struct RedisDoc {
+    bool reading = false;            // a Read is in flight
+    bool read_failed = false;        // Redis was away: read again at the next heartbeat
+    bool loaded = false;             // its image reached the worker (or was refused)
+    bool refused = false;            // Redis holds something refused: not followed
+    bool compacting = false;         // lease asked for or held, snapshot on its way
+    std::vector<IngressEntry> held;  // subscriptions waiting for the image
+    redis::StreamId position;        // every entry up to here reached the worker
+    uint64_t since_compaction = 0;   // batches, own and followed, since then
   };
   struct PeerLink {
     HostPort addr;
@@ -461,10 +472,19 @@ class Node::Impl : public ConnectionHost {
       ro.prefix = options_.redis_prefix;
       ro.node_id = node_id_;
       ro.log = options_.log;
-      ro.on_progress = [this] { FlushAcks(); };
+      ro.on_progress = [this] {
+        FlushAcks();
+        RetryRedisReads();
+      };
       ro.skip_conn = kRedisConn;
+      ro.trim_min_age = options_.redis_trim_min_age;
       ro.follow.entries = [this](std::string_view doc, std::span<const redis::Entry> entries) {
         ApplyFromRedis(doc, entries);
+      };
+      ro.follow.gap = [this](std::string_view doc, redis::StreamId) { OnRedisGap(doc); };
+      ro.follow.refused = [this](std::string_view doc, const Status& why) {
+        Log("redis: no longer following '" + std::string(doc) + "': " + why.ToString());
+        if (auto it = redis_docs_.find(doc); it != redis_docs_.end()) it->second.refused = true;
       };
       Result<std::unique_ptr<RedisWriter>> w = RedisWriter::Create(&loop_, rings, std::move(ro));
       if (!w.ok()) return w.status().WithContext("redis");
@@ -477,32 +497,254 @@ class Node::Impl : public ConnectionHost {
     return Status::Ok();
   }
 
-  // Entries of a followed stream: others' batches go to the document's
-  // worker as if a relaying peer sent them (kRedisConn may author any
-  // agent); this node's own were applied before they were appended.
+  // ---- Redis: catch-up, following, compaction ----------------------------------------
+  //
+  // A document this node uses is read from Redis (snapshot plus stream
+  // tail) before it is served: subscriptions that arrive meanwhile wait,
+  // in order. Its image goes to the worker as one kLoadImage entry, and the
+  // node follows the stream from where the image ends. Followed entries go
+  // to the worker as if a relaying peer sent them (kRedisConn may author
+  // any agent); this node's own were applied before they were appended.
+
+  // Entries of a followed stream. When pool slots or ring space run out,
+  // they wait here in order and the follower pauses until they are in.
   void ApplyFromRedis(std::string_view doc, std::span<const redis::Entry> entries) {
     for (const redis::Entry& entry : entries) {
-      if (entry.node == node_id_) continue;
-      std::string body = EncodeFrame(OpBatch{doc, entry.update});
-      Result<SlotRef> slot =
-          alloc_.AllocateEvent(0, std::as_bytes(std::span(body.data(), body.size())));
-      if (!slot.ok()) {
-        Log("redis: cannot take an entry of '" + std::string(doc) +
-            "': " + slot.status().ToString());
+      if (redis_backlog_.empty() && PublishFromRedis(doc, entry.id, entry.node, entry.update)) {
         continue;
       }
+      redis_backlog_.push_back(RedisBacklogEntry{
+          std::string(doc), entry.id, entry.node,
+          std::string(reinterpret_cast<const char*>(entry.update.data()), entry.update.size())});
+    }
+    if (redis_backlog_.empty()) return;
+    if (!redis_paused_) {
+      // Bounded: a read in flight still delivers at most one page.
+      redis_->store().PauseFollowing();
+      redis_paused_ = true;
+    }
+    ArmRetry();
+  }
+
+  // Publishes one followed entry to its document's worker; false, with
+  // nothing done, while there is no slot or ring space for it.
+  bool PublishFromRedis(std::string_view doc, redis::StreamId id, uint64_t node,
+                        std::span<const std::byte> update) {
+    auto rd = redis_docs_.find(doc);
+    if (node != node_id_) {
+      if (!pending_.empty()) return false;  // behind queued control entries, in order
+      std::string body = EncodeFrame(OpBatch{doc, update});
+      Result<SlotRef> slot =
+          alloc_.AllocateEvent(0, std::as_bytes(std::span(body.data(), body.size())));
+      if (!slot.ok()) return false;
       Result<Message> m = DecodeFrame(ringbuf::PayloadOf(**slot));
       const OpBatch* b = m.ok() ? std::get_if<OpBatch>(&*m) : nullptr;
-      if (b == nullptr) continue;
+      if (b != nullptr) {
+        IngressEntry e;
+        e.kind = IngressEntry::Kind::kApply;
+        e.worker = WorkerFor(b->doc, options_.workers);
+        e.conn = kRedisConn;
+        e.received_micros = NowMicros();
+        e.doc = b->doc;
+        e.update = b->update;
+        e.frame = std::move(*slot);
+        if (!ingress_.writer().TryPublish(std::move(e))) return false;
+      }
+      if (rd != redis_docs_.end()) ++rd->second.since_compaction;
+    }
+    if (rd != redis_docs_.end()) {
+      rd->second.position = std::max(rd->second.position, id);
+      MaybeCompact(rd->first, rd->second);
+    }
+    return true;
+  }
+
+  void DrainRedisBacklog() {
+    while (!redis_backlog_.empty()) {
+      const RedisBacklogEntry& b = redis_backlog_.front();
+      if (!PublishFromRedis(b.doc, b.id, b.node,
+                            std::as_bytes(std::span(b.update.data(), b.update.size())))) {
+        ArmRetry();
+        return;
+      }
+      redis_backlog_.pop_front();
+    }
+    if (redis_paused_) {
+      redis_paused_ = false;
+      if (!redis_->closed()) redis_->store().ResumeFollowing();
+    }
+  }
+
+  // The document's Redis state, reading it if this is its first use.
+  RedisDoc& UseRedisDoc(std::string_view doc) {
+    auto it = redis_docs_.find(doc);
+    if (it != redis_docs_.end()) return it->second;
+    it = redis_docs_.emplace(std::string(doc), RedisDoc{}).first;
+    ReadFromRedis(it->first, it->second);
+    return it->second;
+  }
+
+  // A subscription waits while its document's image is being read.
+  bool HoldForRedis(IngressEntry& e) {
+    if (!redis_) return false;
+    RedisDoc& rd = UseRedisDoc(e.control->doc);
+    if (rd.loaded || (rd.read_failed && !RedisStarting())) return false;
+    rd.held.push_back(std::move(e));
+    return true;
+  }
+
+  void ReadFromRedis(const std::string& doc, RedisDoc& rd) {
+    rd.read_failed = false;
+    if (stopping_ || redis_->closed()) return;
+    Status s = redis_->store().Read(
+        doc, [this, doc](Result<redis::DocImage> image) { OnImage(doc, std::move(image)); });
+    if (s.ok()) {
+      rd.reading = true;
+    } else if (s.code() == StatusCode::kUnavailable) {
+      RedisAway(rd);
+    } else {
+      RefuseRedisDoc(doc, rd, s);
+    }
+  }
+
+  void OnImage(const std::string& doc, Result<redis::DocImage> image) {
+    auto it = redis_docs_.find(doc);
+    if (it == redis_docs_.end()) return;
+    RedisDoc& rd = it->second;
+    rd.reading = false;
+    if (stopping_) return;
+    if (!image.ok()) {
+      if (image.status().code() == StatusCode::kUnavailable) {
+        RedisAway(rd);
+      } else {
+        RefuseRedisDoc(doc, rd, image.status());
+      }
+      return;
+    }
+    auto control = std::make_shared<ControlData>();
+    control->doc = doc;
+    control->snapshot = std::move(image->snapshot);
+    control->updates.reserve(image->tail.size());
+    for (redis::DocImage::Stored& entry : image->tail) {
+      control->updates.push_back(std::move(entry.update));
+    }
+    control->relay = subs_.contains(doc);
+    rd.since_compaction += image->tail.size();
+    IngressEntry e;
+    e.kind = IngressEntry::Kind::kLoadImage;
+    e.worker = WorkerFor(doc, options_.workers);
+    e.control = std::move(control);
+    PublishControl(std::move(e));
+    rd.position = std::max(rd.position, image->last);
+    ReleaseHeld(rd);
+    redis_->Follow(doc, image->last);
+    MaybeCompact(doc, rd);
+  }
+
+  // Redis is away: subscribers are served what this node holds now, and
+  // get the rest relayed once a read at a later heartbeat brings it.
+  void RedisAway(RedisDoc& rd) {
+    rd.read_failed = true;
+    ++redis_reads_failed_;
+    // Still connecting for the first time (a node just started): worth a
+    // short wait, the read goes out as soon as the connection is up.
+    if (RedisStarting()) return;
+    for (IngressEntry& e : rd.held) PublishControl(std::move(e));
+    rd.held.clear();
+  }
+
+  // What Redis holds for `doc` is refused (reported): the node serves what
+  // it has, and does not follow the document.
+  void RefuseRedisDoc(const std::string& doc, RedisDoc& rd, const Status& why) {
+    Log("redis: cannot read '" + doc + "', serving what this node holds: " + why.ToString());
+    rd.refused = true;
+    ReleaseHeld(rd);
+  }
+
+  void ReleaseHeld(RedisDoc& rd) {
+    rd.loaded = true;
+    for (IngressEntry& e : rd.held) PublishControl(std::move(e));
+    rd.held.clear();
+  }
+
+  // A compaction trimmed past the follower: read the document again.
+  void OnRedisGap(std::string_view doc) {
+    auto it = redis_docs_.find(doc);
+    if (it == redis_docs_.end() || it->second.reading) return;
+    ReadFromRedis(it->first, it->second);
+  }
+
+  bool RedisStarting() { return redis_->store().health().writer == redis::LinkHealth::kConnecting; }
+
+  // At each heartbeat, and when the Redis connection comes back.
+  void RetryRedisReads() {
+    if (!redis_ || redis_reads_failed_ == 0) return;
+    if (redis_->healthy()) {
+      redis_reads_failed_ = 0;
+      for (auto& [doc, rd] : redis_docs_) {
+        if (rd.read_failed) ReadFromRedis(doc, rd);
+      }
+    } else if (!RedisStarting()) {
+      // The first connection failed: stop holding subscriptions for it.
+      for (auto& [doc, rd] : redis_docs_) {
+        if (!rd.read_failed) continue;
+        for (IngressEntry& e : rd.held) PublishControl(std::move(e));
+        rd.held.clear();
+      }
+    }
+  }
+
+  // Past redis_compact_every batches, the holder of the document's lease
+  // asks the worker for a snapshot covering `position` (every entry up to
+  // it is on the ring before the request).
+  void MaybeCompact(const std::string& doc, RedisDoc& rd) {
+    if (options_.redis_compact_every == 0 || rd.compacting || !rd.loaded || rd.refused ||
+        rd.since_compaction < options_.redis_compact_every || rd.position.is_zero() || stopping_ ||
+        redis_->closed()) {
+      return;
+    }
+    rd.since_compaction = 0;
+    Status s = redis_->store().AcquireLease(doc, [this, doc](Result<bool> held) {
+      auto it = redis_docs_.find(doc);
+      if (it == redis_docs_.end()) return;
+      RedisDoc& rd = it->second;
+      if (!held.ok() || !*held || stopping_) {
+        rd.compacting = false;  // another node compacts it, or Redis is away
+        return;
+      }
+      auto control = std::make_shared<ControlData>();
+      control->doc = doc;
+      control->covers = rd.position;
       IngressEntry e;
-      e.kind = IngressEntry::Kind::kApply;
-      e.worker = WorkerFor(b->doc, options_.workers);
-      e.conn = kRedisConn;
-      e.received_micros = NowMicros();
-      e.doc = b->doc;
-      e.update = b->update;
-      e.frame = std::move(*slot);
+      e.kind = IngressEntry::Kind::kSnapshotFor;
+      e.worker = WorkerFor(doc, options_.workers);
+      e.control = std::move(control);
       PublishControl(std::move(e));
+    });
+    rd.compacting = s.ok();
+  }
+
+  // The worker's answer: store the snapshot and trim, then give the lease back.
+  void CompactWith(const EgressEntry& e) {
+    const std::string& doc = e.control->doc;
+    auto done = [this, doc] {
+      if (auto it = redis_docs_.find(doc); it != redis_docs_.end()) it->second.compacting = false;
+      if (!redis_->closed()) (void)redis_->store().ReleaseLease(doc, [](Result<bool>) {});
+    };
+    if (e.control->snapshot.empty() || redis_->closed()) return done();
+    std::shared_ptr<const ControlData> keep = e.control;
+    const std::string& snap = keep->snapshot;
+    Status s = redis_->store().Compact(
+        doc, keep->covers, std::as_bytes(std::span(snap.data(), snap.size())),
+        [this, keep, done](Result<redis::CompactResult> r) {
+          if (!r.ok() && r.status().code() != StatusCode::kUnavailable) {
+            Log("redis: compacting '" + keep->doc + "' failed: " + r.status().ToString());
+          }
+          done();
+        });
+    if (!s.ok()) {
+      Log("redis: cannot compact '" + doc + "': " + s.ToString());
+      done();
     }
   }
 
@@ -570,6 +812,7 @@ class Node::Impl : public ConnectionHost {
     for (uint64_t id : stalled) {
       if (Connection* c = n->Find(id)) c->Retry();
     }
+    if (n->redis_) n->DrainRedisBacklog();
     n->Drain();
     if (!n->pending_.empty() || !n->stalled_.empty()) n->ArmRetry();
     n->MaybeFinishStop();
@@ -592,6 +835,11 @@ class Node::Impl : public ConnectionHost {
     switch (e.kind) {
       case EgressEntry::Kind::kAccepted: {
         ++accepted_;
+        if (redis_ && e.conn != kRedisConn) {
+          // A writer's document is read and followed as a reader's is.
+          RedisDoc& rd = UseRedisDoc(e.doc);
+          ++rd.since_compaction;
+        }
         if (!e.relay) return;
         auto it = subs_.find(e.doc);  // heterogeneous: no string per relay
         if (it == subs_.end()) return;
@@ -621,7 +869,6 @@ class Node::Impl : public ConnectionHost {
       }
       case EgressEntry::Kind::kSubscribed: {
         if (Find(e.conn) == nullptr) return;
-        if (redis_) redis_->Follow(e.control->doc);
         std::vector<uint64_t>& conns = subs_[e.control->doc];
         if (std::find(conns.begin(), conns.end(), e.conn) == conns.end()) conns.push_back(e.conn);
         return;
@@ -662,6 +909,14 @@ class Node::Impl : public ConnectionHost {
           if (c->ready() && c->peer_relays()) Announce(id, e.control->doc);
         }
         return;
+      case EgressEntry::Kind::kRedisSnapshot:
+        if (redis_) CompactWith(e);
+        return;
+      case EgressEntry::Kind::kNotice: {
+        std::string line = dropped_log_.Admit(e.control->reason);
+        if (!line.empty()) Log(line);
+        return;
+      }
       case EgressEntry::Kind::kSnapshot:
       case EgressEntry::Kind::kNone:
         return;
@@ -852,6 +1107,17 @@ class Node::Impl : public ConnectionHost {
     f.forged = forged_;
     f.persisted_bytes = persister_ ? persister_->persisted_bytes() : 0;
     f.disk_ok = !persister_ || persister_->disk_ok();
+    if (redis_) {
+      redis::StoreStats r = redis_->stats();
+      f.redis = true;
+      f.redis_appends = r.appends_confirmed;
+      f.redis_followed = r.entries_followed;
+      f.redis_bad = r.bad_entries;
+      f.redis_reconnects = r.reconnects;
+      f.redis_gaps = r.gaps;
+      f.redis_compactions = r.compactions;
+      f.redis_trimmed = r.trimmed;
+    }
     return f;
   }
 
@@ -910,6 +1176,7 @@ class Node::Impl : public ConnectionHost {
 
   static void OnHeartbeat(uv_timer_t* t) {
     Impl* n = static_cast<Impl*>(t->data);
+    n->RetryRedisReads();
     auto now = Connection::Clock::now();
     // Silence is judged by the clock and by pings: a peer is silent only
     // after peer_timeout without a byte *and* as many unanswered pings as
@@ -1083,7 +1350,18 @@ class Node::Impl : public ConnectionHost {
   std::vector<EgressRing::Reader> bcast_readers_;
   std::vector<EgressRing::Reader> ack_readers_;
   std::unique_ptr<Persister> persister_;
-  std::unique_ptr<RedisWriter> redis_;                  // with --redis; loop thread
+  std::unique_ptr<RedisWriter> redis_;  // with --redis; loop thread
+  // With --redis, per document this node uses (loop thread).
+  std::unordered_map<std::string, RedisDoc, NameHash, std::equal_to<>> redis_docs_;
+  struct RedisBacklogEntry {
+    std::string doc;
+    redis::StreamId id;
+    uint64_t node = 0;
+    std::string update;
+  };
+  std::deque<RedisBacklogEntry> redis_backlog_;  // followed, waiting for slots
+  bool redis_paused_ = false;
+  uint64_t redis_reads_failed_ = 0;                     // reads to retry once Redis is back
   std::unique_ptr<persist::RecoveredState> recovered_;  // from Init until the pipeline starts
   std::unique_ptr<persist::OpLogWriter> log_writer_;    // likewise, then the persister's
   std::vector<std::thread> threads_;

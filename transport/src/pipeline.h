@@ -22,6 +22,7 @@
 
 #include "messages.h"
 #include "weft/engine/version_vector.h"
+#include "weft/redis/stream_id.h"
 #include "weft/ringbuf/pooled_event.h"
 #include "weft/ringbuf/ring.h"
 #include "weft/ringbuf/ring_ptr.h"
@@ -39,16 +40,26 @@ struct ControlData {
   std::string reason;
   std::string snapshot;  // kSnapshot: the document's encoded snapshot
   std::string update;    // kSendOps: an encoded update
+  // kLoadImage: the document as Redis holds it (its snapshot, if any, is in
+  // `snapshot`), then the entries after it, in stream order.
+  std::vector<std::string> updates;
+  // kLoadImage: the document has subscribers already, who get what it adds.
+  bool relay = false;
+  // kSnapshotFor, kRedisSnapshot: every stream entry up to this id has
+  // reached the worker (compaction may trim up to it).
+  redis::StreamId covers;
 };
 
 struct IngressEntry {
   enum class Kind : uint8_t {
-    kNone,        // every worker: nothing; sent to make idle workers reclaim
-    kConnOpened,  // every worker: remember the connection's agents
-    kConnClosed,  // every worker: forget it
-    kApply,       // `worker`: integrate `update` of `doc` from `conn`
-    kSubscribe,   // `worker`: catch `conn` up on control->doc from control->version
-    kAnnounce,    // `worker`: send `conn` a Subscribe for control->doc
+    kNone,         // every worker: nothing; sent to make idle workers reclaim
+    kConnOpened,   // every worker: remember the connection's agents
+    kConnClosed,   // every worker: forget it
+    kApply,        // `worker`: integrate `update` of `doc` from `conn`
+    kSubscribe,    // `worker`: catch `conn` up on control->doc from control->version
+    kAnnounce,     // `worker`: send `conn` a Subscribe for control->doc
+    kLoadImage,    // `worker`: merge control->snapshot and control->updates into control->doc
+    kSnapshotFor,  // `worker`: answer kRedisSnapshot for control->doc, control->covers
   };
   Kind kind = Kind::kNone;
   uint32_t worker = 0;
@@ -73,6 +84,10 @@ struct EgressEntry {
     kSendSubscribe,  // send `conn` Subscribe{control->doc, control->version}
     kDocCreated,     // control->doc is new on this node
     kSnapshot,       // persist control->snapshot of control->doc
+    // control->snapshot of control->doc covers every stream entry up to
+    // control->covers; empty: it cannot (ops wait in Pending), do not compact.
+    kRedisSnapshot,
+    kNotice,  // log control->reason (something from Redis was refused)
   };
   Kind kind = Kind::kNone;
   bool relay = false;

@@ -22,6 +22,7 @@ Result<std::unique_ptr<RedisWriter>> RedisWriter::Create(uv_loop_s* loop,
   so.node_id = w->options_.node_id;
   so.log = w->options_.log;
   so.follow = w->options_.follow;
+  so.trim_min_age = w->options_.trim_min_age;
   so.bad_entry = [self = w.get()](const redis::BadEntry& b) {
     if (self->options_.log) {
       self->options_.log("redis: skipping a bad entry of '" + b.doc + "': " + b.reason);
@@ -139,9 +140,9 @@ bool RedisWriter::caught_up() const {
 
 redis::StoreStats RedisWriter::stats() const { return store_->stats(); }
 
-void RedisWriter::Follow(const std::string& doc) {
-  if (closed_ || store_->following(doc)) return;
-  if (Status s = store_->Follow(doc, redis::StreamId{}); !s.ok() && options_.log) {
+void RedisWriter::Follow(const std::string& doc, redis::StreamId after) {
+  if (closed_) return;
+  if (Status s = store_->Follow(doc, after); !s.ok() && options_.log) {
     options_.log("redis: cannot follow '" + doc + "': " + s.ToString());
   }
 }

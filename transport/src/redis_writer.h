@@ -17,6 +17,7 @@
 // one writer connection, so what is confirmed per ring is a prefix.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -43,6 +44,8 @@ struct RedisWriterOptions {
   redis::FollowHandler follow;
   // Accepted batches from this connection id came from Redis: not appended.
   uint64_t skip_conn = 0;
+  // The youngest entry a compaction may trim (redis::StoreOptions).
+  std::chrono::milliseconds trim_min_age{60000};
 };
 
 class RedisWriter {
@@ -64,8 +67,11 @@ class RedisWriter {
   // Whether every ring has been read up to what it published.
   bool caught_up() const;
   redis::StoreStats stats() const;
-  // Delivers `doc`'s entries (from the stream's start) to options.follow.
-  void Follow(const std::string& doc);
+  // Delivers `doc`'s entries after `after` to options.follow.
+  void Follow(const std::string& doc, redis::StreamId after);
+  // For reads, leases and compaction (the node's catch-up and compaction).
+  redis::DocStore& store() { return *store_; }
+  bool closed() const { return closed_; }
   // Closes the store; `done` runs on the loop once it is closed. What is
   // not confirmed by then is never confirmed; Poll() then only discards.
   void Close(std::function<void()> done);

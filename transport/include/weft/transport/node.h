@@ -101,6 +101,13 @@ struct NodeOptions {
   // held, /healthz says 503, and the node reconnects by itself.
   std::string redis_url;
   std::string redis_prefix = "weft";
+  // Compaction with --redis: after this many batches of a document (its
+  // own and those followed), the node that wins the document's lease
+  // stores a snapshot in Redis and trims the stream up to what it covers,
+  // keeping entries younger than redis_trim_min_age (a follower a little
+  // behind never loses entries under it). 0: never compact.
+  uint64_t redis_compact_every = 5000;
+  std::chrono::milliseconds redis_trim_min_age{60000};
 };
 
 class Node {
