@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "redis/redis_server.h"
 #include "weft.h"
 #include "weft/crc32c.h"
 #include "weft/engine/trace.h"
@@ -168,6 +169,22 @@ class WeftProcesses : public ::testing::Test {
     return p.Out();
   }
 
+  // `weft cat` of `doc` on every node until all serve one text of `size`
+  // bytes (or kLongRun passes); what each served last.
+  std::vector<std::string> CatUntilAgreed(const std::vector<std::string>& addrs,
+                                          const std::string& doc, size_t size) {
+    std::vector<std::string> texts(addrs.size());
+    auto deadline = std::chrono::steady_clock::now() + kLongRun;
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (size_t i = 0; i < addrs.size(); ++i) texts[i] = Cat(addrs[i], doc);
+      bool agreed = texts[0].size() == size;
+      for (const std::string& t : texts) agreed = agreed && t == texts[0];
+      if (agreed) break;
+      poll(nullptr, 0, 50);  // between rounds of `weft cat` processes
+    }
+    return texts;
+  }
+
   fs::path dir_;
   std::vector<std::unique_ptr<Process>> procs_;
   std::map<std::string, Process*> nodes_;
@@ -192,21 +209,13 @@ TEST_F(WeftProcesses, ConcurrentTypistsOnThreeNodesConverge) {
   ASSERT_TRUE(s.ok() && f.ok());
   size_t want = s->end_content.size() + f->end_content.size();
   // Each node relays what it accepted; wait until all three agree.
-  std::string on_a, on_b, on_c;
-  auto deadline = std::chrono::steady_clock::now() + kLongRun;
-  while (std::chrono::steady_clock::now() < deadline) {
-    on_a = Cat(a, "shared");
-    on_b = Cat(b, "shared");
-    on_c = Cat(c, "shared");
-    if (on_a.size() == want && on_a == on_b && on_b == on_c) break;
-    poll(nullptr, 0, 50);  // between rounds of three `weft cat` processes
-  }
-  EXPECT_EQ(on_a.size(), want);
-  EXPECT_EQ(on_a, on_b);
-  EXPECT_EQ(on_b, on_c);
+  std::vector<std::string> texts = CatUntilAgreed({a, b, c}, "shared", want);
+  EXPECT_EQ(texts[0].size(), want);
+  EXPECT_EQ(texts[0], texts[1]);
+  EXPECT_EQ(texts[1], texts[2]);
   // Each typist's own text is in there, unbroken by the other's (the two
   // typed at different places of their own texts, never interleaving).
-  EXPECT_NE(on_a.find(s->end_content.substr(0, 200)), std::string::npos);
+  EXPECT_NE(texts[0].find(s->end_content.substr(0, 200)), std::string::npos);
 }
 
 // A node killed with SIGKILL at random moments while a typist streams edits
@@ -357,10 +366,10 @@ std::string DecompressionBomb() {
     s.push_back(static_cast<char>(v));
   };
   std::string m("\x02\x01", 2);  // format version 2, kind Update
-  varint(m, 1);                    // one agent
+  varint(m, 1);                  // one agent
   m += std::string("\x65\0\0\0\0\0\0\0", 8);
-  varint(m, 0);        // its first seq
-  varint(m, 1);        // one run
+  varint(m, 0);         // its first seq
+  varint(m, 1);         // one run
   varint(m, kClaimed);  // text bytes
   m.push_back('\x01');  // compressed text
   m += std::string(16, '\0');
@@ -475,6 +484,64 @@ TEST_F(WeftProcesses, DiskFullUnderAWriter) {
       << after.size() << " bytes after the restart; " << acked << " patches were acknowledged";
   again.Signal(SIGTERM);
   EXPECT_EQ(again.Wait(), 0) << again.Err();
+}
+
+// Three `weft node --redis` processes and no --peer: writers on nodes 1 and
+// 3 type two traces into one document while Redis is SIGKILLed and
+// restarted from its append-only file; then node 2 is SIGKILLed and a
+// fresh node (empty disk) joins. Every node serves one text holding both
+// typists' texts whole, and nothing acknowledged is lost.
+TEST_F(WeftProcesses, ThreeNodesOnOneRedisThroughKills) {
+  weft::Result<std::unique_ptr<weft::testing::RedisServer>> redis =
+      weft::testing::RedisServer::Start();
+  ASSERT_TRUE(redis.ok()) << redis.status().ToString();
+  std::string url = (*redis)->url();
+  auto start = [&](const std::string& name) {
+    Process& p = Spawn(name, {"node", "--listen", "127.0.0.1:0", "--redis", url, "--heartbeat-ms",
+                              "200", "--redis-compact-every", "2000"});
+    std::string port = p.WaitForNumberAfter("listening on 127.0.0.1:");
+    EXPECT_FALSE(port.empty()) << p.Err();
+    nodes_[name] = &p;
+    return "127.0.0.1:" + port;
+  };
+  std::string n1 = start("n1"), n2 = start("n2"), n3 = start("n3");
+  std::string svelte = TracesDir() + "/sequential/sveltecomponent.json.gz";
+  std::string friends = TracesDir() + "/sequential/friendsforever_flat.json.gz";
+  Process& t1 = Spawn("type1", {"type", "--connect", n1, "--doc", "shared", "--trace", svelte,
+                                "--agent", "11", "--rate", "5000"});
+  Process& t2 = Spawn("type2", {"type", "--connect", n3, "--doc", "shared", "--trace", friends,
+                                "--agent", "22", "--rate", "5000"});
+  // Redis dies mid-stream and comes back from its AOF; nodes and typists
+  // carry on without a restart (acks are held meanwhile).
+  ASSERT_FALSE(t1.WaitForNumberAfterIn("acked ", /*in_stdout=*/true).empty()) << t1.Err();
+  (*redis)->Kill(SIGKILL);
+  ASSERT_TRUE((*redis)->Restart().ok());
+  ASSERT_EQ(t1.Wait(kLongRun), 0) << t1.Err();
+  ASSERT_EQ(t2.Wait(kLongRun), 0) << t2.Err();
+
+  weft::Result<weft::engine::Trace> s = weft::engine::LoadTrace(svelte);
+  weft::Result<weft::engine::Trace> f = weft::engine::LoadTrace(friends);
+  ASSERT_TRUE(s.ok() && f.ok());
+  size_t want = s->end_content.size() + f->end_content.size();
+  std::vector<std::string> texts = CatUntilAgreed({n1, n2, n3}, "shared", want);
+  ASSERT_EQ(texts[0].size(), want);
+  EXPECT_EQ(texts[0], texts[1]);
+  EXPECT_EQ(texts[0], texts[2]);
+  EXPECT_NE(texts[0].find(s->end_content), std::string::npos);
+  EXPECT_NE(texts[0].find(f->end_content), std::string::npos);
+
+  // A node killed outright, and a fresh one with nothing on disk: it reads
+  // the document from Redis and serves the same text.
+  nodes_["n2"]->Signal(SIGKILL);
+  EXPECT_EQ(nodes_["n2"]->Wait(), 128 + SIGKILL);
+  std::string n4 = start("n4");
+  texts = CatUntilAgreed({n1, n3, n4}, "shared", want);
+  EXPECT_EQ(texts[2], texts[0]);
+  EXPECT_EQ(texts[1], texts[0]);
+  // Both typists' batches went past --redis-compact-every: a snapshot is
+  // stored beside the stream.
+  weft::testing::RedisServer::Reply snap = (*redis)->Command({"HGET", "weft:{shared}:snap", "id"});
+  EXPECT_TRUE(snap && snap->type == REDIS_REPLY_STRING);
 }
 
 TEST_F(WeftProcesses, NodeStopsCleanlyOnSigterm) {
