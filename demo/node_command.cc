@@ -41,7 +41,8 @@ int RunNode(int argc, char** argv) {
       fsync = "batch", http, web_root = DefaultWebRoot(), redis, redis_prefix = "weft";
   std::vector<std::string> peers;
   uint64_t workers = 1, heartbeat_ms = 1000, timeout_ms = 5000, snapshot_every = 5000, stats_ms = 0,
-           redis_compact_every = 5000;
+           redis_compact_every = 5000, evict_idle_ms = 300000, max_resident_docs = 10000,
+           max_resident_mib = 1024;
   FlagParser flags("node",
                    "--listen HOST:PORT [--peer HOST:PORT]... --data DIR [--secret-file FILE]\n"
                    "       [--redis redis://HOST:PORT[/DB] [--redis-prefix P]\n"
@@ -49,6 +50,7 @@ int RunNode(int argc, char** argv) {
                    "       [--node-secret-file FILE] [--workers N] [--fsync always|batch|off]\n"
                    "       [--snapshot-every BATCHES] [--heartbeat-ms MS] [--peer-timeout-ms MS]\n"
                    "       [--stats-ms MS] [--http HOST:PORT [--web-root DIR]]\n"
+                   "       [--evict-idle-ms MS] [--max-resident-docs N] [--max-resident-mib MIB]\n"
                    "Hosts documents, syncs them with every connected peer, relays ops between\n"
                    "peers, keeps every accepted op in an op log under DIR (acknowledged once\n"
                    "durable), recovers it at start; stops cleanly on SIGINT or SIGTERM.\n"
@@ -58,6 +60,12 @@ int RunNode(int argc, char** argv) {
                    "  differ from the client secret. With neither file the node accepts anyone\n"
                    "  and trusts any peer that says it is a node; with only --secret-file it\n"
                    "  takes no peer nodes.\n"
+                   "--evict-idle-ms: a document unused this long leaves memory (default 300000),\n"
+                   "  its state staying on disk (or in Redis without --data); it comes back at\n"
+                   "  its next use. At most --max-resident-docs (10000) documents and\n"
+                   "  --max-resident-mib (1024) MiB of them stay in memory: past either, the\n"
+                   "  least recently used leave first, and clients asking for more are told to\n"
+                   "  retry (Error OVERLOADED).\n"
                    "--http also serves the browser editor (/?doc=NAME), a WebSocket endpoint\n"
                    "for browsers (/weft), /healthz and /metrics; the page and the engine's\n"
                    "WebAssembly come from --web-root (default: the build's web/site).\n"
@@ -77,6 +85,9 @@ int RunNode(int argc, char** argv) {
   flags.String("redis", &redis);
   flags.String("redis-prefix", &redis_prefix);
   flags.Uint("redis-compact-every", &redis_compact_every);
+  flags.Uint("evict-idle-ms", &evict_idle_ms);
+  flags.Uint("max-resident-docs", &max_resident_docs);
+  flags.Uint("max-resident-mib", &max_resident_mib);
   flags.String("secret-file", &secret_file);
   flags.String("node-secret-file", &node_secret_file);
   flags.Uint("workers", &workers);
@@ -118,6 +129,12 @@ int RunNode(int argc, char** argv) {
   o.redis_url = redis;
   o.redis_prefix = redis_prefix;
   o.redis_compact_every = redis_compact_every;
+  if (evict_idle_ms == 0 || max_resident_docs == 0 || max_resident_mib == 0) {
+    return flags.Error("--evict-idle-ms, --max-resident-docs and --max-resident-mib must be >= 1");
+  }
+  o.budget.evict_idle = std::chrono::milliseconds(evict_idle_ms);
+  o.budget.max_resident_docs = max_resident_docs;
+  o.budget.max_resident_bytes = size_t{max_resident_mib} << 20;
   if (!http.empty()) {
     Result<transport::HostPort> hp = transport::ParseHostPort(http);
     if (!hp.ok()) return flags.Error(hp.status().ToString());

@@ -24,6 +24,8 @@
 #include "support/full_disk.h"
 #include "support/slow_disk.h"
 #include "weft/engine/trace.h"
+#include "weft/persist/recovery.h"
+#include "weft/persist/snapshot_file.h"
 #include "weft/transport/client.h"
 #include "weft/transport/frame.h"
 #include "wire_codec.h"
@@ -883,6 +885,118 @@ TEST(Node, SubscriptionsPerConnectionAreBounded) {
   std::optional<ErrorFrame> e = raw.ReadUntil<ErrorFrame>();
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->code, ErrorCode::kOverloaded);
+}
+
+// ---- Resident documents ------------------------------------------------------------
+
+// The text of `doc` as a fresh subscriber sees it; retried while the node
+// refuses for being at its resident bound (it makes room meanwhile).
+std::string ReadWhenAdmitted(const TestNode& n, uint64_t agent, const std::string& doc) {
+  auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::unique_ptr<Client> c = Connect(n, agent);
+    if (!c) continue;
+    engine::Doc replica(agent);
+    Status s = c->Subscribe(doc, &replica);
+    if (s.ok()) return replica.Text();
+    EXPECT_NE(c->close_reason().find("retry shortly"), std::string::npos) << s.ToString();
+  }
+  ADD_FAILURE() << "never admitted to " << doc;
+  return "";
+}
+
+// Writes `text` as a new document, reconnecting while the node refuses.
+void WriteWhenAdmitted(const TestNode& n, uint64_t agent, const std::string& doc,
+                       const std::string& text) {
+  auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (std::chrono::steady_clock::now() < deadline) {
+    Peer p(n, agent, doc);
+    if (!p.client) continue;
+    p.Type(0, text);
+    if (p.WaitFor([&] { return p.client->acked(doc).Get(agent) == text.size(); })) return;
+    EXPECT_NE(p.client->close_reason().find("retry shortly"), std::string::npos)
+        << p.client->close_reason();
+  }
+  ADD_FAILURE() << "never admitted to " << doc;
+}
+
+// A node on `dir` that evicts documents idle for 50 ms.
+NodeOptions QuickEviction(const TempDir& dir) {
+  NodeOptions o;
+  o.data_dir = dir.str();
+  o.stats_interval = milliseconds(20);
+  o.budget.evict_idle = milliseconds(50);
+  return o;
+}
+
+// Writes `text` into `doc` as agent 1, then lets the node evict it (the
+// only document).
+void WriteThenWaitForEviction(TestNode& n, const std::string& doc, const std::string& text) {
+  {
+    Peer writer(n, 1, doc);
+    writer.Type(0, text);
+    ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked(doc).Get(1) == text.size(); }));
+  }
+  ASSERT_TRUE(n.Logged(" resident=0 resident_bytes=0 evicted=1 "));
+}
+
+// A document nobody uses leaves memory once its snapshot is on disk, and
+// comes back whole at its next use.
+TEST(Node, IdleDocumentsLeaveMemoryAndComeBack) {
+  TempDir dir;
+  TestNode n(QuickEviction(dir));
+  WriteThenWaitForEviction(n, "a", "hello");
+  Peer reader(n, 2, "a");
+  EXPECT_EQ(reader.doc.Text(), "hello");
+  EXPECT_TRUE(n.Logged(" loaded=1"));
+  // And it takes new ops as before.
+  reader.Type(5, " again");
+  ASSERT_TRUE(reader.WaitFor([&] { return reader.client->acked("a").Get(2) == 6; }));
+  EXPECT_EQ(ReadWhenAdmitted(n, 3, "a"), "hello again");
+}
+
+// However many documents are written, at most max_resident_docs stay in
+// memory, and every one of them is served whole afterwards.
+TEST(Node, ResidentDocumentsAreBoundedAndNoneIsLost) {
+  TempDir dir;
+  NodeOptions o;
+  o.data_dir = dir.str();
+  o.stats_interval = milliseconds(20);
+  o.budget.max_resident_docs = 4;
+  o.budget.evict_idle = std::chrono::hours(1);  // only the bound evicts
+  TestNode n(o);
+  for (int i = 0; i < 12; ++i) {
+    WriteWhenAdmitted(n, 100 + i, "doc" + std::to_string(i), "text of " + std::to_string(i));
+  }
+  for (int i = 0; i < 12; ++i) {
+    EXPECT_EQ(ReadWhenAdmitted(n, 200 + i, "doc" + std::to_string(i)),
+              "text of " + std::to_string(i));
+  }
+  EXPECT_GT(n.MaxLogged(" evicted="), 0u);
+  EXPECT_LE(n.MaxLogged(" resident="), 4u);
+}
+
+// An evicted document whose snapshot file is damaged is refused with a
+// storage error, never served as an empty document.
+TEST(Node, AnEvictedDocumentThatCannotBeLoadedIsRefusedNotEmptied) {
+  TempDir dir;
+  TestNode n(QuickEviction(dir));
+  WriteThenWaitForEviction(n, "a", "precious");
+  std::filesystem::path file =
+      std::filesystem::path(persist::SnapshotDir(dir.str())) / persist::SnapshotName("a");
+  ASSERT_TRUE(std::filesystem::exists(file));
+  {
+    std::ofstream damage(file, std::ios::binary | std::ios::trunc);
+    damage << "not a snapshot";
+  }
+  std::unique_ptr<Client> c = Connect(n, 2);
+  ASSERT_TRUE(c);
+  engine::Doc replica(2);
+  Status s = c->Subscribe("a", &replica);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(c->close_reason().find("cannot load document 'a' from disk"), std::string::npos)
+      << c->close_reason();
+  EXPECT_EQ(replica.Text(), "");
 }
 
 }  // namespace

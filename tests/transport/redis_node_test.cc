@@ -186,6 +186,28 @@ TEST(RedisNode, FollowedEntriesWaitForSlotsInsteadOfBeingSkipped) {
       << reader.doc.size() << " of " << writer.doc.size();
 }
 
+// Without a data directory an idle document leaves memory at once (Redis
+// holds it) and is read from Redis again at its next use.
+TEST(RedisNode, IdleDocumentsLeaveMemoryAndAreReadAgain) {
+  std::unique_ptr<RedisServer> redis = StartRedis();
+  ASSERT_TRUE(redis);
+  NodeOptions o = OnRedis(*redis);
+  o.stats_interval = milliseconds(20);
+  o.budget.evict_idle = milliseconds(50);
+  TestNode n(o);
+  {
+    Peer writer(n, 1, "d");
+    writer.Type(0, "kept in redis");
+    ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 13; }));
+  }
+  ASSERT_TRUE(n.Logged(" resident=0 resident_bytes=0 evicted=1 "));
+  Peer reader(n, 2, "d");
+  EXPECT_EQ(reader.doc.Text(), "kept in redis");
+  reader.Type(13, "!");
+  ASSERT_TRUE(reader.WaitFor([&] { return reader.client->acked("d").Get(2) == 1; }));
+  EXPECT_EQ(StreamLength(*redis, "d"), 2);
+}
+
 // A stop does not wait for a Redis that is gone: what it did not confirm
 // was never acked.
 TEST(RedisNode, StopsWhileRedisIsDown) {

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "chunking.h"
+#include "weft/crc32c.h"
+#include "weft/persist/snapshot_file.h"
 
 namespace weft::transport {
 namespace {
@@ -40,12 +42,28 @@ MergeWorker::MergeWorker(MergeWorkerOptions options, IngressRing::Reader reader,
   for (auto& [name, doc] : docs) {
     // Recovered from a log tail, perhaps: snapshot it at the next shutdown
     // even if nothing new arrives.
-    docs_.emplace(name, DocEntry{std::move(doc), 1});
+    DocEntry entry;
+    entry.doc = std::move(doc);
+    entry.since_snapshot = 1;
+    entry.used = std::chrono::steady_clock::now();
+    docs_.emplace(name, std::move(entry));
   }
+}
+
+ResidencyStats MergeWorker::residency() const {
+  ResidencyStats r;
+  r.docs = stat_docs_.load(std::memory_order_relaxed);
+  r.bytes = stat_bytes_.load(std::memory_order_relaxed);
+  r.evicted = stat_evicted_.load(std::memory_order_relaxed);
+  r.loaded = stat_loaded_.load(std::memory_order_relaxed);
+  return r;
 }
 
 void MergeWorker::Run() {
   while (reader_.WaitPoll([&](const IngressEntry& e, int64_t) { Handle(e); }, 256) != 0) {
+    // The loop's heartbeat entry brings housekeeping round on an idle
+    // worker; what it publishes goes out with the wake below.
+    Housekeep();
     if (published_ && options_.wake) options_.wake();
     published_ = false;
     // Drop the egress ring's references to what every reader has passed
@@ -97,25 +115,166 @@ void MergeWorker::Handle(const IngressEntry& e) {
     case IngressEntry::Kind::kSnapshotFor:
       SnapshotFor(*e.control);
       break;
+    case IngressEntry::Kind::kEvict:
+      // Dropped even if used since the proposal: Redis holds it, and the
+      // loop, which forgot it, reads it again at its next use.
+      if (auto it = docs_.find(e.control->doc); it != docs_.end()) Evict(it);
+      break;
     default:
       break;
   }
 }
 
-MergeWorker::DocMap::value_type* MergeWorker::Find(std::string_view name) {
+MergeWorker::DocMap::value_type* MergeWorker::Use(std::string_view name, bool create, bool bounded,
+                                                  bool* created, Refusal* why) {
+  *created = false;
+  auto now = std::chrono::steady_clock::now();
   auto it = docs_.find(name);
-  return it == docs_.end() ? nullptr : &*it;
+  if (it != docs_.end()) {
+    it->second.used = now;
+    it->second.evicting = false;  // a snapshot sent before this use is stale
+    return &*it;
+  }
+  auto gone = evicted_.find(name);
+  if (gone == evicted_.end() && !create) return nullptr;
+  if ((docs_.size() >= options_.max_resident_docs ||
+       resident_bytes_ >= options_.max_resident_bytes) &&
+      now >= next_make_room_) {
+    // Sorting every document is not for each request: ten times a second.
+    next_make_room_ = now + std::chrono::milliseconds(100);
+    MakeRoom();
+  }
+  if (bounded && (docs_.size() >= options_.max_resident_docs ||
+                  resident_bytes_ >= options_.max_resident_bytes)) {
+    why->code = ErrorCode::kOverloaded;
+    why->reason = "this node holds as many documents as it may (" + std::to_string(docs_.size()) +
+                  "): retry shortly";
+    return nullptr;
+  }
+  DocEntry entry;
+  entry.used = now;
+  if (gone != evicted_.end()) {
+    std::string path = options_.snapshot_dir + "/" + persist::SnapshotName(name);
+    Result<persist::SnapshotFile> file = persist::ReadSnapshotFile(options_.fs, path);
+    Result<engine::Doc> doc =
+        file.ok() ? engine::Doc::LoadSnapshot(file->snapshot, 0, options_.doc_options)
+                  : Result<engine::Doc>(file.status());
+    if (!doc.ok() || file->doc != name) {
+      // Never served empty: what it held is on disk, unreadable for now.
+      why->code = ErrorCode::kStorage;
+      why->reason = "cannot load document '" + std::string(name) + "' from disk: " +
+                    (doc.ok() ? std::string("its snapshot file names another document")
+                              : doc.status().ToString());
+      return nullptr;
+    }
+    evicted_.erase(gone);
+    entry.doc = std::make_unique<engine::Doc>(std::move(*doc));
+    stat_loaded_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    *created = true;
+    // A node's replica never makes local edits; its agent id is never used.
+    entry.doc = std::make_unique<engine::Doc>(0, options_.doc_options);
+  }
+  entry.heap_bytes = entry.doc->HeapBytes();
+  resident_bytes_ += entry.heap_bytes;
+  return &*docs_.emplace(std::string(name), std::move(entry)).first;
 }
 
-MergeWorker::DocMap::value_type& MergeWorker::FindOrCreate(std::string_view name, bool* created) {
-  auto it = docs_.find(name);
-  *created = it == docs_.end();
-  if (!*created) return *it;
-  // A node's replica never makes local edits; its agent id is never used.
-  return *docs_
-              .emplace(std::string(name),
-                       DocEntry{std::make_unique<engine::Doc>(0, options_.doc_options), 0})
-              .first;
+void MergeWorker::Housekeep() {
+  bool can_evict = options_.evict_to_store || !options_.snapshot_dir.empty();
+  if (!can_evict) return;
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_housekeeping_) return;
+  auto interval = std::clamp<std::chrono::milliseconds>(
+      options_.evict_idle / 4, std::chrono::milliseconds(1), std::chrono::milliseconds(1000));
+  next_housekeeping_ = now + interval;
+  size_t bytes = 0;
+  for (auto it = docs_.begin(); it != docs_.end();) {
+    auto next = std::next(it);
+    DocEntry& d = it->second;
+    if (d.evicting && !options_.evict_to_store) {
+      if (SnapshotStored(*it)) {
+        Evict(it);
+        it = next;
+        continue;
+      }
+    } else if (now - d.used >= options_.evict_idle) {
+      StartEviction(it);
+    }
+    d.heap_bytes = d.doc->HeapBytes();
+    bytes += d.heap_bytes;
+    it = next;
+  }
+  resident_bytes_ = bytes;
+  if (docs_.size() > options_.max_resident_docs || bytes > options_.max_resident_bytes) {
+    MakeRoom();
+  }
+  stat_docs_.store(docs_.size(), std::memory_order_relaxed);
+  stat_bytes_.store(resident_bytes_, std::memory_order_relaxed);
+}
+
+void MergeWorker::MakeRoom() {
+  // The snapshots sent below are read back soon, not at the next regular
+  // round: a client is waiting for the room.
+  next_housekeeping_ = std::min(next_housekeeping_,
+                                std::chrono::steady_clock::now() + std::chrono::milliseconds(10));
+  std::vector<DocMap::iterator> order;
+  order.reserve(docs_.size());
+  for (auto it = docs_.begin(); it != docs_.end(); ++it) order.push_back(it);
+  std::sort(order.begin(), order.end(),
+            [](const auto& a, const auto& b) { return a->second.used < b->second.used; });
+  size_t docs = docs_.size(), bytes = resident_bytes_;
+  const size_t keep_docs = options_.max_resident_docs / 10 * 9;
+  const size_t keep_bytes = options_.max_resident_bytes / 10 * 9;
+  for (DocMap::iterator it : order) {
+    if (docs <= keep_docs && bytes <= keep_bytes) break;
+    --docs;
+    bytes -= std::min(bytes, it->second.heap_bytes);
+    if (!it->second.evicting || options_.evict_to_store) StartEviction(it);
+  }
+}
+
+void MergeWorker::StartEviction(DocMap::iterator it) {
+  DocEntry& d = it->second;
+  // Pending ops are in no snapshot; a document with some stays.
+  if (d.doc->pending_ops() != 0) return;
+  if (options_.evict_to_store) {
+    // Asked again after a while if the loop declined (a read under way,
+    // appends Redis has not confirmed).
+    auto now = std::chrono::steady_clock::now();
+    if (d.evicting && now - d.proposed < options_.evict_idle) return;
+    d.evicting = true;
+    d.proposed = now;
+    return PublishFor(EgressEntry::Kind::kEvictable, 0, Named(it->first));
+  }
+  auto c = std::make_shared<ControlData>();
+  c->doc = it->first;
+  c->snapshot = d.doc->EncodeSnapshot();
+  d.evict_crc = Crc32c(std::as_bytes(std::span(c->snapshot.data(), c->snapshot.size())));
+  d.evict_size = c->snapshot.size();
+  d.evicting = true;
+  d.since_snapshot = 0;
+  PublishFor(EgressEntry::Kind::kSnapshot, 0, std::move(c));
+}
+
+bool MergeWorker::SnapshotStored(const DocMap::value_type& entry) {
+  // The persister wrote it (fsync, rename, directory fsync) if the file
+  // holds these very bytes; until then, or if the disk fails, it stays.
+  std::string path = options_.snapshot_dir + "/" + persist::SnapshotName(entry.first);
+  Result<persist::SnapshotFile> file = persist::ReadSnapshotFile(options_.fs, path);
+  return file.ok() && file->doc == entry.first &&
+         file->snapshot.size() == entry.second.evict_size &&
+         Crc32c(std::as_bytes(std::span(file->snapshot.data(), file->snapshot.size()))) ==
+             entry.second.evict_crc;
+}
+
+void MergeWorker::Evict(DocMap::iterator it) {
+  resident_bytes_ -= std::min(resident_bytes_, it->second.heap_bytes);
+  // With Redis the loop has forgotten it and reads it at its next use.
+  if (!options_.evict_to_store) evicted_.insert(it->first);
+  docs_.erase(it);
+  stat_evicted_.fetch_add(1, std::memory_order_relaxed);
+  stat_docs_.store(docs_.size(), std::memory_order_relaxed);
 }
 
 void MergeWorker::PublishFor(EgressEntry::Kind kind, uint64_t conn,
@@ -154,7 +313,19 @@ void MergeWorker::Apply(const IngressEntry& e) {
   // A document exists once it has ops: one that a refused batch created
   // is forgotten again.
   bool created = false;
-  DocMap::value_type& entry = FindOrCreate(e.doc, &created);
+  Refusal why;
+  // What a node or Redis relays is taken over the bounds (eviction makes
+  // room behind it): refusing would lose it for this node. A client is
+  // refused and sends its batch again after reconnecting.
+  DocMap::value_type* found =
+      Use(e.doc, /*create=*/true, /*bounded=*/!conn->second.any_agent, &created, &why);
+  if (found == nullptr) {
+    if (!conn->second.any_agent) return Reject(e.conn, why.code, why.reason);
+    engine::Doc empty(0, options_.doc_options);
+    return Drop(e.conn, e.frame->len, conn->second, std::string(e.doc), empty,
+                Status::Unavailable(why.reason));
+  }
+  DocMap::value_type& entry = *found;
   engine::Doc& doc = *entry.second.doc;
   bool novel = false;
   for (const engine::Op& op : *ops)
@@ -240,7 +411,10 @@ void MergeWorker::Snapshot(DocMap::value_type& entry) {
 
 void MergeWorker::LoadImage(const ControlData& image) {
   bool created = false;
-  DocMap::value_type& entry = FindOrCreate(image.doc, &created);
+  Refusal why;
+  DocMap::value_type* found = Use(image.doc, /*create=*/true, /*bounded=*/false, &created, &why);
+  if (found == nullptr) return Notice("redis: cannot merge '" + image.doc + "': " + why.reason);
+  DocMap::value_type& entry = *found;
   engine::VersionVector before = entry.second.doc->version();
   if (!image.snapshot.empty()) {
     Result<engine::Doc> snap = engine::Doc::LoadSnapshot(image.snapshot, 0, options_.doc_options);
@@ -281,7 +455,9 @@ void MergeWorker::SnapshotFor(const ControlData& c) {
   auto out = std::make_shared<ControlData>();
   out->doc = c.doc;
   out->covers = c.covers;
-  DocMap::value_type* entry = Find(c.doc);
+  bool created = false;
+  Refusal why;
+  DocMap::value_type* entry = Use(c.doc, /*create=*/false, /*bounded=*/false, &created, &why);
   // Pending ops are not in a snapshot: trimming the entries that brought
   // them would lose them.
   if (entry != nullptr && entry->second.doc->pending_ops() == 0 &&
@@ -331,7 +507,13 @@ void MergeWorker::Drop(uint64_t conn, uint32_t batch_bytes, ConnInfo& info, cons
 void MergeWorker::Subscribe(uint64_t conn, const ControlData& request) {
   auto info = conns_.find(conn);
   if (info == conns_.end()) return;
-  DocMap::value_type* entry = Find(request.doc);
+  bool created = false;
+  Refusal why;
+  DocMap::value_type* entry =
+      Use(request.doc, /*create=*/false, /*bounded=*/!info->second.any_agent, &created, &why);
+  if (entry == nullptr && why.code != ErrorCode::kUnspecified) {
+    return Reject(conn, why.code, why.reason);
+  }
   PublishFor(EgressEntry::Kind::kSubscribed, conn, Named(request.doc));
   engine::VersionVector version;
   if (entry != nullptr) {
@@ -347,7 +529,9 @@ void MergeWorker::Subscribe(uint64_t conn, const ControlData& request) {
 void MergeWorker::Announce(uint64_t conn, const std::string& doc) {
   auto info = conns_.find(conn);
   if (info == conns_.end() || !info->second.announced.insert(doc).second) return;
-  DocMap::value_type* entry = Find(doc);
+  bool created = false;
+  Refusal why;
+  DocMap::value_type* entry = Use(doc, /*create=*/false, /*bounded=*/false, &created, &why);
   PublishFor(EgressEntry::Kind::kSendSubscribe, conn,
              Named(doc, entry != nullptr ? entry->second.doc->version() : engine::VersionVector()));
 }

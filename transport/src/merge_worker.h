@@ -3,6 +3,7 @@
 // documents, and publishes what happened on its own egress ring.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -11,9 +12,11 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "pipeline.h"
 #include "weft/engine/doc.h"
+#include "weft/persist/file_system.h"
 
 namespace weft::transport {
 
@@ -29,6 +32,29 @@ struct MergeWorkerOptions {
   // batches, and at shutdown for every document changed since its last
   // one. 0: never (no persistence).
   uint64_t snapshot_every = 0;
+
+  // Residency. A document unused for `evict_idle` leaves memory: with a
+  // data directory (`snapshot_dir`, `fs`) once a snapshot of it is read
+  // back from its file; with `evict_to_store` (Redis holds it) at once,
+  // once the loop agrees (kEvictable, kEvict). It comes back at its next
+  // use. Past
+  // max_resident_docs or max_resident_bytes (this worker's share), the
+  // least recently used are evicted first, and a document that would
+  // have to be created or loaded meanwhile is refused (kOverloaded).
+  std::string snapshot_dir;
+  persist::FileSystem* fs = nullptr;
+  bool evict_to_store = false;
+  std::chrono::milliseconds evict_idle{300000};
+  size_t max_resident_docs = 10000;
+  size_t max_resident_bytes = size_t{1} << 30;
+};
+
+// What a worker holds, for the stats line (read by the loop thread).
+struct ResidencyStats {
+  uint64_t docs = 0;
+  uint64_t bytes = 0;
+  uint64_t evicted = 0;  // since start
+  uint64_t loaded = 0;   // evicted documents loaded back, since start
 };
 
 class MergeWorker {
@@ -46,6 +72,8 @@ class MergeWorker {
   void Run();
 
   EgressRing& egress() { return egress_; }
+  // Any thread: figures as of the worker's last housekeeping.
+  ResidencyStats residency() const;
 
  private:
   struct ConnInfo {
@@ -81,16 +109,45 @@ class MergeWorker {
     // A batch from Redis was dropped (Pending full): a snapshot would not
     // hold every entry it claims to cover, so it never answers compaction.
     bool lost_stream_entry = false;
+    std::chrono::steady_clock::time_point used;  // last use
+    // A snapshot for eviction went to the persister and the document was
+    // not used since: it leaves memory once the file holds these bytes.
+    bool evicting = false;
+    std::chrono::steady_clock::time_point proposed;  // Redis: kEvictable sent
+    uint32_t evict_crc = 0;
+    size_t evict_size = 0;
+    size_t heap_bytes = 0;  // as of the last housekeeping
   };
   struct NameHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   using DocMap = std::unordered_map<std::string, DocEntry, NameHash, std::equal_to<>>;
-  // A document of this worker, or null.
-  DocMap::value_type* Find(std::string_view name);
-  // The document, created (empty) if it is new, which `*created` says.
-  DocMap::value_type& FindOrCreate(std::string_view name, bool* created);
+  // Why Use() could not give a document.
+  struct Refusal {
+    ErrorCode code = ErrorCode::kUnspecified;
+    std::string reason;
+  };
+  // The document, marked used: loaded back if it was evicted, created
+  // empty if `create` and it is new (which `*created` says). Null, with
+  // `*why`, when it cannot be had now: over the resident bounds
+  // (kOverloaded), or its snapshot file unreadable (kStorage). Null with
+  // no code: new, and `create` is false.
+  // `bounded`: refuse over the bounds (else take it and make room).
+  DocMap::value_type* Use(std::string_view name, bool create, bool bounded, bool* created,
+                          Refusal* why);
+  // Evicts idle documents and keeps the resident ones under the bounds;
+  // at most once per housekeeping interval.
+  void Housekeep();
+  // Starts evicting `entry`: a snapshot to the persister, or (Redis) a
+  // proposal to the loop, which answers kEvict.
+  void StartEviction(DocMap::iterator it);
+  // Whether `entry`'s snapshot file holds what was sent for its eviction.
+  bool SnapshotStored(const DocMap::value_type& entry);
+  void Evict(DocMap::iterator it);
+  // Asks for eviction of the least recently used documents until what
+  // stays is under 9/10 of the bounds.
+  void MakeRoom();
   // An egress entry of `kind` for `conn` carrying `control`.
   void PublishFor(EgressEntry::Kind kind, uint64_t conn,
                   std::shared_ptr<const ControlData> control);
@@ -116,6 +173,14 @@ class MergeWorker {
   IngressRing::Reader reader_;
   EgressRing egress_;
   DocMap docs_;
+  // Documents whose state is only on disk (or in Redis), by name.
+  std::unordered_set<std::string, NameHash, std::equal_to<>> evicted_;
+  std::chrono::steady_clock::time_point next_housekeeping_;
+  std::chrono::steady_clock::time_point next_make_room_;
+  size_t resident_bytes_ = 0;  // as of the last housekeeping
+  // For residency(): relaxed, figures only (no other memory is read
+  // through them).
+  std::atomic<uint64_t> stat_docs_{0}, stat_bytes_{0}, stat_evicted_{0}, stat_loaded_{0};
   std::unordered_map<uint64_t, ConnInfo> conns_;
   bool published_ = false;  // since the last wake
 };

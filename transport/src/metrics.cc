@@ -20,13 +20,15 @@ uint64_t LatencyHistogram::CumulativeCount(size_t i) const {
 }
 
 std::string FormatStatsLine(const NodeFigures& f) {
-  char line[384];
-  std::snprintf(
-      line, sizeof line,
-      "stats conns=%zu peers=%zu docs=%zu accepted=%" PRIu64 " ops_per_s=%.0f dropped=%" PRIu64
-      " forged=%" PRIu64 " pool_in_use=%u/%u persisted_bytes=%" PRIu64 "%s",
-      f.conns, f.peers, f.docs, f.accepted, f.ops_per_s, f.dropped, f.forged, f.pool_in_use,
-      f.pool_capacity, f.persisted_bytes, f.disk_ok ? "" : " disk=failing");
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "stats conns=%zu peers=%zu docs=%zu accepted=%" PRIu64
+                " ops_per_s=%.0f dropped=%" PRIu64 " forged=%" PRIu64
+                " pool_in_use=%u/%u persisted_bytes=%" PRIu64 " resident=%" PRIu64
+                " resident_bytes=%" PRIu64 " evicted=%" PRIu64 " loaded=%" PRIu64 "%s",
+                f.conns, f.peers, f.docs, f.accepted, f.ops_per_s, f.dropped, f.forged,
+                f.pool_in_use, f.pool_capacity, f.persisted_bytes, f.resident_docs,
+                f.resident_bytes, f.evicted, f.loaded, f.disk_ok ? "" : " disk=failing");
   if (!f.redis) return line;
   char more[256];
   std::snprintf(more, sizeof more,
@@ -68,6 +70,14 @@ std::string FormatMetrics(const NodeFigures& f, const LatencyHistogram& h) {
          static_cast<double>(f.persisted_bytes));
   Metric(out, "weft_disk_ok", "gauge", "1 while the op log is being written, 0 while it fails.",
          f.disk_ok ? 1 : 0);
+  Metric(out, "weft_resident_documents", "gauge", "Documents in memory.",
+         static_cast<double>(f.resident_docs));
+  Metric(out, "weft_resident_bytes", "gauge", "Heap bytes of the replicas in memory.",
+         static_cast<double>(f.resident_bytes));
+  Metric(out, "weft_evicted_documents_total", "counter", "Documents evicted from memory.",
+         static_cast<double>(f.evicted));
+  Metric(out, "weft_loaded_documents_total", "counter", "Evicted documents loaded back.",
+         static_cast<double>(f.loaded));
 
   const char* name = "weft_edit_to_ack_seconds";
   out += "# HELP weft_edit_to_ack_seconds Time from an op batch's arrival to its author's Ack.\n";

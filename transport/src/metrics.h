@@ -43,6 +43,10 @@ struct NodeFigures {
   uint32_t pool_capacity = 0;
   uint64_t persisted_bytes = 0;  // update bytes made durable since start
   bool disk_ok = true;           // the op log is being written
+  uint64_t resident_docs = 0;    // documents in memory
+  uint64_t resident_bytes = 0;   // their replicas' heap bytes
+  uint64_t evicted = 0;          // documents evicted since start
+  uint64_t loaded = 0;           // evicted documents loaded back since start
   // With --redis (redis::StoreStats).
   bool redis = false;
   uint64_t redis_appends = 0;   // appends Redis confirmed

@@ -442,6 +442,16 @@ class Node::Impl : public ConnectionHost {
       wo.doc_options = options_.budget.doc_options();
       wo.egress_capacity = options_.budget.egress_capacity;
       wo.snapshot_every = options_.data_dir.empty() ? 0 : options_.snapshot_every;
+      if (!options_.data_dir.empty()) {
+        wo.snapshot_dir = persist::SnapshotDir(options_.data_dir);
+        wo.fs = options_.fs;
+      }
+      wo.evict_to_store = options_.data_dir.empty() && !options_.redis_url.empty();
+      wo.evict_idle = options_.budget.evict_idle;
+      wo.max_resident_docs =
+          std::max<size_t>(1, options_.budget.max_resident_docs / options_.workers);
+      wo.max_resident_bytes =
+          std::max<size_t>(1, options_.budget.max_resident_bytes / options_.workers);
       Result<std::unique_ptr<MergeWorker>> w =
           MergeWorker::Create(std::move(wo), ingress_, std::move(docs[i]));
       if (!w.ok()) return w.status();
@@ -665,6 +675,31 @@ class Node::Impl : public ConnectionHost {
     rd.loaded = true;
     for (IngressEntry& e : rd.held) PublishControl(std::move(e));
     rd.held.clear();
+  }
+
+  // Its worker found it idle (Redis holds it, no data directory): forget
+  // it here and let the worker drop it, unless a read or compaction is
+  // under way or Redis has not confirmed every append yet (the follower
+  // skips this node's own entries, so one appended after a new read would
+  // be missed). Subscriptions published from now on find it unknown and
+  // wait for a new read, whose image reaches the worker after the kEvict.
+  void MaybeEvict(const std::string& doc) {
+    if (redis_->closed() || !redis_->idle()) return;
+    auto it = redis_docs_.find(doc);
+    if (it != redis_docs_.end()) {
+      const RedisDoc& rd = it->second;
+      if (rd.reading || rd.compacting || !rd.held.empty()) return;
+      if (rd.read_failed && redis_reads_failed_ > 0) --redis_reads_failed_;
+      redis_docs_.erase(it);
+      redis_->store().Unfollow(doc);
+    }
+    auto control = std::make_shared<ControlData>();
+    control->doc = doc;
+    IngressEntry e;
+    e.kind = IngressEntry::Kind::kEvict;
+    e.worker = WorkerFor(doc, options_.workers);
+    e.control = std::move(control);
+    PublishControl(std::move(e));
   }
 
   // A compaction trimmed past the follower: read the document again.
@@ -917,6 +952,9 @@ class Node::Impl : public ConnectionHost {
         if (!line.empty()) Log(line);
         return;
       }
+      case EgressEntry::Kind::kEvictable:
+        if (redis_) MaybeEvict(e.control->doc);
+        return;
       case EgressEntry::Kind::kSnapshot:
       case EgressEntry::Kind::kNone:
         return;
@@ -1107,6 +1145,13 @@ class Node::Impl : public ConnectionHost {
     f.forged = forged_;
     f.persisted_bytes = persister_ ? persister_->persisted_bytes() : 0;
     f.disk_ok = !persister_ || persister_->disk_ok();
+    for (const auto& w : workers_) {
+      ResidencyStats r = w->residency();
+      f.resident_docs += r.docs;
+      f.resident_bytes += r.bytes;
+      f.evicted += r.evicted;
+      f.loaded += r.loaded;
+    }
     if (redis_) {
       redis::StoreStats r = redis_->stats();
       f.redis = true;
@@ -1177,6 +1222,8 @@ class Node::Impl : public ConnectionHost {
   static void OnHeartbeat(uv_timer_t* t) {
     Impl* n = static_cast<Impl*>(t->data);
     n->RetryRedisReads();
+    // Idle workers wake for their housekeeping (evicting idle documents).
+    if (n->pending_.empty() && !n->stopping_) n->ingress_.writer().TryPublish(IngressEntry{});
     auto now = Connection::Clock::now();
     // Silence is judged by the clock and by pings: a peer is silent only
     // after peer_timeout without a byte *and* as many unanswered pings as

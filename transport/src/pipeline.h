@@ -60,6 +60,7 @@ struct IngressEntry {
     kAnnounce,     // `worker`: send `conn` a Subscribe for control->doc
     kLoadImage,    // `worker`: merge control->snapshot and control->updates into control->doc
     kSnapshotFor,  // `worker`: answer kRedisSnapshot for control->doc, control->covers
+    kEvict,        // `worker`: drop control->doc from memory (Redis holds it)
   };
   Kind kind = Kind::kNone;
   uint32_t worker = 0;
@@ -88,6 +89,9 @@ struct EgressEntry {
     // control->covers; empty: it cannot (ops wait in Pending), do not compact.
     kRedisSnapshot,
     kNotice,  // log control->reason (something from Redis was refused)
+    // control->doc has been idle (its state is in Redis): the loop answers
+    // kEvict unless it is reading the document or appends are unconfirmed.
+    kEvictable,
   };
   Kind kind = Kind::kNone;
   bool relay = false;

@@ -46,6 +46,18 @@
 //   - max_decoded_snapshot (256 MiB) for a snapshot the node loads from
 //     its data directory.
 //
+// Resident documents. A document nobody used for evict_idle [300 s] leaves
+// memory, its state staying on disk (a snapshot file, written and read back
+// before the replica is dropped) or in Redis (without a data directory),
+// and comes back at its next use. At most max_resident_docs [10,000] and
+// max_resident_bytes [1 GiB] of replicas (engine heap accounting) stay in
+// memory, split evenly between the workers: past either, the least
+// recently used are evicted first, and a client asking for a document the
+// worker would have to create or load meanwhile is refused
+// (Error{OVERLOADED}, retry shortly). What nodes and Redis relay is taken
+// over the bound, eviction making room behind it. Without a data
+// directory or Redis a document has nowhere to go: the bounds then refuse.
+//
 // Per document (engine::DocOptions the node gives each replica):
 //   Pending   max_pending_ops runs and max_pending_bytes of text may wait
 //             for missing dependencies; a batch that would exceed either is
@@ -89,6 +101,11 @@ struct NodeBudget {
   // Decompressed bytes of one op batch (Update) and of one snapshot.
   size_t max_decoded_batch = size_t{16} << 20;
   size_t max_decoded_snapshot = size_t{256} << 20;
+
+  // Resident documents (see above).
+  std::chrono::milliseconds evict_idle{300000};
+  size_t max_resident_docs = 10000;
+  size_t max_resident_bytes = size_t{1} << 30;
 
   // Per document: ops (runs) and bytes of text waiting in Pending.
   size_t max_pending_ops = 10'000;
