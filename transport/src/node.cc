@@ -606,8 +606,21 @@ class Node::Impl : public ConnectionHost {
   void ReadFromRedis(const std::string& doc, RedisDoc& rd) {
     rd.read_failed = false;
     if (stopping_ || redis_->closed()) return;
-    Status s = redis_->store().Read(
-        doc, [this, doc](Result<redis::DocImage> image) { OnImage(doc, std::move(image)); });
+    auto started = std::chrono::steady_clock::now();
+    Status s = redis_->store().Read(doc, [this, doc, started](Result<redis::DocImage> image) {
+      if (image.ok()) {
+        char line[256];
+        std::snprintf(
+            line, sizeof line,
+            "redis: read '%s' in %.1f ms: a snapshot of %zu bytes and %zu entries after it",
+            doc.c_str(),
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                .count(),
+            image->snapshot.size(), image->tail.size());
+        Log(line);
+      }
+      OnImage(doc, std::move(image));
+    });
     if (s.ok()) {
       rd.reading = true;
     } else if (s.code() == StatusCode::kUnavailable) {
