@@ -208,6 +208,30 @@ TEST(RedisNode, IdleDocumentsLeaveMemoryAndAreReadAgain) {
   EXPECT_EQ(StreamLength(*redis, "d"), 2);
 }
 
+// Subscriptions to names that are no document (nothing in Redis, nothing
+// here) are not followed once their subscribers are gone: made-up names
+// cannot make a node follow ever more streams.
+TEST(RedisNode, NamesThatAreNoDocumentsAreNotFollowedOnceUnsubscribed) {
+  std::unique_ptr<RedisServer> redis = StartRedis();
+  ASSERT_TRUE(redis);
+  NodeOptions o = OnRedis(*redis);
+  o.stats_interval = milliseconds(20);
+  TestNode n(o);
+  Peer writer(n, 1, "real");
+  writer.Type(0, "x");
+  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("real").Get(1) == 1; }));
+  {
+    std::unique_ptr<Client> c = Connect(n, 2);
+    ASSERT_TRUE(c);
+    engine::Doc replica(2);
+    for (int i = 0; i < 20; ++i)
+      ASSERT_TRUE(c->Subscribe("nothing" + std::to_string(i), &replica).ok());
+    ASSERT_TRUE(n.Logged(" redis_docs=21 "));
+  }
+  // The real document stays followed.
+  EXPECT_TRUE(n.Logged(" redis_docs=1 "));
+}
+
 // A stop does not wait for a Redis that is gone: what it did not confirm
 // was never acked.
 TEST(RedisNode, StopsWhileRedisIsDown) {

@@ -32,11 +32,11 @@ std::string FormatStatsLine(const NodeFigures& f) {
   if (!f.redis) return line;
   char more[256];
   std::snprintf(more, sizeof more,
-                " redis_appends=%" PRIu64 " redis_followed=%" PRIu64 " redis_bad=%" PRIu64
-                " redis_reconnects=%" PRIu64 " redis_gaps=%" PRIu64 " redis_compactions=%" PRIu64
-                " redis_trimmed=%" PRIu64,
-                f.redis_appends, f.redis_followed, f.redis_bad, f.redis_reconnects, f.redis_gaps,
-                f.redis_compactions, f.redis_trimmed);
+                " redis_docs=%" PRIu64 " redis_appends=%" PRIu64 " redis_followed=%" PRIu64
+                " redis_bad=%" PRIu64 " redis_reconnects=%" PRIu64 " redis_gaps=%" PRIu64
+                " redis_compactions=%" PRIu64 " redis_trimmed=%" PRIu64,
+                f.redis_docs, f.redis_appends, f.redis_followed, f.redis_bad, f.redis_reconnects,
+                f.redis_gaps, f.redis_compactions, f.redis_trimmed);
   return std::string(line) + more;
 }
 

@@ -49,6 +49,7 @@ struct NodeFigures {
   uint64_t loaded = 0;           // evicted documents loaded back since start
   // With --redis (redis::StoreStats).
   bool redis = false;
+  uint64_t redis_docs = 0;      // documents read and followed now
   uint64_t redis_appends = 0;   // appends Redis confirmed
   uint64_t redis_followed = 0;  // entries read from followed streams
   uint64_t redis_bad = 0;       // bad entries skipped

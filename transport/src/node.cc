@@ -348,9 +348,15 @@ class Node::Impl : public ConnectionHost {
     if (auto book = books_.find(id); book != books_.end()) {
       for (const std::string& doc : book->second.docs) {
         auto it = subs_.find(doc);
-        if (it == subs_.end()) continue;
-        std::erase(it->second, id);
-        if (it->second.empty()) subs_.erase(it);
+        if (it != subs_.end()) {
+          std::erase(it->second, id);
+          if (!it->second.empty()) continue;
+          subs_.erase(it);
+        }
+        // Nobody here reads it and this node never held it (a name that
+        // is no document): stop following it, or subscriptions to made-up
+        // names would have the node follow ever more streams.
+        if (redis_ && !known_docs_.contains(doc)) ForgetRedisDoc(doc);
       }
       books_.erase(book);
     }
@@ -679,7 +685,10 @@ class Node::Impl : public ConnectionHost {
   // What Redis holds for `doc` is refused (reported): the node serves what
   // it has, and does not follow the document.
   void RefuseRedisDoc(const std::string& doc, RedisDoc& rd, const Status& why) {
-    Log("redis: cannot read '" + doc + "', serving what this node holds: " + why.ToString());
+    // Rate-limited: a client can ask for any number of names Redis refuses.
+    std::string line = rejected_log_.Admit("redis: cannot read '" + doc +
+                                           "', serving what this node holds: " + why.ToString());
+    if (!line.empty()) Log(line);
     rd.refused = true;
     ReleaseHeld(rd);
   }
@@ -697,15 +706,7 @@ class Node::Impl : public ConnectionHost {
   // be missed). Subscriptions published from now on find it unknown and
   // wait for a new read, whose image reaches the worker after the kEvict.
   void MaybeEvict(const std::string& doc) {
-    if (redis_->closed() || !redis_->idle()) return;
-    auto it = redis_docs_.find(doc);
-    if (it != redis_docs_.end()) {
-      const RedisDoc& rd = it->second;
-      if (rd.reading || rd.compacting || !rd.held.empty()) return;
-      if (rd.read_failed && redis_reads_failed_ > 0) --redis_reads_failed_;
-      redis_docs_.erase(it);
-      redis_->store().Unfollow(doc);
-    }
+    if (redis_->closed() || !redis_->idle() || !ForgetRedisDoc(doc)) return;
     auto control = std::make_shared<ControlData>();
     control->doc = doc;
     IngressEntry e;
@@ -713,6 +714,19 @@ class Node::Impl : public ConnectionHost {
     e.worker = WorkerFor(doc, options_.workers);
     e.control = std::move(control);
     PublishControl(std::move(e));
+  }
+
+  // Stops following `doc` and forgets its state here, unless a read, a
+  // compaction or held subscriptions are under way (false then).
+  bool ForgetRedisDoc(const std::string& doc) {
+    auto it = redis_docs_.find(doc);
+    if (it == redis_docs_.end()) return true;
+    const RedisDoc& rd = it->second;
+    if (rd.reading || rd.compacting || !rd.held.empty()) return false;
+    if (rd.read_failed && redis_reads_failed_ > 0) --redis_reads_failed_;
+    redis_docs_.erase(it);
+    if (!redis_->closed()) redis_->store().Unfollow(doc);
+    return true;
   }
 
   // A compaction trimmed past the follower: read the document again.
@@ -1168,6 +1182,7 @@ class Node::Impl : public ConnectionHost {
     if (redis_) {
       redis::StoreStats r = redis_->stats();
       f.redis = true;
+      f.redis_docs = redis_docs_.size();
       f.redis_appends = r.appends_confirmed;
       f.redis_followed = r.entries_followed;
       f.redis_bad = r.bad_entries;
