@@ -6,6 +6,7 @@
 
 #include "node_test_util.h"
 #include "redis/redis_server.h"
+#include "weft/crc32c.h"
 
 namespace weft::transport {
 namespace {
@@ -230,6 +231,31 @@ TEST(RedisNode, NamesThatAreNoDocumentsAreNotFollowedOnceUnsubscribed) {
   }
   // The real document stays followed.
   EXPECT_TRUE(n.Logged(" redis_docs=1 "));
+}
+
+// An entry no node could have written (an update larger than any frame,
+// with a valid checksum) is skipped; what follows it still arrives.
+TEST(RedisNode, AnOversizedForeignEntryIsSkippedNotWaitedFor) {
+  std::unique_ptr<RedisServer> redis = StartRedis();
+  ASSERT_TRUE(redis);
+  TestNode n(OnRedis(*redis));
+  Peer reader(n, 1, "d");
+  reader.Type(0, "a");
+  ASSERT_TRUE(reader.WaitFor([&] { return reader.client->acked("d").Get(1) == 1; }));
+  auto append = [&](const std::string& update) {
+    char crc[9];
+    std::snprintf(crc, sizeof crc, "%08x",
+                  Crc32c(std::as_bytes(std::span(update.data(), update.size()))));
+    RedisServer::Reply r = redis->Command(
+        {"XADD", "weft:{d}:ops", "*", "u", update, "n", "00000000000000ff", "c", crc});
+    ASSERT_TRUE(r && r->type == REDIS_REPLY_STRING);
+  };
+  append(std::string(20 << 10, 'x'));
+  engine::Doc other(9);
+  ASSERT_TRUE(other.Insert(0, "after").ok());
+  append(other.EncodeOpsSince(engine::VersionVector()));
+  ASSERT_TRUE(reader.WaitFor([&] { return reader.doc.size() == 6; })) << reader.doc.Text();
+  EXPECT_TRUE(n.Logged("skipping entry"));
 }
 
 // A stop does not wait for a Redis that is gone: what it did not confirm

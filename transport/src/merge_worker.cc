@@ -116,9 +116,12 @@ void MergeWorker::Handle(const IngressEntry& e) {
       SnapshotFor(*e.control);
       break;
     case IngressEntry::Kind::kEvict:
-      // Dropped even if used since the proposal: Redis holds it, and the
-      // loop, which forgot it, reads it again at its next use.
-      if (auto it = docs_.find(e.control->doc); it != docs_.end()) Evict(it);
+      // Kept if it was used since the proposal (its last batch's append
+      // may be unconfirmed yet); the loop, which forgot it, reads it again
+      // and merges at its next use either way.
+      if (auto it = docs_.find(e.control->doc); it != docs_.end() && it->second.evicting) {
+        Evict(it);
+      }
       break;
     default:
       break;

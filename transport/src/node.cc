@@ -552,19 +552,29 @@ class Node::Impl : public ConnectionHost {
       std::string body = EncodeFrame(OpBatch{doc, update});
       Result<SlotRef> slot =
           alloc_.AllocateEvent(0, std::as_bytes(std::span(body.data(), body.size())));
-      if (!slot.ok()) return false;
-      Result<Message> m = DecodeFrame(ringbuf::PayloadOf(**slot));
-      const OpBatch* b = m.ok() ? std::get_if<OpBatch>(&*m) : nullptr;
-      if (b != nullptr) {
-        IngressEntry e;
-        e.kind = IngressEntry::Kind::kApply;
-        e.worker = WorkerFor(b->doc, options_.workers);
-        e.conn = kRedisConn;
-        e.received_micros = NowMicros();
-        e.doc = b->doc;
-        e.update = b->update;
-        e.frame = std::move(*slot);
-        if (!ingress_.writer().TryPublish(std::move(e))) return false;
+      if (slot.ok()) {
+        Result<Message> m = DecodeFrame(ringbuf::PayloadOf(**slot));
+        const OpBatch* b = m.ok() ? std::get_if<OpBatch>(&*m) : nullptr;
+        if (b != nullptr) {
+          IngressEntry e;
+          e.kind = IngressEntry::Kind::kApply;
+          e.worker = WorkerFor(b->doc, options_.workers);
+          e.conn = kRedisConn;
+          e.received_micros = NowMicros();
+          e.doc = b->doc;
+          e.update = b->update;
+          e.frame = std::move(*slot);
+          if (!ingress_.writer().TryPublish(std::move(e))) return false;
+        }
+      } else if (slot.status().code() == StatusCode::kTooLarge) {
+        // No node writes a batch this large (a frame is at most one XL
+        // slot): a foreign entry, skipped. Waiting for a slot would stall
+        // the document for good.
+        std::string line = rejected_log_.Admit("redis: skipping entry " + id.ToString() + " of '" +
+                                               std::string(doc) + "': " + slot.status().ToString());
+        if (!line.empty()) Log(line);
+      } else {
+        return false;  // the pools are empty for now
       }
       if (rd != redis_docs_.end()) ++rd->second.since_compaction;
     }
