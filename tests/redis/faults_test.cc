@@ -83,6 +83,13 @@ TEST_F(FaultTest, RedisKilledAndRestartedFromItsAofLosesNoConfirmedAppend) {
     w.Pump();
     return w.confirmed.size() >= 1000;
   }));
+  // Appends sent while Redis is stopped are surely unanswered when it dies
+  // (a fast Redis could otherwise have answered all in flight first).
+  server_->Pause();
+  const int sent_before_pause = w.next;
+  w.window += 64;
+  w.Pump();
+  ASSERT_GT(w.next, sent_before_pause);
   server_->Kill(SIGKILL);
   // Everything in flight fails (never hangs), and both links say so.
   ASSERT_TRUE(RunUntil([&] {
