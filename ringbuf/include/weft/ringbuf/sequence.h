@@ -35,7 +35,8 @@ class alignas(kCacheLine) Sequence {
 
  private:
   std::atomic<int64_t> value_;
-  char pad_[kCacheLine - sizeof(std::atomic<int64_t>)];
+  // Keeps the next Sequence off this cache line; never read.
+  [[maybe_unused]] char pad_[kCacheLine - sizeof(std::atomic<int64_t>)];
 };
 static_assert(sizeof(Sequence) == kCacheLine, "a Sequence fills exactly one cache line");
 
