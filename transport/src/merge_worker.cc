@@ -60,7 +60,16 @@ ResidencyStats MergeWorker::residency() const {
 }
 
 void MergeWorker::Run() {
-  while (reader_.WaitPoll([&](const IngressEntry& e, int64_t) { Handle(e); }, 256) != 0) {
+  bool stamped = false;
+  auto handle = [&](const IngressEntry& e, int64_t) {
+    // One clock read per round of entries, taken once the wait is over (a
+    // document's last use needs no finer grain than that).
+    if (!stamped) now_ = std::chrono::steady_clock::now();
+    stamped = true;
+    Handle(e);
+  };
+  while (reader_.WaitPoll(handle, 256) != 0) {
+    stamped = false;
     // The loop's heartbeat entry brings housekeeping round on an idle
     // worker; what it publishes goes out with the wake below.
     Housekeep();
@@ -131,7 +140,7 @@ void MergeWorker::Handle(const IngressEntry& e) {
 MergeWorker::DocMap::value_type* MergeWorker::Use(std::string_view name, bool create, bool bounded,
                                                   bool* created, Refusal* why) {
   *created = false;
-  auto now = std::chrono::steady_clock::now();
+  auto now = now_;
   auto it = docs_.find(name);
   if (it != docs_.end()) {
     it->second.used = now;

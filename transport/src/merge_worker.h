@@ -175,6 +175,7 @@ class MergeWorker {
   DocMap docs_;
   // Documents whose state is only on disk (or in Redis), by name.
   std::unordered_set<std::string, NameHash, std::equal_to<>> evicted_;
+  std::chrono::steady_clock::time_point now_ = std::chrono::steady_clock::now();  // this round's
   std::chrono::steady_clock::time_point next_housekeeping_;
   std::chrono::steady_clock::time_point next_make_room_;
   size_t resident_bytes_ = 0;  // as of the last housekeeping

@@ -30,13 +30,14 @@ std::string FormatStatsLine(const NodeFigures& f) {
                 f.pool_in_use, f.pool_capacity, f.persisted_bytes, f.resident_docs,
                 f.resident_bytes, f.evicted, f.loaded, f.disk_ok ? "" : " disk=failing");
   if (!f.redis) return line;
+  const redis::StoreStats& r = *f.redis;
   char more[256];
   std::snprintf(more, sizeof more,
                 " redis_docs=%" PRIu64 " redis_appends=%" PRIu64 " redis_followed=%" PRIu64
                 " redis_bad=%" PRIu64 " redis_reconnects=%" PRIu64 " redis_gaps=%" PRIu64
                 " redis_compactions=%" PRIu64 " redis_trimmed=%" PRIu64,
-                f.redis_docs, f.redis_appends, f.redis_followed, f.redis_bad, f.redis_reconnects,
-                f.redis_gaps, f.redis_compactions, f.redis_trimmed);
+                f.redis_docs, r.appends_confirmed, r.entries_followed, r.bad_entries, r.reconnects,
+                r.gaps, r.compactions, r.trimmed);
   return std::string(line) + more;
 }
 

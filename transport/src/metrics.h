@@ -5,7 +5,10 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+
+#include "weft/redis/doc_store.h"
 
 namespace weft::transport {
 
@@ -47,16 +50,10 @@ struct NodeFigures {
   uint64_t resident_bytes = 0;   // their replicas' heap bytes
   uint64_t evicted = 0;          // documents evicted since start
   uint64_t loaded = 0;           // evicted documents loaded back since start
-  // With --redis (redis::StoreStats).
-  bool redis = false;
-  uint64_t redis_docs = 0;      // documents read and followed now
-  uint64_t redis_appends = 0;   // appends Redis confirmed
-  uint64_t redis_followed = 0;  // entries read from followed streams
-  uint64_t redis_bad = 0;       // bad entries skipped
-  uint64_t redis_reconnects = 0;
-  uint64_t redis_gaps = 0;
-  uint64_t redis_compactions = 0;
-  uint64_t redis_trimmed = 0;
+  // With --redis: the store's own figures, and the documents read and
+  // followed now.
+  std::optional<redis::StoreStats> redis;
+  uint64_t redis_docs = 0;
 };
 
 // The "stats ..." log line.

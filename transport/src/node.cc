@@ -1190,16 +1190,8 @@ class Node::Impl : public ConnectionHost {
       f.loaded += r.loaded;
     }
     if (redis_) {
-      redis::StoreStats r = redis_->stats();
-      f.redis = true;
+      f.redis = redis_->stats();
       f.redis_docs = redis_docs_.size();
-      f.redis_appends = r.appends_confirmed;
-      f.redis_followed = r.entries_followed;
-      f.redis_bad = r.bad_entries;
-      f.redis_reconnects = r.reconnects;
-      f.redis_gaps = r.gaps;
-      f.redis_compactions = r.compactions;
-      f.redis_trimmed = r.trimmed;
     }
     return f;
   }
