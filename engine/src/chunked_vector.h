@@ -3,6 +3,7 @@
 // vector's doubling: the item tree's leaves are large and long-lived.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -27,6 +28,18 @@ class ChunkedVector {
   void emplace_back() {
     if (size_ % N == 0) chunks_.push_back(std::make_unique<T[]>(N));
     ++size_;
+  }
+  // Appends `n` values chunk by chunk (a bulk load's copy, not n pushes).
+  void Append(const T* values, size_t n) {
+    while (n > 0) {
+      if (size_ % N == 0) chunks_.push_back(std::unique_ptr<T[]>(new T[N]));
+      const size_t room = N - size_ % N;
+      const size_t take = n < room ? n : room;
+      std::copy(values, values + take, chunks_.back().get() + size_ % N);
+      size_ += take;
+      values += take;
+      n -= take;
+    }
   }
   void resize(size_t n) {
     while (size_ < n) emplace_back();

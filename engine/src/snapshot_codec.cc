@@ -315,10 +315,8 @@ class SnapshotReader {
     std::vector<uint32_t> per_agent(next_.size(), 0);
     for (const LogRun& run : runs) ++per_agent[run.agent];
     for (size_t a = 0; a < per_agent.size(); ++a) doc_.runs_of_[a].reserve(per_agent[a]);
-    for (uint32_t i = 0; i < runs.size(); ++i) {
-      doc_.runs_of_[runs[i].agent].push_back(i);
-      doc_.log_.push_back(runs[i]);
-    }
+    for (uint32_t i = 0; i < runs.size(); ++i) doc_.runs_of_[runs[i].agent].push_back(i);
+    doc_.log_.Append(runs.data(), runs.size());
     return Status::Ok();
   }
 
