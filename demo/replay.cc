@@ -62,7 +62,9 @@ void Usage(std::FILE* out) {
                "       weft replay --data DIR --doc NAME [--expect FILE]\n"
                "  Replays TRACE (.json or .json.gz, sequential or concurrent) and checks the\n"
                "  result against its endContent, then merges the full history into a fresh\n"
-               "  replica and loads a snapshot into another. A concurrent trace is imported\n"
+               "  replica and loads a snapshot into another. With --repeat N, all N replays\n"
+               "  run first, then N merges back to back, then N loads; medians are printed.\n"
+               "  A concurrent trace is imported\n"
                "  into one replica (HistoryImporter); with --replicas it is replayed as a\n"
                "  network of one replica per agent instead, synced before each txn.\n"
                "  exit 0: all match endContent; 1: replicas, merge or load disagree (a bug);\n"
@@ -296,6 +298,30 @@ int RunReplay(int argc, char** argv) {
   for (Run& run : runs) {
     if (std::optional<int> exit = ReplayOnce(*trace, flags, progress, show_progress, &out, &run)) {
       return *exit;
+    }
+  }
+  if (flags.repeat > 1) {
+    // Warm figures, taken as the JS anchors' warm harness takes them: all
+    // the replays first, then the merges back to back, then the loads. A
+    // merge timed right after a replay and two encodings runs in caches
+    // they filled, which tells how the process around it ran, not the
+    // merge.
+    for (Run& run : runs) {
+      auto t0 = Clock::now();
+      Doc merged(UINT64_MAX);
+      const Status st = merged.ApplyUpdate(out.update);
+      const std::string text = merged.Text();
+      run.merge_ms = Ms(t0, Clock::now());
+      if (!st.ok() || text != out.merged_text) return Fail(kExitDiverged, "a repeated merge differs");
+    }
+    for (Run& run : runs) {
+      auto t0 = Clock::now();
+      Result<Doc> loaded = Doc::LoadSnapshot(out.snapshot, UINT64_MAX - 1);
+      const std::string text = loaded.ok() ? loaded->Text() : std::string();
+      run.load_ms = Ms(t0, Clock::now());
+      if (!loaded.ok() || text != out.loaded_text) {
+        return Fail(kExitDiverged, "a repeated snapshot load differs");
+      }
     }
   }
   const std::string text = out.replicas[0].Text();

@@ -317,25 +317,29 @@ void ItemTree::Build(const std::vector<Item>& items, std::string_view arena,
 
 void ItemTree::IndexBuilt(const std::vector<Item>& items, const std::vector<uint32_t>& next_seq) {
   // Each agent's Items by seq. A comparison sort of every Item was most of
-  // a snapshot load; a counting pass by (agent, block of the id index)
-  // instead leaves only the Items that start in one block to order, and
-  // those are usually already in order.
-  constexpr uint32_t kBlock = IdIndex::kBlock;
+  // a snapshot load; instead a counting pass puts them into buckets of
+  // 2^shift seqs, about as many buckets as Items, so few share one and
+  // what is left to order is small.
   const size_t agents = next_seq.size();
+  uint64_t seqs = 0;
+  for (uint32_t next : next_seq) seqs += next;
+  uint32_t shift = 0;
+  while ((seqs >> shift) > items.size()) ++shift;
+  const uint64_t width = uint64_t{1} << shift;
   std::vector<size_t> first_bucket(agents + 1, 0);
   for (size_t a = 0; a < agents; ++a) {
-    first_bucket[a + 1] = first_bucket[a] + (next_seq[a] + kBlock - 1) / kBlock;
+    first_bucket[a + 1] = first_bucket[a] + static_cast<size_t>((next_seq[a] + width - 1) >> shift);
   }
   // start[b + 1] counts bucket b's Items, then becomes where bucket b ends.
   std::vector<uint32_t> start(first_bucket[agents] + 1, 0);
-  for (const Item& it : items) ++start[first_bucket[it.agent] + it.seq / kBlock + 1];
+  for (const Item& it : items) ++start[first_bucket[it.agent] + (it.seq >> shift) + 1];
   for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
   std::vector<IdIndex::LeafRange> ranges(items.size());
   {
     std::vector<uint32_t> fill(start.begin(), start.end() - 1);
     for (size_t i = 0; i < items.size(); ++i) {
       const Item& it = items[i];
-      ranges[fill[first_bucket[it.agent] + it.seq / kBlock]++] =
+      ranges[fill[first_bucket[it.agent] + (it.seq >> shift)]++] =
           IdIndex::LeafRange{it.seq, it.seq + it.len, BuiltLeafOf(i)};
     }
   }
@@ -343,9 +347,9 @@ void ItemTree::IndexBuilt(const std::vector<Item>& items, const std::vector<uint
     return x.seq < y.seq;
   };
   for (size_t b = 0; b + 1 < start.size(); ++b) {
-    IdIndex::LeafRange* lo = ranges.data() + start[b];
-    IdIndex::LeafRange* hi = ranges.data() + start[b + 1];
-    if (hi - lo > 1 && !std::is_sorted(lo, hi, by_seq)) std::sort(lo, hi, by_seq);
+    if (start[b + 1] - start[b] > 1) {
+      std::sort(ranges.data() + start[b], ranges.data() + start[b + 1], by_seq);
+    }
   }
   index_.Clear(agents);
   for (uint32_t a = 0; a < agents; ++a) {
