@@ -42,11 +42,11 @@ int RunNode(int argc, char** argv) {
   std::vector<std::string> peers;
   uint64_t workers = 1, heartbeat_ms = 1000, timeout_ms = 5000, snapshot_every = 5000, stats_ms = 0,
            redis_compact_every = 5000, evict_idle_ms = 300000, max_resident_docs = 10000,
-           max_resident_mib = 1024;
+           max_resident_mib = 1024, max_followed_docs = 10000;
   FlagParser flags("node",
                    "--listen HOST:PORT [--peer HOST:PORT]... --data DIR [--secret-file FILE]\n"
                    "       [--redis redis://HOST:PORT[/DB] [--redis-prefix P]\n"
-                   "        [--redis-compact-every BATCHES]]\n"
+                   "        [--redis-compact-every BATCHES] [--max-followed-docs N]]\n"
                    "       [--node-secret-file FILE] [--workers N] [--fsync always|batch|off]\n"
                    "       [--snapshot-every BATCHES] [--heartbeat-ms MS] [--peer-timeout-ms MS]\n"
                    "       [--stats-ms MS] [--http HOST:PORT [--web-root DIR]]\n"
@@ -77,6 +77,8 @@ int RunNode(int argc, char** argv) {
                    "  served, then followed. After --redis-compact-every batches of a document\n"
                    "  (default 5000; 0: never) one node, holding its lease, stores a snapshot\n"
                    "  and trims the stream up to it (keeping the last minute's entries).\n"
+                   "  It follows at most --max-followed-docs (10000) documents at once; a\n"
+                   "  subscription past that is told to retry (Error OVERLOADED).\n"
                    "  --data is optional with --redis. Durable across a Redis crash only with\n"
                    "  appendonly yes and appendfsync always (see README, Many machines).");
   flags.String("listen", &listen, true);
@@ -85,6 +87,7 @@ int RunNode(int argc, char** argv) {
   flags.String("redis", &redis);
   flags.String("redis-prefix", &redis_prefix);
   flags.Uint("redis-compact-every", &redis_compact_every);
+  flags.Uint("max-followed-docs", &max_followed_docs);
   flags.Uint("evict-idle-ms", &evict_idle_ms);
   flags.Uint("max-resident-docs", &max_resident_docs);
   flags.Uint("max-resident-mib", &max_resident_mib);
@@ -129,9 +132,13 @@ int RunNode(int argc, char** argv) {
   o.redis_url = redis;
   o.redis_prefix = redis_prefix;
   o.redis_compact_every = redis_compact_every;
-  if (evict_idle_ms == 0 || max_resident_docs == 0 || max_resident_mib == 0) {
-    return flags.Error("--evict-idle-ms, --max-resident-docs and --max-resident-mib must be >= 1");
+  if (evict_idle_ms == 0 || max_resident_docs == 0 || max_resident_mib == 0 ||
+      max_followed_docs == 0) {
+    return flags.Error(
+        "--evict-idle-ms, --max-resident-docs, --max-resident-mib and --max-followed-docs "
+        "must be >= 1");
   }
+  o.budget.max_followed_docs = max_followed_docs;
   o.budget.evict_idle = std::chrono::milliseconds(evict_idle_ms);
   o.budget.max_resident_docs = max_resident_docs;
   o.budget.max_resident_bytes = size_t{max_resident_mib} << 20;

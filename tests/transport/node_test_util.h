@@ -82,14 +82,21 @@ class TestNode {
     return most;
   }
 
-  // Waits until the node has logged a line containing `text`.
-  bool Logged(const std::string& text, milliseconds timeout = kDeadline) {
+  // How many lines the node has logged so far (a mark for Logged).
+  size_t LogSize() {
+    std::lock_guard<std::mutex> lock(log_->mu);
+    return log_->lines.size();
+  }
+
+  // Waits until the node has logged a line containing `text`, among the
+  // lines from index `from` on.
+  bool Logged(const std::string& text, milliseconds timeout = kDeadline, size_t from = 0) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     do {
       {
         std::lock_guard<std::mutex> lock(log_->mu);
-        for (const std::string& l : log_->lines) {
-          if (l.find(text) != std::string::npos) return true;
+        for (size_t i = from; i < log_->lines.size(); ++i) {
+          if (log_->lines[i].find(text) != std::string::npos) return true;
         }
       }
       // The log is a callback from the node's thread: poll what it wrote.

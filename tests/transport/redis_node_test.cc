@@ -209,28 +209,97 @@ TEST(RedisNode, IdleDocumentsLeaveMemoryAndAreReadAgain) {
   EXPECT_EQ(StreamLength(*redis, "d"), 2);
 }
 
+// A node on Redis following one real document, which `writer` wrote, and
+// a stats line every 20 ms.
+class FollowedNames : public ::testing::Test {
+ protected:
+  void Start(size_t max_followed_docs = NodeBudget{}.max_followed_docs) {
+    redis = StartRedis();
+    ASSERT_TRUE(redis);
+    options = OnRedis(*redis);
+    options.stats_interval = milliseconds(20);
+    options.budget.max_followed_docs = max_followed_docs;
+    node = std::make_unique<TestNode>(options);
+    writer = std::make_unique<Peer>(*node, 1, "real");
+    writer->Type(0, "x");
+    ASSERT_TRUE(writer->WaitFor([&] { return writer->client->acked("real").Get(1) == 1; }));
+  }
+
+  std::unique_ptr<RedisServer> redis;
+  NodeOptions options;
+  std::unique_ptr<TestNode> node;
+  std::unique_ptr<Peer> writer;
+};
+
 // Subscriptions to names that are no document (nothing in Redis, nothing
 // here) are not followed once their subscribers are gone: made-up names
 // cannot make a node follow ever more streams.
-TEST(RedisNode, NamesThatAreNoDocumentsAreNotFollowedOnceUnsubscribed) {
-  std::unique_ptr<RedisServer> redis = StartRedis();
-  ASSERT_TRUE(redis);
-  NodeOptions o = OnRedis(*redis);
-  o.stats_interval = milliseconds(20);
-  TestNode n(o);
-  Peer writer(n, 1, "real");
-  writer.Type(0, "x");
-  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("real").Get(1) == 1; }));
+TEST_F(FollowedNames, NamesThatAreNoDocumentsAreNotFollowedOnceUnsubscribed) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  size_t mark = 0;
   {
-    std::unique_ptr<Client> c = Connect(n, 2);
+    std::unique_ptr<Client> c = Connect(*node, 2);
     ASSERT_TRUE(c);
     engine::Doc replica(2);
     for (int i = 0; i < 20; ++i)
       ASSERT_TRUE(c->Subscribe("nothing" + std::to_string(i), &replica).ok());
-    ASSERT_TRUE(n.Logged(" redis_docs=21 "));
+    ASSERT_TRUE(node->Logged(" redis_docs=21 "));
+    mark = node->LogSize();
   }
   // The real document stays followed.
-  EXPECT_TRUE(n.Logged(" redis_docs=1 "));
+  EXPECT_TRUE(node->Logged(" redis_docs=1 ", kDeadline, mark));
+}
+
+// The same when the subscribers leave before Redis answered the reads:
+// their held subscriptions go with them, and the images that arrive later
+// are neither loaded nor followed.
+TEST_F(FollowedNames, NamesWhoseSubscribersLeftBeforeRedisAnsweredAreNotFollowed) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  redis->Pause();  // reads go out and stay unanswered
+  size_t mark = 0;
+  {
+    RawPeer raw(node->port());
+    raw.Handshake();
+    // As many as may catch up at once: a further one would wait unread.
+    const size_t n = options.budget.max_catch_ups;
+    for (size_t i = 0; i < n; ++i) raw.WriteFrame(Subscribe{"nothing" + std::to_string(i), {}});
+    ASSERT_TRUE(node->Logged(" redis_docs=" + std::to_string(n + 1) + " "));
+    mark = node->LogSize();
+  }
+  ASSERT_TRUE(node->Logged("disconnect", kDeadline, mark));
+  redis->Resume();
+  EXPECT_TRUE(node->Logged(" redis_docs=1 ", kDeadline, node->LogSize()));
+  // The real document is still followed: what another node appends arrives.
+  TestNode other(OnRedis(*redis));
+  Peer typist(other, 2, "real");
+  typist.Type(1, "y");
+  ASSERT_TRUE(writer->WaitFor([&] { return writer->doc.Text() == "xy"; })) << writer->doc.Text();
+}
+
+// A node follows at most max_followed_docs documents: one subscription
+// more is refused (OVERLOADED, retry shortly), and the node serves on.
+TEST_F(FollowedNames, SubscriptionsPastTheBoundAreRefused) {
+  ASSERT_NO_FATAL_FAILURE(Start(/*max_followed_docs=*/3));
+  RawPeer raw(node->port());
+  raw.Handshake();
+  for (const char* doc : {"a", "b"}) {
+    raw.WriteFrame(Subscribe{doc, {}});
+    std::optional<SyncDone> done = raw.ReadUntil<SyncDone>();
+    ASSERT_TRUE(done.has_value());
+    EXPECT_EQ(done->doc, doc);
+  }
+  size_t mark = node->LogSize();
+  raw.WriteFrame(Subscribe{"c", {}});
+  std::optional<ErrorFrame> e = raw.ReadUntil<ErrorFrame>();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code, ErrorCode::kOverloaded);
+  EXPECT_NE(e->reason.find("retry"), std::string::npos) << e->reason;
+  // Its subscriptions are gone with it: room again.
+  ASSERT_TRUE(node->Logged("disconnect", kDeadline, mark));
+  Peer reader(*node, 2, "c");
+  EXPECT_TRUE(reader.client);
+  writer->Type(1, "y");
+  ASSERT_TRUE(writer->WaitFor([&] { return writer->client->acked("real").Get(1) == 2; }));
 }
 
 // An entry no node could have written (an update larger than any frame,

@@ -23,7 +23,8 @@ Status NodeBudget::Validate() const {
     return Status::InvalidArgument(
         "outbound_credit_bytes must be at least 16 KiB and max_outbound_bytes at least that");
   }
-  if (evict_idle.count() <= 0 || max_resident_docs == 0 || max_resident_bytes == 0) {
+  if (evict_idle.count() <= 0 || max_resident_docs == 0 || max_resident_bytes == 0 ||
+      max_followed_docs == 0) {
     return Status::InvalidArgument("residency bounds must be at least 1");
   }
   if (max_pending_ops == 0 || max_pending_bytes == 0) {

@@ -306,6 +306,17 @@ class Node::Impl : public ConnectionHost {
           return true;
         }
       }
+      if (redis_ && !redis_docs_.contains(s->doc) &&
+          redis_docs_.size() >= options_.budget.max_followed_docs) {
+        const std::string why = "this node follows its limit of " +
+                                std::to_string(options_.budget.max_followed_docs) +
+                                " documents in Redis; retry shortly";
+        std::string line = rejected_log_.Admit("refusing a subscription of conn " +
+                                               std::to_string(c.id()) + ": " + why);
+        if (!line.empty()) Log(line);
+        c.Fail(ErrorCode::kOverloaded, why);
+        return true;
+      }
       if (book.catch_ups >= options_.budget.max_catch_ups) {
         // Its catch-ups are bounded: the next Subscribe waits, unread.
         book.waiting = true;
@@ -347,6 +358,7 @@ class Node::Impl : public ConnectionHost {
     Log("disconnect " + c.peer_name() + " conn " + std::to_string(id) + ": " + reason);
     if (auto book = books_.find(id); book != books_.end()) {
       for (const std::string& doc : book->second.docs) {
+        if (redis_) DropHeld(doc, id);
         auto it = subs_.find(doc);
         if (it != subs_.end()) {
           std::erase(it->second, id);
@@ -356,7 +368,7 @@ class Node::Impl : public ConnectionHost {
         // Nobody here reads it and this node never held it (a name that
         // is no document): stop following it, or subscriptions to made-up
         // names would have the node follow ever more streams.
-        if (redis_ && !known_docs_.contains(doc)) ForgetRedisDoc(doc);
+        if (redis_ && !known_docs_.contains(doc) && !Wanted(doc, id)) ForgetRedisDoc(doc);
       }
       books_.erase(book);
     }
@@ -660,6 +672,12 @@ class Node::Impl : public ConnectionHost {
       }
       return;
     }
+    if (rd.held.empty() && !known_docs_.contains(doc) && !Wanted(doc, 0)) {
+      // Its subscribers left while Redis answered, and this node never held
+      // it: neither load nor follow it (the next use reads it again).
+      ForgetRedisDoc(doc);
+      return;
+    }
     auto control = std::make_shared<ControlData>();
     control->doc = doc;
     control->snapshot = std::move(image->snapshot);
@@ -701,6 +719,25 @@ class Node::Impl : public ConnectionHost {
     if (!line.empty()) Log(line);
     rd.refused = true;
     ReleaseHeld(rd);
+  }
+
+  // Whether a connection other than `except` subscribed to `doc`, answered
+  // yet or not (subs_ has only the answered ones).
+  bool Wanted(const std::string& doc, uint64_t except) const {
+    if (subs_.contains(doc)) return true;
+    for (const auto& [id, book] : books_) {
+      if (id != except && book.docs.contains(doc)) return true;
+    }
+    return false;
+  }
+
+  // A connection closed: its subscriptions still waiting for `doc`'s image
+  // go (the worker would ignore them, but they would keep the document
+  // followed).
+  void DropHeld(const std::string& doc, uint64_t conn) {
+    auto it = redis_docs_.find(doc);
+    if (it == redis_docs_.end()) return;
+    std::erase_if(it->second.held, [conn](const IngressEntry& e) { return e.conn == conn; });
   }
 
   void ReleaseHeld(RedisDoc& rd) {

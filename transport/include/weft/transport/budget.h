@@ -58,6 +58,15 @@
 // over the bound, eviction making room behind it. Without a data
 // directory or Redis a document has nowhere to go: the bounds then refuse.
 //
+// Followed documents (with Redis). A node reads the stream of every document
+// its clients subscribe to or it holds, all in one blocking XREAD, and keeps
+// a little state for each. At most max_followed_docs [10,000] at once: a
+// Subscribe that would make the node follow one more is refused
+// (Error{OVERLOADED}, retry shortly). A document is no longer followed once
+// it leaves memory, or, if this node never held it (a name that is no
+// document), once its last subscriber leaves, even one that left before
+// Redis answered the read.
+//
 // Per document (engine::DocOptions the node gives each replica):
 //   Pending   max_pending_ops runs and max_pending_bytes of text may wait
 //             for missing dependencies; a batch that would exceed either is
@@ -106,6 +115,8 @@ struct NodeBudget {
   std::chrono::milliseconds evict_idle{300000};
   size_t max_resident_docs = 10000;
   size_t max_resident_bytes = size_t{1} << 30;
+  // Documents followed in Redis at once (see above).
+  size_t max_followed_docs = 10000;
 
   // Per document: ops (runs) and bytes of text waiting in Pending.
   size_t max_pending_ops = 10'000;
