@@ -706,8 +706,7 @@ class Node::Impl : public ConnectionHost {
     // Still connecting for the first time (a node just started): worth a
     // short wait, the read goes out as soon as the connection is up.
     if (RedisStarting()) return;
-    for (IngressEntry& e : rd.held) PublishControl(std::move(e));
-    rd.held.clear();
+    PublishHeld(rd);
   }
 
   // What Redis holds for `doc` is refused (reported): the node serves what
@@ -742,6 +741,12 @@ class Node::Impl : public ConnectionHost {
 
   void ReleaseHeld(RedisDoc& rd) {
     rd.loaded = true;
+    PublishHeld(rd);
+  }
+
+  // The subscriptions waiting for the document's image go to the worker,
+  // which answers them with what it holds.
+  void PublishHeld(RedisDoc& rd) {
     for (IngressEntry& e : rd.held) PublishControl(std::move(e));
     rd.held.clear();
   }
@@ -796,9 +801,7 @@ class Node::Impl : public ConnectionHost {
     } else if (!RedisStarting()) {
       // The first connection failed: stop holding subscriptions for it.
       for (auto& [doc, rd] : redis_docs_) {
-        if (!rd.read_failed) continue;
-        for (IngressEntry& e : rd.held) PublishControl(std::move(e));
-        rd.held.clear();
+        if (rd.read_failed) PublishHeld(rd);
       }
     }
   }
