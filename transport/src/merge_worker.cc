@@ -233,13 +233,25 @@ void MergeWorker::MakeRoom() {
   std::vector<DocMap::iterator> order;
   order.reserve(docs_.size());
   for (auto it = docs_.begin(); it != docs_.end(); ++it) order.push_back(it);
-  std::sort(order.begin(), order.end(),
-            [](const auto& a, const auto& b) { return a->second.used < b->second.used; });
+  const auto older = [](const auto& a, const auto& b) { return a->second.used < b->second.used; };
   size_t docs = docs_.size(), bytes = resident_bytes_;
   const size_t keep_docs = options_.max_resident_docs / 10 * 9;
   const size_t keep_bytes = options_.max_resident_bytes / 10 * 9;
-  for (DocMap::iterator it : order) {
+  // Usually a tenth or so go: only the least recently used are put in
+  // order (selected in linear time, then sorted), and the rest only if
+  // those do not free enough bytes.
+  size_t sorted = std::min(order.size(), std::max(docs - std::min(docs, keep_docs),
+                                                  order.size() / 8 + 1));
+  std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(sorted) - 1,
+                   order.end(), older);
+  std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(sorted), older);
+  for (size_t i = 0; i < order.size(); ++i) {
     if (docs <= keep_docs && bytes <= keep_bytes) break;
+    if (i == sorted) {
+      std::sort(order.begin() + static_cast<std::ptrdiff_t>(i), order.end(), older);
+      sorted = order.size();
+    }
+    DocMap::iterator it = order[i];
     --docs;
     bytes -= std::min(bytes, it->second.heap_bytes);
     if (!it->second.evicting || options_.evict_to_store) StartEviction(it);
