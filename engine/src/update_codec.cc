@@ -251,6 +251,7 @@ struct DecodedUpdate {
 // The runs of an ops section, as RawOps viewing `text`.
 Status ReadRuns(SymbolReader& src, const std::vector<uint64_t>& agents, std::vector<uint64_t> cur,
                 std::string_view text, uint64_t nruns, std::vector<RawOp>* ops) {
+  const uint64_t section_bytes = src.bytes();
   std::optional<uint64_t> text_len = CountUtf8(text);
   if (!text_len) return Status::Corruption("update text is not valid UTF-8");
   const bool ascii = *text_len == text.size();
@@ -264,11 +265,17 @@ Status ReadRuns(SymbolReader& src, const std::vector<uint64_t>& agents, std::vec
     if (r.none()) return std::nullopt;
     return OpId{agents[r.agent], r.seq};
   };
+  // Room for the ops once, not grown as they come (which moved every op
+  // about once more: a tenth of a large merge). Every run takes one head
+  // symbol, already decoded, and real runs cost a bit or more of the
+  // section; past either bound, whatever the count claims, the ops grow
+  // only as runs actually decode.
+  uint64_t heads = 0;
+  for (uint32_t ctx = kHeadAfterInsert; ctx <= kHeadAfterDeleteBackward; ++ctx) {
+    heads += src.Rest(ctx).size();
+  }
+  ops->reserve(std::min({nruns, heads, uint64_t{8} * section_bytes + 64}));
   for (uint64_t i = 0; i < nruns; ++i) {
-    // Filled in place (building an op aside and copying it in costs more
-    // than decoding it), in slots that grow with the ops decoded: never
-    // more than twice what arrived, whatever the count claims.
-    if (i == ops->size()) ops->resize(std::min<uint64_t>(nruns, 2 * i + 64));
     uint32_t head = src.Get(kHeadAfterInsert + static_cast<uint32_t>(previous));
     if (head & 1) {
       uint32_t a = src.GetNum(kRunAgent);
@@ -286,7 +293,9 @@ Status ReadRuns(SymbolReader& src, const std::vector<uint64_t>& agents, std::vec
       return Status::Corruption("run seq out of range");
     }
     cur[agent] += run.len;
-    RawOp& op = (*ops)[i];
+    // Filled in place: building an op aside and copying it in costs more
+    // than decoding it.
+    RawOp& op = ops->emplace_back();
     op.agent = agents[agent];
     op.seq = run.seq;
     op.len = run.len;
