@@ -23,11 +23,7 @@ uint32_t DocState::AgentIndex(uint64_t agent) {
   return index;
 }
 
-std::optional<uint32_t> DocState::FindAgent(uint64_t agent) const {
-  // Ops come in runs by one agent: most lookups repeat the last one.
-  if (last_agent_index_ < agent_ids_.size() && agent_ids_[last_agent_index_] == agent) {
-    return last_agent_index_;
-  }
+std::optional<uint32_t> DocState::FindAgentInMap(uint64_t agent) const {
   std::optional<uint32_t> a = agent_index_.Find(agent);
   if (a) last_agent_index_ = *a;
   return a;
@@ -38,11 +34,6 @@ uint64_t DocState::NextSeq(uint64_t agent) const {
   return a ? next_seq_[*a] : 0;
 }
 
-Ref DocState::ToRef(const OpId& id) const {
-  std::optional<uint32_t> a = FindAgent(id.agent);
-  assert(a);
-  return Ref{*a, static_cast<uint32_t>(id.seq)};
-}
 
 void DocState::AppendLog(const LogRun& run) {
   if (!log_.empty()) {

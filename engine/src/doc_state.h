@@ -100,7 +100,15 @@ class DocState {
 
   // ---- agents ----
   uint32_t AgentIndex(uint64_t agent);  // adds an unknown agent
-  std::optional<uint32_t> FindAgent(uint64_t agent) const;
+  std::optional<uint32_t> FindAgent(uint64_t agent) const {
+    // Ops come in runs by one agent: most lookups repeat the last one
+    // (inline: merges make several per op).
+    if (last_agent_index_ < agent_ids_.size() && agent_ids_[last_agent_index_] == agent) {
+      return last_agent_index_;
+    }
+    return FindAgentInMap(agent);
+  }
+  std::optional<uint32_t> FindAgentInMap(uint64_t agent) const;
   uint64_t NextSeq(uint64_t agent) const;  // by global id
 
   // ---- local edits ----
@@ -138,7 +146,9 @@ class DocState {
   Status CheckInvariants() const;
   size_t HeapBytes() const;
 
-  Ref ToRef(const OpId& id) const;  // REQUIRES: agent known
+  Ref ToRef(const OpId& id) const {  // REQUIRES: agent known
+    return Ref{*FindAgent(id.agent), static_cast<uint32_t>(id.seq)};
+  }
   OpId ToId(Ref ref) const { return OpId{agent_ids_[ref.agent], ref.seq}; }
   std::optional<OpId> ToOptId(Ref ref) const {
     if (ref.none()) return std::nullopt;
