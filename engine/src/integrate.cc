@@ -35,60 +35,54 @@ class Simulation {
       if (hi < a.doc_next) return true;
       lo = a.doc_next;
     }
-    const std::vector<Span>& spans = a.spans;
-    if (spans.empty()) return false;
-    // Origins are mostly ids made a few ops before, or next to the one
-    // looked up last (a cursor moving through the text): the last spans
-    // and the span found last first, then a binary search. k is one past
-    // the span holding lo.
-    size_t k = spans.size();
-    auto holds = [&](size_t i) { return spans[i].begin <= lo && lo < spans[i].end; };
-    if (!holds(k - 1)) {
-      if (k >= 2 && holds(k - 2)) {
-        k -= 1;
-      } else if (a.found < k && holds(a.found)) {
-        k = a.found + 1;
-      } else {
-        k = static_cast<size_t>(
-            std::partition_point(spans.begin(), spans.end(),
-                                 [&](const Span& sp) { return sp.begin <= lo; }) -
-            spans.begin());
-      }
+    // One bit per seq the batch adds (set: an inserted character): origins
+    // anywhere in the history cost one test, not a search.
+    const uint64_t first = lo - a.doc_next, last = hi - a.doc_next;
+    const uint64_t* w = a.inserted.data();
+    const uint64_t fw = first / 64, lw = last / 64;
+    const uint64_t low = ~uint64_t{0} << (first % 64);
+    const uint64_t high = ~uint64_t{0} >> (63 - last % 64);
+    if (fw == lw) return (w[fw] & low & high) == (low & high);
+    if ((w[fw] & low) != low) return false;
+    for (uint64_t k = fw + 1; k < lw; ++k) {
+      if (w[k] != ~uint64_t{0}) return false;
     }
-    a.found = k - 1;
-    // spans[k - 1] is the span holding lo.
-    for (--k; k < spans.size(); ++k) {
-      if (!spans[k].insert) return false;
-      if (spans[k].end > hi) return true;
-    }
-    return false;
+    return (w[lw] & high) == high;
   }
 
   void Accept(const RawOp& op) {
     Agent& a = Get(op.agent);
-    bool insert = op.kind == Op::Kind::kInsert;
-    uint64_t end = op.seq + op.len;
-    // Ready ops continue their agent's seqs (a known prefix is cut off),
-    // so the spans tile the new seqs and neighbours of one kind join.
-    if (!a.spans.empty() && a.spans.back().insert == insert) {
-      a.spans.back().end = end;
-    } else {
-      a.spans.push_back(Span{a.next, end, insert});
+    // Ready ops continue their agent's seqs (a known prefix is cut off):
+    // the new seqs are [next, end). They were checked against the Doc's
+    // bounds, so the bits grow with what the batch holds.
+    const uint64_t end = op.seq + op.len;
+    const uint64_t from = a.next - a.doc_next, to = end - a.doc_next;
+    const uint64_t words = (to + 63) / 64;
+    if (a.inserted.size() < words) {
+      a.inserted.resize(static_cast<size_t>(std::max<uint64_t>(words, 2 * a.inserted.size())), 0);
+    }
+    if (op.kind == Op::Kind::kInsert) {
+      uint64_t* w = a.inserted.data();
+      for (uint64_t k = from; k < to;) {
+        if (k % 64 == 0 && to - k >= 64) {
+          w[k / 64] = ~uint64_t{0};
+          k += 64;
+        } else {
+          w[k / 64] |= uint64_t{1} << (k % 64);
+          ++k;
+        }
+      }
     }
     a.next = end;
   }
 
  private:
-  struct Span {
-    uint64_t begin, end;
-    bool insert;
-  };
   struct Agent {
-    uint32_t local = kNone;   // the Doc's index, if it knows the agent
-    uint64_t doc_next = 0;    // seqs the Doc has
-    uint64_t next = 0;        // seqs the Doc and the ops accepted so far have
-    std::vector<Span> spans;  // in seq order, tiling [doc_next, next)
-    size_t found = 0;         // the span IsInsertRange found last
+    uint32_t local = kNone;  // the Doc's index, if it knows the agent
+    uint64_t doc_next = 0;   // seqs the Doc has
+    uint64_t next = 0;       // seqs the Doc and the ops accepted so far have
+    // Bit k: seq doc_next + k is an inserted character (k < next - doc_next).
+    std::vector<uint64_t> inserted;
   };
   // Every agent a batch names is looked up in the Doc once. Ops come in
   // runs by one agent: the last one found is tried first.

@@ -14,6 +14,16 @@ namespace {
 
 using testing::StateOf;
 
+// A delete by agent 9 (its first op) of `len` characters from `target` on.
+Op RemoteDelete(OpId target, uint64_t len) {
+  Op op;
+  op.kind = Op::Kind::kDelete;
+  op.id = OpId{9, 0};
+  op.len = len;
+  op.target = target;
+  return op;
+}
+
 Ops Edit(Doc& doc, uint64_t pos, std::string_view text) {
   Result<Ops> ops = doc.Insert(pos, text);
   EXPECT_TRUE(ops.ok());
@@ -114,16 +124,58 @@ TEST(Sync, DeleteOfAnIdThatIsADeleteIsRejected) {
   Doc a(1);
   Edit(a, 0, "ab");
   Ops del = *a.Remove(0, 1);  // seq 2 is a delete
-  Op hostile;
-  hostile.kind = Op::Kind::kDelete;
-  hostile.id = OpId{9, 0};
-  hostile.len = 1;
-  hostile.target = OpId{1, 2};
+  Op hostile = RemoteDelete(OpId{1, 2}, 1);
   Doc b(2);
   ASSERT_TRUE(b.ApplyUpdate(a.EncodeOpsSince(VersionVector())).ok());
   auto before = StateOf(b);
   EXPECT_EQ(b.Apply(Ops{hostile}).code(), StatusCode::kCorruption);
   EXPECT_EQ(StateOf(b), before);
+}
+
+// Within one batch, as against the Doc: a delete target or an origin must
+// be an inserted character, also when the batch itself made the seq a
+// delete, and also for ranges that span many seqs.
+TEST(Sync, OriginsAndTargetsNamingDeletesOfTheSameBatchAreRejected) {
+  Doc a(1);
+  Edit(a, 0, std::string(100, 'x'));  // seqs 0..99
+  ASSERT_TRUE(a.Remove(10, 1).ok());  // seq 100 is a delete
+  Edit(a, 99, std::string(70, 'y'));  // seqs 101..170
+  Result<Ops> history = Doc::DecodeUpdate(a.EncodeOpsSince(VersionVector()));
+  ASSERT_TRUE(history.ok());
+  auto with = [&](const Op& extra) {
+    Ops ops = *history;
+    ops.push_back(extra);
+    return ops;
+  };
+  {
+    // Deletes [101, 171): past a whole word of seqs, every one inserted.
+    Op del = RemoteDelete(OpId{1, 101}, 70);
+    Doc b(2);
+    ASSERT_TRUE(b.Apply(with(del)).ok());
+    EXPECT_EQ(b.Text(), std::string(99, 'x'));
+  }
+  for (uint64_t first : {95u, 100u}) {
+    // [95, 105) and [100, 110) hold seq 100, the batch's own delete.
+    Op del = RemoteDelete(OpId{1, first}, 10);
+    Doc b(2);
+    EXPECT_EQ(b.Apply(with(del)).code(), StatusCode::kCorruption) << first;
+    EXPECT_EQ(b.Text(), "");
+  }
+  Op ins;
+  ins.kind = Op::Kind::kInsert;
+  ins.id = OpId{9, 0};
+  ins.len = 1;
+  ins.text = "z";
+  ins.origin_left = OpId{1, 100};
+  Doc b(2);
+  EXPECT_EQ(b.Apply(with(ins)).code(), StatusCode::kCorruption);
+  EXPECT_EQ(b.Text(), "");
+  ins.origin_left = OpId{1, 99};
+  ASSERT_TRUE(b.Apply(with(ins)).ok());
+  std::string text = b.Text();
+  ASSERT_EQ(std::count(text.begin(), text.end(), 'z'), 1) << text;
+  text.erase(text.find('z'), 1);
+  EXPECT_EQ(text, a.Text());
 }
 
 TEST(Sync, RemoteChangesArriveAsDeltas) {
