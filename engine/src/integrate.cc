@@ -88,6 +88,10 @@ class Simulation {
   // runs by one agent: the last one found is tried first.
   Agent& Get(uint64_t agent) {
     if (last_ != kNone && last_id_ == agent) return agents_[last_];
+    return Find(agent);
+  }
+  // Get's lookup, out of line so the test above inlines at its many calls.
+  [[gnu::noinline]] Agent& Find(uint64_t agent) {
     std::optional<uint32_t> i = index_.Find(agent);
     if (!i) {
       i = static_cast<uint32_t>(agents_.size());
