@@ -323,7 +323,7 @@ class Node::Impl : public ConnectionHost {
         return false;
       }
       ++book.catch_ups;
-      book.docs.insert(s->doc);
+      if (book.docs.insert(s->doc).second) ++subscribers_[s->doc];
       auto control = std::make_shared<ControlData>();
       control->doc = s->doc;
       control->version = s->have;
@@ -359,6 +359,9 @@ class Node::Impl : public ConnectionHost {
     if (auto book = books_.find(id); book != books_.end()) {
       for (const std::string& doc : book->second.docs) {
         if (redis_) DropHeld(doc, id);
+        if (auto n = subscribers_.find(doc); n != subscribers_.end() && --n->second == 0) {
+          subscribers_.erase(n);
+        }
         auto it = subs_.find(doc);
         if (it != subs_.end()) {
           std::erase(it->second, id);
@@ -368,7 +371,9 @@ class Node::Impl : public ConnectionHost {
         // Nobody here reads it and this node never held it (a name that
         // is no document): stop following it, or subscriptions to made-up
         // names would have the node follow ever more streams.
-        if (redis_ && !known_docs_.contains(doc) && !Wanted(doc, id)) ForgetRedisDoc(doc);
+        if (redis_ && !known_docs_.contains(doc) && !subscribers_.contains(doc)) {
+          ForgetRedisDoc(doc);
+        }
       }
       books_.erase(book);
     }
@@ -672,7 +677,7 @@ class Node::Impl : public ConnectionHost {
       }
       return;
     }
-    if (rd.held.empty() && !known_docs_.contains(doc) && !Wanted(doc, 0)) {
+    if (rd.held.empty() && !known_docs_.contains(doc) && !subscribers_.contains(doc)) {
       // Its subscribers left while Redis answered, and this node never held
       // it: neither load nor follow it (the next use reads it again).
       ForgetRedisDoc(doc);
@@ -718,16 +723,6 @@ class Node::Impl : public ConnectionHost {
     if (!line.empty()) Log(line);
     rd.refused = true;
     ReleaseHeld(rd);
-  }
-
-  // Whether a connection other than `except` subscribed to `doc`, answered
-  // yet or not (subs_ has only the answered ones).
-  bool Wanted(const std::string& doc, uint64_t except) const {
-    if (subs_.contains(doc)) return true;
-    for (const auto& [id, book] : books_) {
-      if (id != except && book.docs.contains(doc)) return true;
-    }
-    return false;
   }
 
   // A connection closed: its subscriptions still waiting for `doc`'s image
@@ -1447,6 +1442,11 @@ class Node::Impl : public ConnectionHost {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   std::unordered_map<std::string, std::vector<uint64_t>, NameHash, std::equal_to<>> subs_;
+  // Per document: how many connections subscribed to it, answered yet or
+  // not (subs_ has only the answered ones). Kept as a count so a closing
+  // connection's names are looked up once each, not against every other
+  // connection's subscriptions.
+  std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>> subscribers_;
   std::set<std::string> known_docs_;
   std::deque<IngressEntry> pending_;  // control entries waiting for ring space
   std::unordered_map<uint64_t, ConnBook> books_;
