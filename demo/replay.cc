@@ -312,7 +312,9 @@ int RunReplay(int argc, char** argv) {
       const Status st = merged.ApplyUpdate(out.update);
       const std::string text = merged.Text();
       run.merge_ms = Ms(t0, Clock::now());
-      if (!st.ok() || text != out.merged_text) return Fail(kExitDiverged, "a repeated merge differs");
+      if (!st.ok() || text != out.merged_text) {
+        return Fail(kExitDiverged, "a repeated merge differs");
+      }
     }
     for (Run& run : runs) {
       auto t0 = Clock::now();

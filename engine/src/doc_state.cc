@@ -34,7 +34,6 @@ uint64_t DocState::NextSeq(uint64_t agent) const {
   return a ? next_seq_[*a] : 0;
 }
 
-
 void DocState::AppendLog(const LogRun& run) {
   if (!log_.empty()) {
     LogRun& last = log_.back();

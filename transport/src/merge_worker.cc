@@ -240,8 +240,8 @@ void MergeWorker::MakeRoom() {
   // Usually a tenth or so go: only the least recently used are put in
   // order (selected in linear time, then sorted), and the rest only if
   // those do not free enough bytes.
-  size_t sorted = std::min(order.size(), std::max(docs - std::min(docs, keep_docs),
-                                                  order.size() / 8 + 1));
+  size_t sorted =
+      std::min(order.size(), std::max(docs - std::min(docs, keep_docs), order.size() / 8 + 1));
   std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(sorted) - 1,
                    order.end(), older);
   std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(sorted), older);
