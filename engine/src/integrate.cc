@@ -50,12 +50,15 @@ class Simulation {
     return (w[lw] & high) == high;
   }
 
-  void Accept(const RawOp& op) {
+  // Takes the ready `op`'s new seqs out of `room`; false (nothing changed)
+  // if there is not room for them.
+  bool Accept(const RawOp& op, uint64_t* room) {
     Agent& a = Get(op.agent);
     // Ready ops continue their agent's seqs (a known prefix is cut off):
-    // the new seqs are [next, end). They were checked against the Doc's
-    // bounds, so the bits grow with what the batch holds.
+    // the new seqs are [next, end).
     const uint64_t end = op.seq + op.len;
+    if (end - a.next > *room) return false;
+    *room -= end - a.next;
     const uint64_t from = a.next - a.doc_next, to = end - a.doc_next;
     const uint64_t words = (to + 63) / 64;
     if (a.inserted.size() < words) {
@@ -74,6 +77,7 @@ class Simulation {
       }
     }
     a.next = end;
+    return true;
   }
 
  private:
@@ -209,6 +213,16 @@ namespace {
 // (0 waiting, 1 ready, 2 duplicate); kCorruption for a hostile dependency.
 Status PlanBatch(const DocState& doc, std::span<const RawOp> all, std::vector<size_t>* order,
                  std::vector<uint8_t>* state) {
+  // The bits the plan keeps grow with the seqs it accepts, and a delete may
+  // name any range of inserted characters again and again: the seqs are
+  // held to the bound CheckBatchBounds applies after planning (with every
+  // insert of the batch counted, so no batch it would pass stops here).
+  uint64_t seqs = 0, chars = doc.tree_.all();
+  for (uint32_t next : doc.next_seq_) seqs += next;
+  for (const RawOp& op : all) {
+    if (op.kind == Op::Kind::kInsert) chars += op.len;
+  }
+  uint64_t room = SeqBound(chars) > seqs ? SeqBound(chars) - seqs : 0;
   Simulation sim(doc);
   state->assign(all.size(), 0);
   order->reserve(all.size());
@@ -236,7 +250,9 @@ Status PlanBatch(const DocState& doc, std::span<const RawOp> all, std::vector<si
         return Status::Corruption("op depends on an id that is not an inserted character");
       case Readiness::kReady: {
         (*state)[i] = 1;
-        sim.Accept(all[i]);
+        if (!sim.Accept(all[i], &room)) {
+          return Status::Corruption("op seq runs implausibly far ahead of the document");
+        }
         order->push_back(i);
         if (waiters.empty()) break;
         auto w = waiters.find(all[i].agent);

@@ -187,6 +187,26 @@ TEST(DecodeBudget, SnapshotClaimsAreRefusedWithoutAllocatingThem) {
   }
 }
 
+TEST(DecodeBudget, DeletesOfOneRangeOverAndOverAreRefusedCheaply) {
+  // A delete may name inserted characters that are deleted already: 6,400
+  // deletes of the same 10,000 characters take 64 M seqs, far past what a
+  // document of 10,000 characters may run ahead to. Refused while planned,
+  // before what the plan keeps per seq (a bit) passes that bound.
+  Doc doc(1);
+  ASSERT_TRUE(doc.Insert(0, std::string(10000, 'a')).ok());
+  Ops ops(6400);
+  for (size_t k = 0; k < ops.size(); ++k) {
+    ops[k].kind = Op::Kind::kDelete;
+    ops[k].id = OpId{9, k * 10000};
+    ops[k].len = 10000;
+    ops[k].target = OpId{1, 0};
+  }
+  g_largest_allocation = 0;
+  EXPECT_EQ(doc.Apply(ops).code(), StatusCode::kCorruption);
+  EXPECT_LT(g_largest_allocation.load(), size_t{8} << 20);
+  EXPECT_EQ(doc.size(), 10000u);
+}
+
 TEST(DecodeBudget, HighlyCompressibleTextStillRoundTrips) {
   // What the encoder makes, the decoder takes: a paste that compresses past
   // the expansion budget is sent uncompressed rather than refused later.
