@@ -157,6 +157,11 @@ struct Peer {
     ASSERT_TRUE(client->SendOpsSince(name, doc, before).ok());
   }
   bool WaitFor(const std::function<bool()>& pred) { return client->RunUntil(pred, kDeadline).ok(); }
+  // Waits until the node acknowledged everything this peer typed.
+  bool WaitForAcks() {
+    return WaitFor(
+        [&] { return client->acked(name).Get(doc.agent()) == doc.version().Get(doc.agent()); });
+  }
 
   std::unique_ptr<Client> client;
   engine::Doc doc;

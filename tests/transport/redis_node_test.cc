@@ -44,7 +44,7 @@ TEST(RedisNode, AcksOnlyWhatRedisHas) {
   TestNode n(OnRedis(*redis));  // no data directory
   Peer writer(n, 1, "d");
   for (int i = 0; i < 20; ++i) writer.Type(writer.doc.size(), "x");
-  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 20; }));
+  ASSERT_TRUE(writer.WaitForAcks());
   // Every batch acked is an entry of the document's stream.
   EXPECT_GE(StreamLength(*redis, "d"), 1);
   EXPECT_LE(StreamLength(*redis, "d"), 20);
@@ -57,7 +57,7 @@ TEST(RedisNode, HoldsAcksWhileRedisIsDownAndCarriesOn) {
   TestNode n(OnRedis(*redis));
   Peer writer(n, 1, "d");
   writer.Type(0, "a");
-  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 1; }));
+  ASSERT_TRUE(writer.WaitForAcks());
   redis->Kill(SIGKILL);
   // Unhealthy once the node noticed; what is typed meanwhile is not acked.
   auto deadline = std::chrono::steady_clock::now() + kDeadline;
@@ -73,10 +73,10 @@ TEST(RedisNode, HoldsAcksWhileRedisIsDownAndCarriesOn) {
   EXPECT_EQ(writer.client->acked("d").Get(1), 1u);
   // Back from its append-only file: the held batch goes in, then the ack.
   ASSERT_TRUE(redis->Restart().ok());
-  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 3; }));
+  ASSERT_TRUE(writer.WaitForAcks());
   EXPECT_GE(StreamLength(*redis, "d"), 2);
   writer.Type(3, "d");
-  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 4; }));
+  ASSERT_TRUE(writer.WaitForAcks());
   EXPECT_EQ(Healthz(n.http_port()), 200);
 }
 
@@ -111,7 +111,7 @@ TEST(RedisNode, AFreshNodeCatchesUpFromRedisBeforeSyncDone) {
   TestNode n1(OnRedis(*redis));
   Peer writer(n1, 1, "d");
   for (int i = 0; i < 100; ++i) writer.Type(writer.doc.size(), std::to_string(i % 10));
-  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 100; }));
+  ASSERT_TRUE(writer.WaitForAcks());
   TestNode fresh(OnRedis(*redis));
   Peer reader(fresh, 2, "d");  // returns at SyncDone
   EXPECT_EQ(reader.doc.Text(), writer.doc.Text());
@@ -127,7 +127,7 @@ TEST(RedisNode, AFreshNodeServesWhatItHoldsWhileRedisIsAwayThenCatchesUp) {
   TestNode n1(OnRedis(*redis));
   Peer writer(n1, 1, "d");
   writer.Type(0, "kept in redis");
-  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 13; }));
+  ASSERT_TRUE(writer.WaitForAcks());
   redis->Kill(SIGKILL);
   TestNode fresh(OnRedis(*redis));
   Peer reader(fresh, 2, "d");  // returns at SyncDone
@@ -155,14 +155,14 @@ TEST(RedisNode, CompactedDocumentsAreServedWholeFromSnapshotAndTail) {
   TestNode n1(o), n2(o);
   Peer writer(n1, 1, "d"), follower(n2, 2, "d");
   for (int i = 0; i < 200; ++i) writer.Type(writer.doc.size(), std::to_string(i % 10));
-  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 200; }));
+  ASSERT_TRUE(writer.WaitForAcks());
   // Compaction runs behind the acks: wait for a snapshot and a trim.
   ASSERT_TRUE(writer.WaitFor([&] {
     return !SnapshotCovers(*redis, "d").empty() && StreamLength(*redis, "d") < 200;
   })) << "stream length "
       << StreamLength(*redis, "d");
   for (int i = 0; i < 10; ++i) writer.Type(writer.doc.size(), "t");
-  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 210; }));
+  ASSERT_TRUE(writer.WaitForAcks());
   ASSERT_TRUE(follower.WaitFor([&] { return follower.doc.Text() == writer.doc.Text(); }))
       << follower.doc.size() << " of " << writer.doc.size();
   TestNode fresh(o);
@@ -182,7 +182,7 @@ TEST(RedisNode, FollowedEntriesWaitForSlotsInsteadOfBeingSkipped) {
   Peer reader(n2, 2, "d");
   Peer writer(n1, 1, "d");
   for (int i = 0; i < 500; ++i) writer.Type(writer.doc.size(), std::to_string(i % 10));
-  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 500; }));
+  ASSERT_TRUE(writer.WaitForAcks());
   ASSERT_TRUE(reader.WaitFor([&] { return reader.doc.Text() == writer.doc.Text(); }))
       << reader.doc.size() << " of " << writer.doc.size();
 }
@@ -199,13 +199,13 @@ TEST(RedisNode, IdleDocumentsLeaveMemoryAndAreReadAgain) {
   {
     Peer writer(n, 1, "d");
     writer.Type(0, "kept in redis");
-    ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 13; }));
+    ASSERT_TRUE(writer.WaitForAcks());
   }
   ASSERT_TRUE(n.Logged(" resident=0 resident_bytes=0 evicted=1 "));
   Peer reader(n, 2, "d");
   EXPECT_EQ(reader.doc.Text(), "kept in redis");
   reader.Type(13, "!");
-  ASSERT_TRUE(reader.WaitFor([&] { return reader.client->acked("d").Get(2) == 1; }));
+  ASSERT_TRUE(reader.WaitForAcks());
   EXPECT_EQ(StreamLength(*redis, "d"), 2);
 }
 
@@ -222,7 +222,7 @@ class FollowedNames : public ::testing::Test {
     node = std::make_unique<TestNode>(options);
     writer = std::make_unique<Peer>(*node, 1, "real");
     writer->Type(0, "x");
-    ASSERT_TRUE(writer->WaitFor([&] { return writer->client->acked("real").Get(1) == 1; }));
+    ASSERT_TRUE(writer->WaitForAcks());
   }
 
   std::unique_ptr<RedisServer> redis;
@@ -299,7 +299,7 @@ TEST_F(FollowedNames, SubscriptionsPastTheBoundAreRefused) {
   Peer reader(*node, 2, "c");
   EXPECT_TRUE(reader.client);
   writer->Type(1, "y");
-  ASSERT_TRUE(writer->WaitFor([&] { return writer->client->acked("real").Get(1) == 2; }));
+  ASSERT_TRUE(writer->WaitForAcks());
 }
 
 // An entry no node could have written (an update larger than any frame,
@@ -310,7 +310,7 @@ TEST(RedisNode, AnOversizedForeignEntryIsSkippedNotWaitedFor) {
   TestNode n(OnRedis(*redis));
   Peer reader(n, 1, "d");
   reader.Type(0, "a");
-  ASSERT_TRUE(reader.WaitFor([&] { return reader.client->acked("d").Get(1) == 1; }));
+  ASSERT_TRUE(reader.WaitForAcks());
   auto append = [&](const std::string& update) {
     char crc[9];
     std::snprintf(crc, sizeof crc, "%08x",
@@ -335,7 +335,7 @@ TEST(RedisNode, StopsWhileRedisIsDown) {
   TestNode n(OnRedis(*redis));
   Peer writer(n, 1, "d");
   writer.Type(0, "a");
-  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 1; }));
+  ASSERT_TRUE(writer.WaitForAcks());
   redis->Kill(SIGKILL);
   for (int i = 0; i < 50; ++i) writer.Type(writer.doc.size(), "x");
   Peer reader(n, 2, "d");
