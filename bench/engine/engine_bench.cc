@@ -5,6 +5,9 @@
 //   BM_PlainBuffer/T   sequential T's patches on a gap buffer of code
 //                      points (no CRDT metadata): the floor for local edits
 //   BM_LocalReplay/T   sequential T's patches as local edits of a fresh Doc
+//   BM_LocalBatch/T    the same edits handed over in batches of 2,048
+//                      (Doc::ApplyLocal), as the WebAssembly binding
+//                      queues keystrokes between reads
 //   BM_Import/T        concurrent T imported into one fresh Doc
 //                      (ImportConcurrent: HistoryImporter)
 //   BM_ReplicaReplay/T concurrent T replayed with a replica per agent
@@ -116,6 +119,51 @@ void LocalReplay(benchmark::State& state, const Trace* trace) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trace->patches));
   state.counters["bytes_per_char"] = static_cast<double>(heap) / static_cast<double>(expected);
   state.counters["doc_heap_bytes"] = static_cast<double>(heap);
+}
+
+// A sequential trace's patches as batches of local edits (a patch's delete,
+// then its insert), each with its inserts' text back to back.
+struct EditBatch {
+  std::vector<LocalEdit> edits;
+  std::string text;
+};
+
+std::vector<EditBatch> Batches(const Trace& trace, size_t per_batch) {
+  std::vector<EditBatch> out(1);
+  auto add = [&](LocalEdit e, std::string_view text) {
+    if (out.back().edits.size() == per_batch) out.emplace_back();
+    out.back().edits.push_back(e);
+    out.back().text.append(text);
+  };
+  if (!trace.start_content.empty()) {
+    add({LocalEdit::Kind::kInsert, 0, trace.start_content.size()}, trace.start_content);
+  }
+  for (const TraceTxn& txn : trace.txns) {
+    for (const TracePatch& p : txn.patches) {
+      if (p.del > 0) add({LocalEdit::Kind::kDelete, p.pos, p.del}, {});
+      if (!p.text.empty()) add({LocalEdit::Kind::kInsert, p.pos, p.text.size()}, p.text);
+    }
+  }
+  return out;
+}
+
+void LocalBatch(benchmark::State& state, const Trace* trace) {
+  uint64_t expected = CodePoints(trace->end_content);
+  const std::vector<EditBatch> batches = Batches(*trace, 2048);
+  for (auto _ : state) {
+    Doc doc(1);
+    for (const EditBatch& b : batches) {
+      if (!doc.ApplyLocal(b.edits, b.text).ok()) {
+        state.SkipWithError("a batch failed");
+        break;
+      }
+    }
+    if (doc.size() != expected) {
+      state.SkipWithError("length differs from endContent");
+      break;
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trace->patches));
 }
 
 // The replica a trace's history builds: local edits, or an import.
@@ -234,6 +282,7 @@ int main(int argc, char** argv) {
     } else {
       add("BM_PlainBuffer/" + name, PlainBuffer, tp);
       add("BM_LocalReplay/" + name, LocalReplay, tp);
+      add("BM_LocalBatch/" + name, LocalBatch, tp);
     }
     add("BM_Merge/" + name, Merge, tp);
     add("BM_SnapshotLoad/" + name, SnapshotLoad, tp);

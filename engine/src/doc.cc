@@ -45,6 +45,10 @@ Status Doc::Remove(uint64_t pos, uint64_t len, Ops* out) {
   return state_->LocalRemove(pos, len, out, true);
 }
 
+Status Doc::ApplyLocal(std::span<const LocalEdit> edits, std::string_view text, size_t* applied) {
+  return state_->LocalEdits(edits, text, applied);
+}
+
 std::string Doc::Text() const {
   const detail::ItemTree& tree = state_->tree_;
   std::string out;

@@ -123,10 +123,15 @@ Loc DocState::PlaceRun(Loc at, uint32_t agent, uint32_t seq, uint32_t len, std::
 Status DocState::LocalInsert(uint64_t pos, std::string_view utf8, Ops* out, bool record_undo) {
   std::optional<uint64_t> n = CountUtf8(utf8);
   if (!n) return Status::InvalidArgument("insert text is not valid UTF-8");
+  return LocalInsertCounted(pos, utf8, *n, out, record_undo);
+}
+
+Status DocState::LocalInsertCounted(uint64_t pos, std::string_view utf8, uint64_t chars, Ops* out,
+                                    bool record_undo) {
   if (pos > tree_.visible()) return Status::OutOfRange("insert position past the end");
-  if (*n == 0) return Status::Ok();
+  if (chars == 0) return Status::Ok();
   uint32_t seq = next_seq_[local_];
-  if (seq + *n > kMaxSeq) return Status::ResourceExhausted("agent seq space exhausted");
+  if (seq + chars > kMaxSeq) return Status::ResourceExhausted("agent seq space exhausted");
   if (tree_.arena_size() + utf8.size() > kMaxArena) {
     return Status::ResourceExhausted("document text exceeds 2 GiB");
   }
@@ -137,8 +142,8 @@ Status DocState::LocalInsert(uint64_t pos, std::string_view utf8, Ops* out, bool
   } else {
     at = tree_.SplitAfter(tree_.FindVisible(pos - 1), &left);
   }
-  InsertAt(at, left, utf8, static_cast<uint32_t>(*n), out);
-  if (record_undo) PushUndo(UndoStep{true, seq, static_cast<uint32_t>(*n)});
+  InsertAt(at, left, utf8, static_cast<uint32_t>(chars), out);
+  if (record_undo) PushUndo(UndoStep{true, seq, static_cast<uint32_t>(chars)});
   return Status::Ok();
 }
 
@@ -183,6 +188,96 @@ Status DocState::LocalRemove(uint64_t pos, uint64_t len, Ops* out, bool record_u
   }
   if (record_undo) PushUndo(UndoStep{false, first_seq, static_cast<uint32_t>(len)});
   return Status::Ok();
+}
+
+Status DocState::LocalEdits(std::span<const LocalEdit> edits, std::string_view text,
+                            size_t* applied) {
+  size_t done = 0;
+  size_t off = 0;                            // bytes of `text` the applied inserts took
+  std::vector<uint64_t>& lens = edit_lens_;  // characters of each edit of the run
+  Status status = Status::Ok();
+  while (done < edits.size() && status.ok()) {
+    // Gathers a run: inserts each starting where the last one ended, or
+    // deletes at one position. Each edit is checked as Insert or Remove
+    // would check it against the text the edits before it leave; the first
+    // that fails ends the run and the batch.
+    const LocalEdit& first = edits[done];
+    const bool insert = first.kind == LocalEdit::Kind::kInsert;
+    const uint64_t size = tree_.visible();
+    lens.clear();
+    size_t end = done;
+    uint64_t bytes = 0;
+    uint64_t chars = 0;
+    for (; end < edits.size(); ++end) {
+      const LocalEdit& e = edits[end];
+      if (e.kind != first.kind) break;
+      if (insert) {
+        if (end > done && e.pos != first.pos + chars) break;
+        if (e.pos > size + chars) {
+          status = Status::OutOfRange("insert position past the end");
+          break;
+        }
+        if (e.len > text.size() - off - bytes) {
+          status = Status::InvalidArgument("insert text past the end of the batch's text");
+          break;
+        }
+        // One ASCII key, the common case, without the general count.
+        std::optional<uint64_t> n = 1;
+        if (e.len != 1 || static_cast<unsigned char>(text[off + bytes]) >= 0x80) {
+          n = CountUtf8(text.substr(off + bytes, e.len));
+        }
+        if (!n) {
+          status = Status::InvalidArgument("insert text is not valid UTF-8");
+          break;
+        }
+        bytes += e.len;
+        chars += *n;
+        lens.push_back(*n);
+      } else {
+        if (end > done && e.pos != first.pos) break;
+        if (e.pos > size - chars || e.len > size - chars - e.pos) {
+          status = Status::OutOfRange("remove range past the end");
+          break;
+        }
+        chars += e.len;
+        lens.push_back(e.len);
+      }
+    }
+    if (end == done) break;
+    // The run as one edit, then its edits' undo steps as each would have
+    // pushed its own (empty edits push none).
+    const uint32_t seq = next_seq_[local_];
+    Status run = insert
+                     ? LocalInsertCounted(first.pos, text.substr(off, bytes), chars, nullptr, false)
+                     : LocalRemove(first.pos, chars, nullptr, false);
+    if (run.ok()) {
+      uint64_t at = seq;
+      for (uint64_t n : lens) {
+        if (n > 0) PushUndo(UndoStep{insert, static_cast<uint32_t>(at), static_cast<uint32_t>(n)});
+        at += n;
+      }
+      done = end;
+      off += bytes;
+      continue;
+    }
+    // The run as a whole does not fit (seq space, document size): its edits
+    // one by one, as far as they go.
+    uint64_t pos = first.pos;
+    for (uint64_t n : lens) {
+      const uint64_t len = edits[done].len;
+      run = insert ? LocalInsert(pos, text.substr(off, len), nullptr, true)
+                   : LocalRemove(pos, len, nullptr, true);
+      if (!run.ok()) break;
+      ++done;
+      if (insert) {
+        off += len;
+        pos += n;
+      }
+    }
+    if (!run.ok()) status = run;
+  }
+  if (applied) *applied = done;
+  return status;
 }
 
 void DocState::LogLocalDelete(Loc loc, Ops* out) {

@@ -114,6 +114,10 @@ class DocState {
   // ---- local edits ----
   Status LocalInsert(uint64_t pos, std::string_view utf8, Ops* out, bool record_undo);
   Status LocalRemove(uint64_t pos, uint64_t len, Ops* out, bool record_undo);
+  // LocalInsert of text whose `chars` code points the caller counted.
+  Status LocalInsertCounted(uint64_t pos, std::string_view utf8, uint64_t chars, Ops* out,
+                            bool record_undo);
+  Status LocalEdits(std::span<const LocalEdit> edits, std::string_view text, size_t* applied);
   // Inserts a local run at insertion point `at`, whose preceding character
   // (tombstones included) is `left`. REQUIRES: checks done by the caller.
   void InsertAt(Loc at, Ref left, std::string_view utf8, uint32_t len, Ops* out);
@@ -176,6 +180,9 @@ class DocState {
   std::vector<Op> pending_;
   std::function<void(const Delta&)> listener_;
   std::deque<UndoStep> undo_, redo_;
+  // LocalEdits' scratch: the characters of each edit of the run it applies
+  // (kept so a binding's queue of keystrokes allocates nothing).
+  std::vector<uint64_t> edit_lens_;
   std::vector<UndoReplacement> replacements_;
 
  private:

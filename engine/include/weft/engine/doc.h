@@ -53,6 +53,15 @@ struct DocOptions {
   size_t undo_limit = 1000;
 };
 
+// One edit of a batch for Doc::ApplyLocal: an insert at `pos` of the next
+// `len` bytes of the batch's text, or a delete of `len` characters at `pos`.
+struct LocalEdit {
+  enum class Kind : uint8_t { kInsert, kDelete };
+  Kind kind = Kind::kInsert;
+  uint64_t pos = 0;
+  uint64_t len = 0;
+};
+
 class Doc {
  public:
   // An empty replica whose local edits are made by `agent` (a 64-bit id,
@@ -80,6 +89,16 @@ class Doc {
   // returning them: no allocation per edit when the caller keeps no ops.
   Status Insert(uint64_t pos, std::string_view utf8, Ops* out);
   Status Remove(uint64_t pos, uint64_t len, Ops* out);
+  // Applies `edits` in order, as Insert and Remove one by one would: the
+  // same characters, ids, undo steps and encodings. The inserts' texts lie
+  // back to back in `text`. A binding that queues keystrokes between reads
+  // hands them over here: typing (each insert where the last one ended)
+  // and forward deletes at one position go into the tree as one run, so
+  // the queue costs per run, not per keystroke. Stops at the first edit
+  // that fails, with its error and the edits before it applied; `*applied`
+  // (if not null) counts those.
+  Status ApplyLocal(std::span<const LocalEdit> edits, std::string_view text,
+                    size_t* applied = nullptr);
 
   // ---- Reading -----------------------------------------------------------
   std::string Text() const;
