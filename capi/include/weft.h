@@ -117,6 +117,29 @@ WEFT_API weft_status weft_doc_insert(weft_doc* doc, uint64_t pos, const char* ut
  * pos + count is past the end. */
 WEFT_API weft_status weft_doc_delete(weft_doc* doc, uint64_t pos, uint64_t count);
 
+typedef enum weft_edit_kind { WEFT_EDIT_INSERT = 0, WEFT_EDIT_DELETE = 1 } weft_edit_kind;
+
+/* One edit of a batch for weft_doc_edit: an insert at code point `pos` of
+ * the next `len` bytes of the batch's text, or a delete of `len` code
+ * points at `pos`. */
+typedef struct weft_edit {
+  uint32_t kind;     /* a weft_edit_kind */
+  uint32_t reserved; /* 0 */
+  uint64_t pos;
+  uint64_t len;
+} weft_edit;
+
+/* Applies `edits[0..n)` in order, exactly as weft_doc_insert and
+ * weft_doc_delete one by one would (the same ids, undo steps and bytes);
+ * the inserts' texts lie back to back in `text[0..text_len)`. For bindings
+ * that queue keystrokes and hand them over at once: typing and forward
+ * deletes at one position are applied as one run each. Stops at the first
+ * edit that fails (its error as weft_doc_insert/delete would give it, or
+ * WEFT_INVALID_ARGUMENT for an unknown kind or text past `text_len`), the
+ * edits before it applied; `*applied` (if not NULL) counts those. */
+WEFT_API weft_status weft_doc_edit(weft_doc* doc, const weft_edit* edits, size_t n,
+                                   const char* text, size_t text_len, size_t* applied);
+
 /* ---- Reading ----------------------------------------------------------- */
 
 /* The length of the text in code points. */

@@ -367,6 +367,53 @@ weft_status weft_doc_delete(weft_doc* doc, uint64_t pos, uint64_t count) {
                  [&](weft_doc& d) { return FromStatus(d.doc.Remove(pos, count, nullptr)); });
 }
 
+weft_status weft_doc_edit(weft_doc* doc, const weft_edit* edits, size_t n, const char* text,
+                          size_t text_len, size_t* applied) {
+  if (applied != nullptr) *applied = 0;
+  return WithDoc(doc, true, [&](weft_doc& d) {
+    if (!ValidSpan(edits, n)) return Fail(WEFT_INVALID_ARGUMENT, "edits is NULL");
+    if (!ValidSpan(text, text_len)) return Fail(WEFT_INVALID_ARGUMENT, "text is NULL");
+    // Converted in slices so a long batch needs no buffer of its size.
+    constexpr size_t kSlice = 256;
+    weft::engine::LocalEdit slice[kSlice];
+    std::string_view rest = Bytes(text, text_len);
+    size_t done = 0;
+    while (done < n) {
+      size_t k = 0;
+      uint64_t bytes = 0;  // the slice's inserts' text, if it is all there
+      weft_status bad = WEFT_OK;
+      for (; k < kSlice && done + k < n; ++k) {
+        const weft_edit& e = edits[done + k];
+        if (e.kind > WEFT_EDIT_DELETE) {
+          bad = Fail(WEFT_INVALID_ARGUMENT, "unknown edit kind");
+          break;
+        }
+        const bool insert = e.kind == WEFT_EDIT_INSERT;
+        slice[k] = {insert ? weft::engine::LocalEdit::Kind::kInsert
+                           : weft::engine::LocalEdit::Kind::kDelete,
+                    e.pos, e.len};
+        if (insert) bytes += std::min<uint64_t>(e.len, rest.size());
+      }
+      size_t got = 0;
+      weft::Status s = d.doc.ApplyLocal(std::span(slice, k), rest, &got);
+      if (got == k) {
+        rest.remove_prefix(static_cast<size_t>(bytes));
+      } else {
+        for (size_t i = 0; i < got; ++i) {
+          if (slice[i].kind == weft::engine::LocalEdit::Kind::kInsert) {
+            rest.remove_prefix(static_cast<size_t>(slice[i].len));
+          }
+        }
+      }
+      done += got;
+      if (applied != nullptr) *applied = done;
+      if (!s.ok()) return FromStatus(s);
+      if (bad != WEFT_OK) return bad;
+    }
+    return WEFT_OK;
+  });
+}
+
 weft_status weft_doc_len(const weft_doc* doc, uint64_t* out) {
   return ReadValue(doc, out, [](const Doc& d) { return d.size(); });
 }

@@ -147,6 +147,91 @@ TEST(CApi, InvalidUtf8IsRejectedAndChangesNothing) {
   }
 }
 
+// Typing with corrections, as a binding queues it: more edits than one
+// call converts at a time, so runs cross its slices.
+struct EditBatch {
+  std::vector<weft_edit> edits;
+  std::string text;
+  EditBatch() {
+    uint64_t cursor = 0;
+    for (int i = 0; i < 700; ++i) {
+      if (i % 7 == 6) {
+        edits.push_back({WEFT_EDIT_DELETE, 0, cursor - 1, 1});
+        --cursor;
+      } else {
+        const char* ch = i % 5 == 0 ? "\xc3\xa9" : "x";
+        edits.push_back({WEFT_EDIT_INSERT, 0, cursor, std::strlen(ch)});
+        text += ch;
+        ++cursor;
+      }
+    }
+  }
+};
+
+TEST(CApi, EditBatchMatchesOneCallPerEdit) {
+  EditBatch b;
+  Replica single(5);
+  size_t off = 0;
+  for (const weft_edit& e : b.edits) {
+    if (e.kind == WEFT_EDIT_INSERT) {
+      ASSERT_EQ(single.Insert(e.pos, std::string_view(b.text).substr(off, e.len)), WEFT_OK);
+      off += e.len;
+    } else {
+      ASSERT_EQ(single.Delete(e.pos, e.len), WEFT_OK);
+    }
+  }
+  Replica batched(5);
+  size_t applied = 0;
+  ASSERT_EQ(weft_doc_edit(batched.get(), b.edits.data(), b.edits.size(), b.text.data(),
+                          b.text.size(), &applied),
+            WEFT_OK)
+      << weft_last_error();
+  EXPECT_EQ(applied, b.edits.size());
+  EXPECT_EQ(batched.Text(), single.Text());
+  EXPECT_EQ(batched.Snapshot(), single.Snapshot());
+  EXPECT_EQ(batched.UpdateSince({}), single.UpdateSince({}));
+}
+
+TEST(CApi, EditBatchStopsAtTheFirstBadEdit) {
+  EditBatch b;
+  // An unknown kind at 400: the 400 before it stay, in another slice than
+  // the bad edit's.
+  std::vector<weft_edit> edits = b.edits;
+  edits[400].kind = 7;
+  Replica r(5);
+  size_t applied = 0;
+  EXPECT_EQ(
+      weft_doc_edit(r.get(), edits.data(), edits.size(), b.text.data(), b.text.size(), &applied),
+      WEFT_INVALID_ARGUMENT);
+  EXPECT_EQ(applied, 400u);
+  Replica prefix(5);
+  ASSERT_EQ(weft_doc_edit(prefix.get(), b.edits.data(), 400, b.text.data(), b.text.size(), nullptr),
+            WEFT_OK);
+  EXPECT_EQ(r.Text(), prefix.Text());
+  EXPECT_EQ(r.Snapshot(), prefix.Snapshot());
+
+  // Text the edits claim but the call does not pass.
+  Replica short_text(5);
+  EXPECT_EQ(
+      weft_doc_edit(short_text.get(), b.edits.data(), b.edits.size(), b.text.data(), 10, &applied),
+      WEFT_INVALID_ARGUMENT);
+  // Ten bytes cover the first nine edits (eight inserts, é twice, and a
+  // delete); the tenth would read past them.
+  EXPECT_EQ(applied, 9u);
+  EXPECT_EQ(short_text.Len(), 7u);
+
+  // Invalid UTF-8 and NULL arguments.
+  weft_edit one{WEFT_EDIT_INSERT, 0, 0, 1};
+  Replica bad(5);
+  EXPECT_EQ(weft_doc_edit(bad.get(), &one, 1, "\xff", 1, &applied), WEFT_INVALID_ARGUMENT);
+  EXPECT_EQ(applied, 0u);
+  EXPECT_EQ(weft_doc_edit(bad.get(), &one, 1, nullptr, 1, &applied), WEFT_INVALID_ARGUMENT);
+  EXPECT_EQ(weft_doc_edit(bad.get(), nullptr, 1, "x", 1, &applied), WEFT_INVALID_ARGUMENT);
+  EXPECT_EQ(weft_doc_edit(nullptr, &one, 1, "x", 1, &applied), WEFT_INVALID_ARGUMENT);
+  EXPECT_EQ(bad.Len(), 0u);
+  EXPECT_EQ(weft_doc_edit(bad.get(), nullptr, 0, nullptr, 0, &applied), WEFT_OK);
+}
+
 TEST(CApi, PositionsPastTheEndAreOutOfRange) {
   Replica r(1);
   ASSERT_EQ(r.Insert(0, "añb"), WEFT_OK);
