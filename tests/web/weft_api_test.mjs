@@ -153,3 +153,40 @@ test('queued local edits match a string model across flushes', () => {
     docs[k].free();
   }
 });
+
+test('queued typing is applied as runs yet undoes keystroke by keystroke', () => {
+  // The same keystrokes twice: queued until the end, and each applied at
+  // once (text() flushes the queue).
+  const queued = new WeftDoc(5n);
+  const atOnce = new WeftDoc(5n);
+  const keys = [];
+  let cursor = 0;
+  let length = 0;
+  for (let i = 0; i < 600; i++) {
+    if (i % 50 === 49) cursor = Math.floor(length / 2);  // a click elsewhere
+    if (i % 9 === 8 && cursor < length) {
+      keys.push(['delete', cursor, 1]);  // the Delete key
+      length--;
+    } else {
+      const ch = i % 7 === 0 ? 'é' : String.fromCharCode(97 + (i % 26));
+      keys.push(['insert', cursor, ch]);
+      cursor++;
+      length++;
+    }
+  }
+  for (const [kind, pos, arg] of keys) {
+    queued[kind](pos, arg);
+    atOnce[kind](pos, arg);
+    atOnce.text();
+  }
+  assert.equal(queued.text(), atOnce.text());
+  assert.deepEqual(queued.encodeSince(new Uint8Array(0)), atOnce.encodeSince(new Uint8Array(0)));
+  assert.deepEqual(queued.snapshot(), atOnce.snapshot());
+  for (let i = 0; i < 40; i++) {
+    queued.undo();
+    atOnce.undo();
+    assert.equal(queued.text(), atOnce.text(), `after undo ${i + 1}`);
+  }
+  queued.free();
+  atOnce.free();
+});

@@ -19,17 +19,20 @@
 // and leave the document unchanged.
 
 let wasm = null;  // the module's exports
-// Views of its memory (renewed when it grows): bytes and doubles. Kept
+// Views of its memory (renewed when it grows): bytes and 32-bit words. Kept
 // in an object, like the queue's state below, so that the per-keystroke
 // path reads properties of a constant instead of module bindings.
-const M = { u8: null, f64: null };
+const M = { u8: null, u32: null };
 let scratchPtr = 0;
 let scratchCap = 0;
 
 // Local edits of a document without characters outside the BMP are queued
 // here and applied in one call when anything else happens (see WeftDoc):
 // typing costs a few array writes per keystroke instead of a call into
-// the engine. [kind, pos, count] doubles, then the inserted UTF-8.
+// the engine, which applies the keystrokes of a run of typing as one
+// insert. weft_edit records (weft.h: kind, pos and count in 32-bit words
+// 0, 2 and 4 of 6; the rest stay zero, as positions and counts fit 32
+// bits in wasm32's memory), then the inserted UTF-8.
 const QUEUE_EDITS = 2048;
 const QUEUE_TEXT = 32768;
 let editsPtr = 0;
@@ -76,7 +79,7 @@ export async function init(source) {
   // The engine needs almost nothing from its host: it only learns that its
   // memory grew and, on a fatal error, stops.
   const instance = await WebAssembly.instantiate(module, {
-    env: { emscripten_notify_memory_growth() { M.u8 = null; M.f64 = null; } },
+    env: { emscripten_notify_memory_growth() { M.u8 = null; M.u32 = null; } },
     wasi_snapshot_preview1: {
       proc_exit(code) { throw new Error(`weft engine stopped (exit ${code})`); },
     },
@@ -85,12 +88,12 @@ export async function init(source) {
   wasm._initialize?.();
   editsPtr = wasm.weft_web_edit_buffer(QUEUE_EDITS + Math.ceil(QUEUE_TEXT / 24));
   Q.textPtr = editsPtr + 24 * QUEUE_EDITS;
-  Q.editsAt = editsPtr >> 3;
+  Q.editsAt = editsPtr >> 2;
 }
 
-function doubles() {
-  if (M.f64 === null) M.f64 = new Float64Array(wasm.memory.buffer);
-  return M.f64;
+function words() {
+  if (M.u32 === null) M.u32 = new Uint32Array(wasm.memory.buffer);
+  return M.u32;
 }
 
 // Applies the queued local edits. Every call that reads or changes a doc
@@ -99,10 +102,11 @@ function flush() {
   if (Q.n === 0) return;
   const doc = Q.doc;
   const n = Q.n;
+  const textBytes = Q.text;
   Q.doc = null;
   Q.n = 0;
   Q.text = 0;
-  check(wasm.weft_web_apply_local(doc.ptr, editsPtr, n, Q.textPtr));
+  check(wasm.weft_web_apply_local(doc.ptr, editsPtr, n, Q.textPtr, textBytes));
 }
 
 // Makes `doc` the queue's document with room for one more edit and
@@ -141,11 +145,11 @@ function queueString(text) {
 
 // Appends one edit to the queue. REQUIRES: queueFor(doc, ...).
 function enqueue(kind, pos, count) {
-  const f = M.f64 ?? doubles();
-  const at = Q.editsAt + 3 * Q.n;
-  f[at] = kind;
-  f[at + 1] = pos;
-  f[at + 2] = count;
+  const w = M.u32 ?? words();
+  const at = Q.editsAt + 6 * Q.n;
+  w[at] = kind;
+  w[at + 2] = pos;
+  w[at + 4] = count;
   Q.n++;
 }
 

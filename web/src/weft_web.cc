@@ -56,7 +56,7 @@ size_t g_result_len = 0;
 // Where weft.js writes inputs (text to insert, versions, updates).
 std::vector<uint8_t> g_scratch;
 // Where it queues local edits for weft_web_apply_local.
-std::vector<double> g_edits;
+std::vector<weft_edit> g_edits;
 // The latest anchor weft_web_anchor made.
 weft_anchor g_anchor{};
 
@@ -195,30 +195,32 @@ int weft_web_delete(weft_web_doc* d, double pos16, double len16) {
   return s;
 }
 
-// Applies `n` local edits weft.js queued, in order: edits[3i] is the kind
-// (0 insert, 1 delete), edits[3i+1] the UTF-16 position, edits[3i+2] for an
-// insert the UTF-8 bytes of its text (taken in turn from `text`), for a
-// delete the UTF-16 units. Typing makes one call per batch instead of one
-// per keystroke. Stops at the first error (weft.js checks bounds before it
-// queues, so there is none but running out of memory).
-int weft_web_apply_local(weft_web_doc* d, const double* edits, size_t n, const char* text) {
+// Applies `n` local edits weft.js queued, in order, their inserts' texts
+// back to back in `text[0..text_len)`: weft_doc_edit records, except that
+// positions (and a delete's count) are UTF-16 units. Typing makes one call
+// per batch instead of one per keystroke. Stops at the first error
+// (weft.js checks bounds before it queues, so there is none but running
+// out of memory).
+int weft_web_apply_local(weft_web_doc* d, const weft_edit* edits, size_t n, const char* text,
+                         size_t text_len) {
+  if (d->index.astral_count() == 0 && !HasAstral(text, text_len)) {
+    // No character outside the BMP before or after: UTF-16 offsets are
+    // code points and the index stays empty, so the batch goes to the
+    // engine as it is (what weft.js queues: it queues BMP text only).
+    return weft_doc_edit(d->doc, edits, n, text, text_len, nullptr);
+  }
   for (size_t i = 0; i < n; ++i) {
-    const double* e = edits + 3 * i;
-    const bool insert = e[0] == 0;
-    const size_t count = static_cast<size_t>(e[2]);
-    int s = WEFT_OK;
-    if (d->index.astral_count() == 0 && e[1] >= 0 && e[1] <= 9.0e15 &&
-        !(insert && HasAstral(text, count))) {
-      // No character outside the BMP before or after: UTF-16 offsets are
-      // code points and the index stays empty, so the edit goes straight
-      // to the engine (what weft.js queues; typing is this case).
-      const auto pos = static_cast<uint64_t>(e[1]);
-      s = insert ? weft_doc_insert(d->doc, pos, text, count) : weft_doc_delete(d->doc, pos, count);
-    } else {
-      s = insert ? weft_web_insert(d, e[1], text, count) : weft_web_delete(d, e[1], e[2]);
-    }
+    const weft_edit& e = edits[i];
+    const bool insert = e.kind == WEFT_EDIT_INSERT;
+    if (insert && e.len > text_len) return WEFT_INVALID_ARGUMENT;
+    const auto pos = static_cast<double>(e.pos);
+    int s = insert ? weft_web_insert(d, pos, text, e.len)
+                   : weft_web_delete(d, pos, static_cast<double>(e.len));
     if (s != WEFT_OK) return s;
-    if (insert) text += count;
+    if (insert) {
+      text += e.len;
+      text_len -= e.len;
+    }
   }
   return WEFT_OK;
 }
@@ -338,9 +340,10 @@ uint8_t* weft_web_scratch(size_t n) {
   return g_scratch.data();
 }
 
-// Room for `n` queued edits (3 doubles each); valid until the next call.
-double* weft_web_edit_buffer(size_t n) {
-  if (g_edits.size() < 3 * n) g_edits.resize(3 * n);
+// Room for `n` queued edits (weft_edit records, 24 bytes each, zeroed
+// where weft.js does not write); valid until the next call.
+weft_edit* weft_web_edit_buffer(size_t n) {
+  if (g_edits.size() < n) g_edits.resize(n);
   return g_edits.data();
 }
 
