@@ -89,7 +89,15 @@ export async function init(source) {
   editsPtr = wasm.weft_web_edit_buffer(QUEUE_EDITS + Math.ceil(QUEUE_TEXT / 24));
   Q.textPtr = editsPtr + 24 * QUEUE_EDITS;
   Q.editsAt = editsPtr >> 2;
+  // V8 forgets an object shape a few collections after the last object
+  // with it died, and throws away the code optimized for it: an app that
+  // frees its last document and opens another would type through
+  // unoptimized code again for a while. One freed document, kept, holds
+  // the shape (a few dozen bytes; its engine memory is released).
+  shapeKeeper = new WeftDoc(1n);
+  shapeKeeper.free();
 }
+let shapeKeeper = null;
 
 function words() {
   if (M.u32 === null) M.u32 = new Uint32Array(wasm.memory.buffer);
