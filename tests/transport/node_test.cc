@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "node_test_util.h"
+#include "pipeline.h"
 #include "support/full_disk.h"
 #include "support/slow_disk.h"
 #include "weft/engine/trace.h"
@@ -1001,6 +1002,39 @@ TEST(Node, ResidentBytesAreBoundedAndNoneIsLost) {
   // Replicas' bytes are counted as the worker keeps house, so the count may
   // pass the bound in between; what matters: some left, none was lost.
   TwelveDocumentsThroughABound([one](NodeBudget& b) { b.max_resident_bytes = 4 * one; });
+}
+
+// A worker held up (here loading an evicted document from a slow disk)
+// holds up only its own documents: another worker's document takes
+// several ingress rings' worth of batches meanwhile, all acknowledged.
+TEST(Node, AWorkerHeldUpHoldsUpOnlyItsOwnDocuments) {
+  TempDir dir;
+  support::SlowDisk disk;
+  NodeOptions o = QuickEviction(dir);
+  o.fs = &disk;
+  o.workers = 2;
+  o.budget.ingress_capacity = 16;
+  const std::string slow = "a";
+  std::string fast;
+  for (int i = 0; fast.empty(); ++i) {
+    std::string name = "doc" + std::to_string(i);
+    if (WorkerFor(name, 2) != WorkerFor(slow, 2)) fast = name;
+  }
+  TestNode n(o);
+  WriteThenWaitForEviction(n, slow, "held");
+  disk.HoldReads(persist::SnapshotName(slow));
+  // A reader of the evicted document: its worker waits on the disk.
+  std::unique_ptr<Client> c = Connect(n, 2);
+  ASSERT_TRUE(c);
+  engine::Doc replica(2);
+  std::thread reader([&] { EXPECT_TRUE(c->Subscribe(slow, &replica).ok()); });
+  ASSERT_TRUE(disk.WaitForHeldRead(kDeadline));
+  Peer writer(n, 3, fast);
+  for (int i = 0; i < 64; ++i) writer.Type(static_cast<uint64_t>(i), "x");
+  EXPECT_TRUE(writer.WaitForAcks());
+  disk.OpenReads();
+  reader.join();
+  EXPECT_EQ(replica.Text(), "held");
 }
 
 // An evicted document whose snapshot file is damaged is refused with a

@@ -1,6 +1,7 @@
 // MergeWorker: a thread that owns a share of a node's documents (those whose
-// name hashes to it), reads every ingress entry, integrates the ones for its
-// documents, and publishes what happened on its own egress ring.
+// name hashes to it), reads its own ingress ring (IngressRings), integrates
+// the op batches and control entries for its documents, and publishes what
+// happened on its own egress ring.
 #pragma once
 
 #include <atomic>

@@ -18,6 +18,7 @@
 
 #include "connection.h"
 #include "http_listener.h"
+#include "ingress.h"
 #include "log_limiter.h"
 #include "merge_worker.h"
 #include "metrics.h"
@@ -65,7 +66,7 @@ Result<sockaddr_storage> Resolve(const HostPort& hp) {
 ringbuf::RingOptions IngressOptions(const NodeOptions& o) {
   ringbuf::RingOptions r;
   r.capacity = o.budget.ingress_capacity;
-  r.max_readers = std::max<size_t>(o.workers, 1);
+  r.max_readers = 1;  // its worker
   return r;
 }
 
@@ -90,7 +91,7 @@ class Node::Impl : public ConnectionHost {
         node_id_(options_.node_id),
         credit_(options_.budget.connection_credit()),
         alloc_(options_.budget.pools),
-        ingress_(IngressOptions(options_)) {
+        ingress_(std::max<uint32_t>(options_.workers, 1), IngressOptions(options_)) {
     if (!options_.log) {
       options_.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     }
@@ -287,8 +288,9 @@ class Node::Impl : public ConnectionHost {
       e.frame = frame;
       e.doc = b->doc;
       e.update = b->update;
-      if (!pending_.empty() || !ingress_.writer().TryPublish(std::move(e))) {
-        // Ring full: this connection waits with its frame; others go on.
+      if (!ingress_.TryPublish(std::move(e))) {
+        // Its worker's ring is full: this connection waits with its frame;
+        // others go on.
         Stall(c.id());
         return false;
       }
@@ -476,7 +478,7 @@ class Node::Impl : public ConnectionHost {
       wo.max_resident_bytes =
           std::max<size_t>(1, options_.budget.max_resident_bytes / options_.workers);
       Result<std::unique_ptr<MergeWorker>> w =
-          MergeWorker::Create(std::move(wo), ingress_, std::move(docs[i]));
+          MergeWorker::Create(std::move(wo), ingress_.ring(i), std::move(docs[i]));
       if (!w.ok()) return w.status();
       workers_.push_back(std::move(*w));
     }
@@ -565,7 +567,8 @@ class Node::Impl : public ConnectionHost {
                         std::span<const std::byte> update) {
     auto rd = redis_docs_.find(doc);
     if (node != node_id_) {
-      if (!pending_.empty()) return false;  // behind queued control entries, in order
+      // Behind control entries queued for the worker, in order.
+      if (ingress_.waiting(WorkerFor(doc, options_.workers))) return false;
       std::string body = EncodeFrame(OpBatch{doc, update});
       Result<SlotRef> slot =
           alloc_.AllocateEvent(0, std::as_bytes(std::span(body.data(), body.size())));
@@ -581,7 +584,7 @@ class Node::Impl : public ConnectionHost {
           e.doc = b->doc;
           e.update = b->update;
           e.frame = std::move(*slot);
-          if (!ingress_.writer().TryPublish(std::move(e))) return false;
+          if (!ingress_.TryPublish(std::move(e))) return false;
         }
       } else if (slot.status().code() == StatusCode::kTooLarge) {
         // No node writes a batch this large (a frame is at most one XL
@@ -874,9 +877,8 @@ class Node::Impl : public ConnectionHost {
   // Publishes a control entry, queueing it behind others while the ring is
   // full: control entries are never dropped and keep their order.
   void PublishControl(IngressEntry&& e) {
-    if (pending_.empty() && ingress_.writer().TryPublish(std::move(e))) return;
-    pending_.push_back(std::move(e));
-    ArmRetry();
+    ingress_.PublishControl(std::move(e));
+    if (ingress_.waiting()) ArmRetry();
   }
 
   void Announce(uint64_t conn, const std::string& doc) {
@@ -906,29 +908,26 @@ class Node::Impl : public ConnectionHost {
     // Frames the workers have passed can go back to their pools: the ingress
     // ring's references here, the egress rings' in the workers, which an
     // empty entry wakes up to reclaim.
-    n->ingress_.writer().Reclaim();
-    if (n->pending_.empty() && !n->stopping_) {
-      n->ingress_.writer().TryPublish(IngressEntry{});
-    }
-    while (!n->pending_.empty() &&
-           n->ingress_.writer().TryPublish(std::move(n->pending_.front()))) {
-      n->pending_.pop_front();
-    }
+    n->ingress_.Reclaim();
+    if (!n->stopping_) n->ingress_.Nudge();
+    n->ingress_.Flush();
+    // Each stalled connection tries again; one whose worker is still behind
+    // (or has control entries queued) stalls again.
     std::set<uint64_t> stalled;
-    if (n->pending_.empty()) stalled.swap(n->stalled_);
+    stalled.swap(n->stalled_);
     for (uint64_t id : stalled) {
       if (Connection* c = n->Find(id)) c->Retry();
     }
     if (n->redis_) n->DrainRedisBacklog();
     n->Drain();
-    if (!n->pending_.empty() || !n->stalled_.empty()) n->ArmRetry();
+    if (n->ingress_.waiting() || !n->stalled_.empty()) n->ArmRetry();
     n->MaybeFinishStop();
   }
 
   // Everything the workers and the persister published: relays, catch-ups,
   // rejections, acks. Loop thread.
   void Drain() {
-    ingress_.writer().Reclaim();
+    ingress_.Reclaim();
     if (redis_) redis_->Poll();
     for (size_t i = 0; i < bcast_readers_.size(); ++i) {
       bcast_readers_[i].Poll([&](const EgressEntry& e, int64_t) { Broadcast(e); });
@@ -1288,7 +1287,7 @@ class Node::Impl : public ConnectionHost {
     Impl* n = static_cast<Impl*>(t->data);
     n->RetryRedisReads();
     // Idle workers wake for their housekeeping (evicting idle documents).
-    if (n->pending_.empty() && !n->stopping_) n->ingress_.writer().TryPublish(IngressEntry{});
+    if (!n->stopping_) n->ingress_.Nudge();
     auto now = Connection::Clock::now();
     // Silence is judged by the clock and by pings: a peer is silent only
     // after peer_timeout without a byte *and* as many unanswered pings as
@@ -1367,9 +1366,9 @@ class Node::Impl : public ConnectionHost {
     if (!stopping_ || finished_) return;
     // Connections still closing publish their kConnClosed; control entries
     // still queued must reach the ring before it closes.
-    if (!conns_.empty() || !pending_.empty()) return;
+    if (!conns_.empty() || ingress_.waiting()) return;
     if (!ingress_closed_) {
-      ingress_.writer().Close();
+      ingress_.Close();
       ingress_closed_ = true;
     }
     for (size_t i = 0; i < workers_.size(); ++i) {
@@ -1382,7 +1381,7 @@ class Node::Impl : public ConnectionHost {
     }
     finished_ = true;
     for (auto& w : workers_) w->egress().writer().Reclaim();
-    ingress_.writer().Reclaim();
+    ingress_.Reclaim();
     persister_->Wake();
     for (uv_handle_t* h :
          {reinterpret_cast<uv_handle_t*>(&wake_async_),
@@ -1404,7 +1403,7 @@ class Node::Impl : public ConnectionHost {
   uint64_t node_id_;  // set by Init
   const ConnectionCredit credit_;
   ringbuf::EventAllocator alloc_;
-  IngressRing ingress_;
+  IngressRings ingress_;
   uv_loop_t loop_{};
   uv_tcp_t listener_{};
   uv_async_t stop_async_{};
@@ -1448,7 +1447,6 @@ class Node::Impl : public ConnectionHost {
   // connection's subscriptions.
   std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>> subscribers_;
   std::set<std::string> known_docs_;
-  std::deque<IngressEntry> pending_;  // control entries waiting for ring space
   std::unordered_map<uint64_t, ConnBook> books_;
   // Per egress ring, acks of batches the persister passed while the disk
   // failed, oldest first, sent once durable() reaches them.

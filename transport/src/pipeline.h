@@ -1,10 +1,10 @@
 // The entries that travel on a node's rings:
 //
-//   loop thread ──IngressRing──► merge workers ──EgressRing (one per worker)──► persister
-//   (frames decoded in place)     (validate, integrate)                     └──► loop thread:
-//                                                                               broadcast, acks
-//                                                                               (acks gated
-//                                                                               on persister)
+//   loop thread ──IngressRing──► merge workers ──EgressRing──► persister
+//   (frames decoded  (one per     (validate,     (one per  └──► loop thread:
+//    in place)        worker)      integrate)     worker)       broadcast, acks
+//                                                               (acks gated on
+//                                                               the persister)
 //
 // Op batches travel as the RingPtr of the slot their frame arrived in: the
 // worker integrates the update in place and publishes the same RingPtr, so

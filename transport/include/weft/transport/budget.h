@@ -93,7 +93,7 @@ struct ConnectionCredit {
 struct NodeBudget {
   // The loop's pools (incoming frames) and the rings' entries (powers of two).
   ringbuf::PoolCapacities pools;
-  size_t ingress_capacity = 4096;
+  size_t ingress_capacity = 4096;  // per worker: each has its own ingress ring
   size_t egress_capacity = 4096;
 
   // Connections, and the share of each pool one of them may hold.

@@ -1,9 +1,9 @@
 // Node: a weft peer that hosts documents, accepts connections, connects to
 // other nodes, and keeps every subscriber of a document in sync.
 //
-//   sockets ──► loop thread ──ingress ring──► merge workers ──egress rings──► persister
-//               (frames land in pooled slots)  (a document     │              (stores ops)
-//                                               per worker)    └──► loop thread: relays accepted
+//   sockets ──► loop thread ──ingress rings──► merge workers ──egress rings──► persister
+//               (frames land in   (one per      (a document     │              (stores ops)
+//                pooled slots)     worker)       per worker)    └──► loop thread: relays accepted
 //                                                                   ops to subscribers; acks once
 //                                                                   the persister has passed them
 //
