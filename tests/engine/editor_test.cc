@@ -160,5 +160,37 @@ TEST(Undo, CopiesFollowTheInsertUnderConcurrency) {
   EXPECT_EQ(b.Text(), "!");
 }
 
+// Undo remembers the last undo_limit edits, oldest forgotten first, and
+// none at 0; redo gives back what undo took.
+TEST(Undo, RemembersTheLastUndoLimitEdits) {
+  for (size_t limit : {size_t{0}, size_t{1}, size_t{3}, size_t{20}, size_t{1000}}) {
+    SCOPED_TRACE("limit " + std::to_string(limit));
+    DocOptions o;
+    o.undo_limit = limit;
+    Doc doc(1, o);
+    std::vector<std::string> texts = {""};
+    const size_t edits = limit + 17;
+    for (size_t i = 0; i < edits; ++i) {
+      if (i % 5 == 4) {
+        ASSERT_TRUE(doc.Remove(0, 1, nullptr).ok());
+      } else {
+        ASSERT_TRUE(
+            doc.Insert(doc.size(), std::string(1, static_cast<char>('a' + i % 26)), nullptr).ok());
+      }
+      texts.push_back(doc.Text());
+    }
+    size_t undone = 0;
+    while (doc.CanUndo()) {
+      ASSERT_TRUE(doc.Undo().ok());
+      ++undone;
+      ASSERT_EQ(doc.Text(), texts[edits - undone]);
+    }
+    EXPECT_EQ(undone, limit);
+    for (size_t k = 0; k < undone; ++k) ASSERT_TRUE(doc.Redo().ok());
+    EXPECT_FALSE(doc.CanRedo());
+    EXPECT_EQ(doc.Text(), texts[edits]);
+  }
+}
+
 }  // namespace
 }  // namespace weft::engine
