@@ -213,10 +213,7 @@ Status DocState::LocalEdits(std::span<const LocalEdit> edits, std::string_view t
       if (e.kind != first.kind) break;
       if (insert) {
         if (end > done && e.pos != first.pos + chars) break;
-        if (e.pos > size + chars) {
-          status = Status::OutOfRange("insert position past the end");
-          break;
-        }
+        // Checked in Insert's order, so both give the same error.
         if (e.len > text.size() - off - bytes) {
           status = Status::InvalidArgument("insert text past the end of the batch's text");
           break;
@@ -228,6 +225,10 @@ Status DocState::LocalEdits(std::span<const LocalEdit> edits, std::string_view t
         }
         if (!n) {
           status = Status::InvalidArgument("insert text is not valid UTF-8");
+          break;
+        }
+        if (e.pos > size + chars) {
+          status = Status::OutOfRange("insert position past the end");
           break;
         }
         bytes += e.len;
