@@ -193,89 +193,81 @@ Status DocState::LocalRemove(uint64_t pos, uint64_t len, Ops* out, bool record_u
 Status DocState::LocalEdits(std::span<const LocalEdit> edits, std::string_view text,
                             size_t* applied) {
   size_t done = 0;
-  size_t off = 0;                            // bytes of `text` the applied inserts took
-  std::vector<uint64_t>& lens = edit_lens_;  // characters of each edit of the run
+  size_t off = 0;  // bytes of `text` the applied inserts took
   Status status = Status::Ok();
   while (done < edits.size() && status.ok()) {
     // Gathers a run: inserts each starting where the last one ended, or
     // deletes at one position. Each edit is checked as Insert or Remove
-    // would check it against the text the edits before it leave; the first
-    // that fails ends the run and the batch.
+    // would check it (in their order, so both give the same error) against
+    // what the edits before it leave, its resource limits included, so the
+    // run as a whole cannot fail; the first edit that fails ends the run
+    // and the batch. Each edit's undo step is pushed as Insert or Remove
+    // would push it (empty edits push none).
     const LocalEdit& first = edits[done];
     const bool insert = first.kind == LocalEdit::Kind::kInsert;
     const uint64_t size = tree_.visible();
-    lens.clear();
+    const uint64_t seq = next_seq_[local_];
     size_t end = done;
     uint64_t bytes = 0;
     uint64_t chars = 0;
     for (; end < edits.size(); ++end) {
       const LocalEdit& e = edits[end];
       if (e.kind != first.kind) break;
+      uint64_t n = e.len;
       if (insert) {
         if (end > done && e.pos != first.pos + chars) break;
-        // Checked in Insert's order, so both give the same error.
         if (e.len > text.size() - off - bytes) {
           status = Status::InvalidArgument("insert text past the end of the batch's text");
           break;
         }
         // One ASCII key, the common case, without the general count.
-        std::optional<uint64_t> n = 1;
         if (e.len != 1 || static_cast<unsigned char>(text[off + bytes]) >= 0x80) {
-          n = CountUtf8(text.substr(off + bytes, e.len));
-        }
-        if (!n) {
-          status = Status::InvalidArgument("insert text is not valid UTF-8");
-          break;
+          std::optional<uint64_t> counted = CountUtf8(text.substr(off + bytes, e.len));
+          if (!counted) {
+            status = Status::InvalidArgument("insert text is not valid UTF-8");
+            break;
+          }
+          n = *counted;
         }
         if (e.pos > size + chars) {
           status = Status::OutOfRange("insert position past the end");
           break;
         }
+        if (n > 0 && seq + chars + n > kMaxSeq) {
+          status = Status::ResourceExhausted("agent seq space exhausted");
+          break;
+        }
+        if (n > 0 && tree_.arena_size() + bytes + e.len > kMaxArena) {
+          status = Status::ResourceExhausted("document text exceeds 2 GiB");
+          break;
+        }
         bytes += e.len;
-        chars += *n;
-        lens.push_back(*n);
       } else {
         if (end > done && e.pos != first.pos) break;
         if (e.pos > size - chars || e.len > size - chars - e.pos) {
           status = Status::OutOfRange("remove range past the end");
           break;
         }
-        chars += e.len;
-        lens.push_back(e.len);
+        if (n > 0 && seq + chars + n > kMaxSeq) {
+          status = Status::ResourceExhausted("agent seq space exhausted");
+          break;
+        }
       }
+      if (n > 0) {
+        PushUndo(UndoStep{insert, static_cast<uint32_t>(seq + chars), static_cast<uint32_t>(n)});
+      }
+      chars += n;
     }
     if (end == done) break;
-    // The run as one edit, then its edits' undo steps as each would have
-    // pushed its own (empty edits push none).
-    const uint32_t seq = next_seq_[local_];
     Status run = insert
                      ? LocalInsertCounted(first.pos, text.substr(off, bytes), chars, nullptr, false)
                      : LocalRemove(first.pos, chars, nullptr, false);
-    if (run.ok()) {
-      uint64_t at = seq;
-      for (uint64_t n : lens) {
-        if (n > 0) PushUndo(UndoStep{insert, static_cast<uint32_t>(at), static_cast<uint32_t>(n)});
-        at += n;
-      }
-      done = end;
-      off += bytes;
-      continue;
+    if (!run.ok()) {
+      status = Status::Internal("a checked run of local edits failed");
+      break;
     }
-    // The run as a whole does not fit (seq space, document size): its edits
-    // one by one, as far as they go.
-    uint64_t pos = first.pos;
-    for (uint64_t n : lens) {
-      const uint64_t len = edits[done].len;
-      run = insert ? LocalInsert(pos, text.substr(off, len), nullptr, true)
-                   : LocalRemove(pos, len, nullptr, true);
-      if (!run.ok()) break;
-      ++done;
-      if (insert) {
-        off += len;
-        pos += n;
-      }
-    }
-    if (!run.ok()) status = run;
+    done = end;
+    off += bytes;
   }
   if (applied) *applied = done;
   return status;

@@ -180,9 +180,6 @@ class DocState {
   std::vector<Op> pending_;
   std::function<void(const Delta&)> listener_;
   std::deque<UndoStep> undo_, redo_;
-  // LocalEdits' scratch: the characters of each edit of the run it applies
-  // (kept so a binding's queue of keystrokes allocates nothing).
-  std::vector<uint64_t> edit_lens_;
   std::vector<UndoReplacement> replacements_;
 
  private:
