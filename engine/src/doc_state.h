@@ -194,7 +194,9 @@ class DocState {
   size_t CommitLinear(std::span<const RawOp> all, const std::vector<size_t>& order);
   // The limits a batch must stay within (text, seqs, Pending), given the
   // ops PlanBatch found ready (`order`) and waiting (`state` 0).
-  Status CheckBatchBounds(std::span<const RawOp> all, const std::vector<size_t>& order,
+  // `known_seqs`: the seqs this Doc holds, all agents together.
+  Status CheckBatchBounds(std::span<const RawOp> all, uint64_t known_seqs,
+                          const std::vector<size_t>& order,
                           const std::vector<uint8_t>& state) const;
 
  public:

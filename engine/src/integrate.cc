@@ -211,18 +211,18 @@ namespace {
 // O(n log n), not a pass over every waiting op per op that becomes ready.
 // Fills `order` with the ready ops in a causal order and marks `state`
 // (0 waiting, 1 ready, 2 duplicate); kCorruption for a hostile dependency.
-Status PlanBatch(const DocState& doc, std::span<const RawOp> all, std::vector<size_t>* order,
-                 std::vector<uint8_t>* state) {
+// `known_seqs`: the seqs the Doc holds, all agents together.
+Status PlanBatch(const DocState& doc, std::span<const RawOp> all, uint64_t known_seqs,
+                 std::vector<size_t>* order, std::vector<uint8_t>* state) {
   // The bits the plan keeps grow with the seqs it accepts, and a delete may
   // name any range of inserted characters again and again: the seqs are
   // held to the bound CheckBatchBounds applies after planning (with every
   // insert of the batch counted, so no batch it would pass stops here).
-  uint64_t seqs = 0, chars = doc.tree_.all();
-  for (uint32_t next : doc.next_seq_) seqs += next;
+  uint64_t chars = doc.tree_.all();
   for (const RawOp& op : all) {
     if (op.kind == Op::Kind::kInsert) chars += op.len;
   }
-  uint64_t room = SeqBound(chars) > seqs ? SeqBound(chars) - seqs : 0;
+  uint64_t room = SeqBound(chars) > known_seqs ? SeqBound(chars) - known_seqs : 0;
   Simulation sim(doc);
   state->assign(all.size(), 0);
   order->reserve(all.size());
@@ -271,14 +271,14 @@ Status PlanBatch(const DocState& doc, std::span<const RawOp> all, std::vector<si
 
 }  // namespace
 
-Status DocState::CheckBatchBounds(std::span<const RawOp> all, const std::vector<size_t>& order,
+Status DocState::CheckBatchBounds(std::span<const RawOp> all, uint64_t known_seqs,
+                                  const std::vector<size_t>& order,
                                   const std::vector<uint8_t>& state) const {
   // Bounds a hostile peer cannot push this replica past: text ever inserted
   // (Item offsets are 31-bit), and how far seqs may run ahead of the
   // characters the document holds (deletes take seqs too; per-seq
   // structures such as the id index grow with them).
-  uint64_t new_bytes = 0, new_chars = 0, seqs = 0;
-  for (uint32_t next : next_seq_) seqs += next;
+  uint64_t new_bytes = 0, new_chars = 0, seqs = known_seqs;
   for (size_t i : order) {
     if (all[i].kind == Op::Kind::kInsert) {
       new_bytes += all[i].text.size();
@@ -330,8 +330,12 @@ Status DocState::ApplyBatch(std::span<const RawOp> batch) {
   }
   std::vector<size_t> order;
   std::vector<uint8_t> state;
-  WEFT_RETURN_IF_ERROR(PlanBatch(*this, all, &order, &state));
-  WEFT_RETURN_IF_ERROR(CheckBatchBounds(all, order, state));
+  // Both bounds below start from what the Doc holds: summed once per batch
+  // (a pass over every agent).
+  uint64_t known_seqs = 0;
+  for (uint32_t next : next_seq_) known_seqs += next;
+  WEFT_RETURN_IF_ERROR(PlanBatch(*this, all, known_seqs, &order, &state));
+  WEFT_RETURN_IF_ERROR(CheckBatchBounds(all, known_seqs, order, state));
   // Into an empty Doc (a first sync, a catch-up) a linear history needs no
   // order statistics until the end. Change events need positions as they
   // go, so a listener keeps the usual path.
