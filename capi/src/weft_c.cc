@@ -380,7 +380,6 @@ weft_status weft_doc_edit(weft_doc* doc, const weft_edit* edits, size_t n, const
     size_t done = 0;
     while (done < n) {
       size_t k = 0;
-      uint64_t bytes = 0;  // the slice's inserts' text, if it is all there
       weft_status bad = WEFT_OK;
       for (; k < kSlice && done + k < n; ++k) {
         const weft_edit& e = edits[done + k];
@@ -392,17 +391,13 @@ weft_status weft_doc_edit(weft_doc* doc, const weft_edit* edits, size_t n, const
         slice[k] = {insert ? weft::engine::LocalEdit::Kind::kInsert
                            : weft::engine::LocalEdit::Kind::kDelete,
                     e.pos, e.len};
-        if (insert) bytes += std::min<uint64_t>(e.len, rest.size());
       }
       size_t got = 0;
       weft::Status s = d.doc.ApplyLocal(std::span(slice, k), rest, &got);
-      if (got == k) {
-        rest.remove_prefix(static_cast<size_t>(bytes));
-      } else {
-        for (size_t i = 0; i < got; ++i) {
-          if (slice[i].kind == weft::engine::LocalEdit::Kind::kInsert) {
-            rest.remove_prefix(static_cast<size_t>(slice[i].len));
-          }
+      // The applied inserts' text, which ApplyLocal checked is there.
+      for (size_t i = 0; i < got; ++i) {
+        if (slice[i].kind == weft::engine::LocalEdit::Kind::kInsert) {
+          rest.remove_prefix(static_cast<size_t>(slice[i].len));
         }
       }
       done += got;
