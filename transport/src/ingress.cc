@@ -42,16 +42,13 @@ void IngressRings::PublishTo(size_t worker, IngressEntry&& e) {
   queue.push_back(std::move(e));
 }
 
-bool IngressRings::Flush() {
-  bool empty = true;
+void IngressRings::Flush() {
   for (size_t w = 0; w < rings_.size(); ++w) {
     std::deque<IngressEntry>& queue = pending_[w];
     while (!queue.empty() && rings_[w]->writer().TryPublish(std::move(queue.front()))) {
       queue.pop_front();
     }
-    empty = empty && queue.empty();
   }
-  return empty;
 }
 
 bool IngressRings::waiting() const {

@@ -29,7 +29,6 @@ class IngressRings {
   // `options` for each ring (one reader: its worker).
   IngressRings(size_t workers, const ringbuf::RingOptions& options);
 
-  size_t size() const { return rings_.size(); }
   IngressRing& ring(size_t worker) { return *rings_[worker]; }
 
   // An op batch for e.worker: false, and nothing published, when its ring
@@ -37,9 +36,8 @@ class IngressRings {
   bool TryPublish(IngressEntry&& e);
   // A control entry: published now, or queued until its ring has room.
   void PublishControl(IngressEntry&& e);
-  // Moves queued control entries into rings with room. True when none is
-  // left waiting.
-  bool Flush();
+  // Moves queued control entries into rings with room.
+  void Flush();
   // Control entries wait for some worker.
   bool waiting() const;
   bool waiting(size_t worker) const { return !pending_[worker].empty(); }
