@@ -153,6 +153,12 @@ class Ring {
   // The ring's wait strategy, for its statistics (e.g. BackoffWait::sleepers).
   const Wait& wait_strategy() const { return wait_; }
 
+  // Wakes readers waiting in WaitPollOr so they check its `woken`
+  // condition again. Call after the store that makes it true: the wait
+  // strategy's Notify orders that store as it orders a published cursor.
+  // Any thread.
+  void NotifyReaders() { wait_.Notify(); }
+
   // True once the writer closed the ring.
   bool closed() const {
     // Acquire pairs with the release in Writer::Close(): a reader that sees
@@ -487,23 +493,45 @@ class Reader {
   // consumed everything it will ever see.
   template <typename Handler>
   size_t WaitPoll(Handler&& handler, size_t max_batch = SIZE_MAX) {
+    bool finished = false;
+    size_t n = 0;
+    do {
+      n = WaitPollOr(
+          handler, max_batch, [] { return false; }, &finished);
+    } while (n == 0 && !finished);
+    return n;
+  }
+
+  // Like WaitPoll, but also returns, having handled nothing, once `woken()`
+  // is true: a consumer thread can be called to other work (see
+  // EventProcessor) without an entry on the ring. `woken` is checked
+  // alongside the cursor; whoever makes it true calls Ring::NotifyReaders
+  // after. Sets *finished (and returns 0) once the writer closed the ring
+  // and this reader has consumed everything it will ever see.
+  template <typename Handler, typename Woken>
+  size_t WaitPollOr(Handler&& handler, size_t max_batch, Woken&& woken, bool* finished) {
     // Lets the wait strategy hold back a reader that keeps pace with the
     // producer (see BackoffWait::BeforePoll); optional for strategies.
     if constexpr (requires(Wait & w) { w.BeforePoll(size_t{}); }) {
       ring_->wait_.BeforePoll(last_batch_);
     }
+    *finished = false;
     while (true) {
       size_t n = Poll(handler, max_batch);
       last_batch_ = n;
       if (n != 0) return n;
-      bool finished = false;
+      bool called = false;
       ring_->wait_.WaitUntil([&] {
         if (barrier_.Available() >= next_) return true;
+        if (woken()) {
+          called = true;
+          return true;
+        }
         // Closed and nothing past what we have: nothing more will come.
-        finished = ring_->closed() && ring_->sequencer_.published().Load() < next_;
-        return finished;
+        *finished = ring_->closed() && ring_->sequencer_.published().Load() < next_;
+        return *finished;
       });
-      if (finished) return 0;
+      if (*finished || called) return 0;
     }
   }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "weft/ringbuf/event_allocator.h"
+#include "weft/ringbuf/event_processor.h"
 #include "weft/ringbuf/pooled_event.h"
 #include "weft/ringbuf/ring.h"
 #include "weft/ringbuf/ring_ptr.h"

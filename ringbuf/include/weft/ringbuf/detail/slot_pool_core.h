@@ -144,6 +144,33 @@ class SlotPoolCore {
     owner_.store(CurrentThreadToken(), std::memory_order_release);
   }
 
+  // Runs `hook(context)` on the thread that releases a slot while a watch
+  // is set (WatchRelease). Set it before the pool is shared; null (the
+  // default) costs a release one predictable branch.
+  using ReleaseHook = void (*)(void* context);
+  void SetReleaseHook(ReleaseHook hook, void* context) {
+    hook_ = hook;
+    hook_context_ = context;
+  }
+
+  // For a caller that found the pool empty and wants to hear when a slot
+  // comes back, without polling: the hook runs once, at the next release
+  // after this call. Returns true when no watch was set: the caller must
+  // then try the pool once more, since a slot released just before the
+  // watch began raised nothing. False: a watch set earlier is still
+  // pending, and no release has happened since that caller's retry. Any
+  // thread.
+  bool WatchRelease() {
+    // Relaxed: the fence below orders it.
+    bool was = watched_.exchange(true, std::memory_order_relaxed);
+    // The watcher's half of a Dekker pair with NotifyRelease: orders the
+    // watch above before the caller's retry reads the free lists. Either
+    // that retry sees a slot a releaser pushed, or the releaser's load after
+    // its own fence sees the watch.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    return !was;
+  }
+
   bool IsOwner() const {
     // Acquire pairs with the release in AdoptCurrentThread().
     return owner_.load(std::memory_order_acquire) == CurrentThreadToken();
@@ -265,6 +292,19 @@ class SlotPoolCore {
     } else {
       PushShared(index);
     }
+    if (hook_ != nullptr) NotifyRelease();
+  }
+
+  [[gnu::noinline]] void NotifyRelease() {
+    // The releaser's half of the Dekker pair in WatchRelease: orders the
+    // push above before the watch is read.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // Relaxed: the fences order them; the exchange makes one releaser, of
+    // several racing, the one that runs the hook.
+    if (watched_.load(std::memory_order_relaxed) &&
+        watched_.exchange(false, std::memory_order_relaxed)) {
+      hook_(hook_context_);
+    }
   }
 
   // Out of line: keeps Drop, whose common case is an owner-local push, small.
@@ -281,7 +321,9 @@ class SlotPoolCore {
         head, Pack(index, TagOf(head) + 1), std::memory_order_release, std::memory_order_relaxed));
   }
 
-  // Read-only after construction.
+  // Read-only after construction (and SetReleaseHook).
+  ReleaseHook hook_ = nullptr;
+  void* hook_context_ = nullptr;
   std::byte* const data_;
   SlotMetadata* const meta_;
   const size_t stride_;
@@ -297,6 +339,8 @@ class SlotPoolCore {
   alignas(kCacheLine) std::atomic<uint64_t> shared_head_{Pack(kNoSlot, 0)};
   std::atomic<uint64_t> shared_allocations_{0};
   std::atomic<uint64_t> exhausted_{0};
+  // Set by WatchRelease, cleared by the release that runs the hook.
+  std::atomic<bool> watched_{false};
 };
 
 }  // namespace detail
