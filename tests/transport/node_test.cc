@@ -809,6 +809,26 @@ TEST(Node, SlowSubscriberDoesNotHoldThePools) {
       << "the writer stalled: " << writer.client->acked("paste").Get(1) << " of " << end;
 }
 
+// A connection that found the pools dry waits without a polling timer:
+// with two XL slots, ten large batches at once leave it waiting for a slot
+// again and again. A slot often comes back on the worker's thread (it
+// reclaims its egress ring after the loop passed the entries), with
+// nothing else to wake the loop: the pools' release hook does. Without
+// it the writer waits forever (two runs in three).
+TEST(Node, AConnectionWaitingForASlotWakesWhenOneComesBack) {
+  NodeOptions o;
+  o.budget.pools = ringbuf::PoolCapacities{64, 64, 64, 64, 2};
+  TestNode n(o);
+  Peer writer(n, 1, "big");
+  for (int round = 0; round < 8; ++round) {
+    // Three at once: the third waits for a slot.
+    TypeIncompressible(writer, 10, 12000, 7 + static_cast<uint32_t>(round));
+    uint64_t end = writer.doc.known_seqs(1);
+    ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("big").Get(1) == end; }))
+        << "round " << round << ": " << writer.client->acked("big").Get(1) << " of " << end;
+  }
+}
+
 // Regression: a connection could fill a size class of the pools with op
 // batches waiting in the pipeline (here behind a slow disk), so nobody
 // else could send a frame of that size. Past its credit it is not read.
@@ -1040,6 +1060,41 @@ TEST(Node, AWorkerHeldUpHoldsUpOnlyItsOwnDocuments) {
   disk.OpenReads();
   reader.join();
   EXPECT_EQ(replica.Text(), "held");
+}
+
+// Control entries queued behind a full ingress ring (four rings' worth of
+// connections opening while the worker waits on the disk) go in as the
+// worker makes room, with no timer to retry them; a writer arriving
+// after them is served.
+TEST(Node, ControlEntriesQueuedBehindAFullRingGoInAsTheWorkerMakesRoom) {
+  TempDir dir;
+  support::SlowDisk disk;
+  NodeOptions o = QuickEviction(dir);
+  o.fs = &disk;
+  o.budget.ingress_capacity = 16;
+  TestNode n(o);
+  WriteThenWaitForEviction(n, "a", "held");
+  disk.HoldReads(persist::SnapshotName("a"));
+  std::unique_ptr<Client> c = Connect(n, 2);
+  ASSERT_TRUE(c);
+  engine::Doc replica(2);
+  std::thread reader([&] { EXPECT_TRUE(c->Subscribe("a", &replica).ok()); });
+  const bool held = disk.WaitForHeldRead(kDeadline);
+  EXPECT_TRUE(held);
+  std::vector<std::unique_ptr<Client>> idle;
+  if (held) {
+    // Four rings' worth of connections opening while the worker waits.
+    for (uint64_t agent = 10; agent < 74; ++agent) {
+      idle.push_back(Connect(n, agent));
+      EXPECT_TRUE(idle.back());
+    }
+  }
+  disk.OpenReads();
+  reader.join();
+  EXPECT_EQ(replica.Text(), "held");
+  Peer writer(n, 3, "b");
+  writer.Type(0, "after");
+  EXPECT_TRUE(writer.WaitForAcks());
 }
 
 // An evicted document whose snapshot file is damaged is refused with a

@@ -7,8 +7,7 @@ namespace {
 
 // Entries every worker must see; the rest name their worker.
 bool ForEveryWorker(IngressEntry::Kind kind) {
-  return kind == IngressEntry::Kind::kNone || kind == IngressEntry::Kind::kConnOpened ||
-         kind == IngressEntry::Kind::kConnClosed;
+  return kind == IngressEntry::Kind::kConnOpened || kind == IngressEntry::Kind::kConnClosed;
 }
 
 }  // namespace
@@ -56,12 +55,6 @@ bool IngressRings::waiting() const {
     if (!queue.empty()) return true;
   }
   return false;
-}
-
-void IngressRings::Nudge() {
-  for (size_t w = 0; w < rings_.size(); ++w) {
-    if (pending_[w].empty()) (void)rings_[w]->writer().TryPublish(IngressEntry{});
-  }
 }
 
 void IngressRings::Reclaim() {

@@ -6,9 +6,9 @@
 // documents wait; with one ring for all workers, its reader held back every
 // other worker's entries and the loop stalled every connection.
 //
-// Entries for every worker (a connection opened or closed, the empty entry
-// that makes an idle worker reclaim and keep house) go into each ring, in
-// the order they are published; entries for one worker into its ring only.
+// Entries for every worker (a connection opened or closed) go into each
+// ring, in the order they are published; entries for one worker into its
+// ring only.
 // Control entries are never dropped: while a ring is full they wait here in
 // order, and op batches for that worker wait behind them (TryPublish says
 // no), so a worker always learns of a connection before its batches.
@@ -41,9 +41,6 @@ class IngressRings {
   // Control entries wait for some worker.
   bool waiting() const;
   bool waiting(size_t worker) const { return !pending_[worker].empty(); }
-  // An empty entry to each worker with nothing queued: it wakes, drops the
-  // references it holds to passed entries, and keeps house.
-  void Nudge();
   // Drops the rings' references to what their workers have passed.
   void Reclaim();
   // No more entries: each worker drains its ring and stops.

@@ -28,16 +28,17 @@ Result<std::unique_ptr<MergeWorker>> MergeWorker::Create(
     MergeWorkerOptions options, IngressRing& ingress,
     std::map<std::string, std::unique_ptr<engine::Doc>> docs) {
   WEFT_RETURN_IF_ERROR(EgressRing::Validate(EgressOptions(options.egress_capacity)));
-  Result<IngressRing::Reader> reader = ingress.AddReader();
-  if (!reader.ok()) return reader.status().WithContext("merge worker");
+  Result<std::unique_ptr<IngressProcessor>> processor =
+      IngressProcessor::Create(ingress, options.room);
+  if (!processor.ok()) return processor.status().WithContext("merge worker");
   return std::unique_ptr<MergeWorker>(
-      new MergeWorker(std::move(options), std::move(*reader), std::move(docs)));
+      new MergeWorker(std::move(options), std::move(*processor), std::move(docs)));
 }
 
-MergeWorker::MergeWorker(MergeWorkerOptions options, IngressRing::Reader reader,
+MergeWorker::MergeWorker(MergeWorkerOptions options, std::unique_ptr<IngressProcessor> processor,
                          std::map<std::string, std::unique_ptr<engine::Doc>> docs)
     : options_(std::move(options)),
-      reader_(std::move(reader)),
+      processor_(std::move(processor)),
       egress_(EgressOptions(options_.egress_capacity)) {
   for (auto& [name, doc] : docs) {
     // Recovered from a log tail, perhaps: snapshot it at the next shutdown
@@ -68,18 +69,21 @@ void MergeWorker::Run() {
     stamped = true;
     Handle(e);
   };
-  while (reader_.WaitPoll(handle, 256) != 0) {
+  auto batch_end = [&](bool) {
+    if (!stamped) now_ = std::chrono::steady_clock::now();
     stamped = false;
-    // The loop's heartbeat entry brings housekeeping round on an idle
-    // worker; what it publishes goes out with the wake below.
+    // The loop's heartbeat wakes an idle worker for this (Wake()); what
+    // it publishes goes out with the wake below.
     Housekeep();
     if (published_ && options_.wake) options_.wake();
     published_ = false;
     // Drop the egress ring's references to what every reader has passed
-    // before waiting again: an idle worker must not pin pool slots. (The
-    // loop nudges the workers with an empty entry when it runs short.)
+    // before waiting again: an idle worker must not pin pool slots. The
+    // loop wakes the workers when a pool runs dry, after its readers
+    // passed more entries; what this frees runs the pools' release hook.
     egress_.writer().Reclaim();
-  }
+  };
+  processor_->Run(handle, batch_end, 256);
   // Shutting down: snapshot what changed, so the next start loads instead
   // of replaying the log.
   if (options_.snapshot_every != 0) {
@@ -101,8 +105,6 @@ void MergeWorker::Handle(const IngressEntry& e) {
     }
     case IngressEntry::Kind::kConnClosed:
       conns_.erase(e.conn);
-      return;
-    case IngressEntry::Kind::kNone:
       return;
     default:
       break;

@@ -29,6 +29,9 @@ struct MergeWorkerOptions {
   // Called after each batch of egress entries is published (from the
   // worker's thread): wakes the loop thread and the persister.
   std::function<void()> wake;
+  // Called (from the worker's thread) once the worker has made room on its
+  // ingress ring after the loop asked with WatchRoom().
+  std::function<void()> room;
   // Send a document's snapshot to the persister after this many accepted
   // batches, and at shutdown for every document changed since its last
   // one. 0: never (no persistence).
@@ -73,6 +76,13 @@ class MergeWorker {
   void Run();
 
   EgressRing& egress() { return egress_; }
+  // Any thread: the worker keeps house and reclaims its egress ring now,
+  // with no entry to wake it (EventProcessor::Wake).
+  void Wake() { processor_->Wake(); }
+  // Loop thread, after its ingress ring was found full: options.room runs
+  // once the worker has consumed entries. True: try once more now (see
+  // EventProcessor::WatchRoom).
+  bool WatchRoom() { return processor_->WatchRoom(); }
   // Any thread: figures as of the worker's last housekeeping.
   ResidencyStats residency() const;
 
@@ -86,7 +96,7 @@ class MergeWorker {
     std::map<std::string, std::chrono::steady_clock::time_point> resynced;
   };
 
-  MergeWorker(MergeWorkerOptions options, IngressRing::Reader reader,
+  MergeWorker(MergeWorkerOptions options, std::unique_ptr<IngressProcessor> processor,
               std::map<std::string, std::unique_ptr<engine::Doc>> docs);
 
   void Handle(const IngressEntry& e);
@@ -171,7 +181,7 @@ class MergeWorker {
   void Snapshot(DocMap::value_type& entry);
 
   MergeWorkerOptions options_;
-  IngressRing::Reader reader_;
+  std::unique_ptr<IngressProcessor> processor_;
   EgressRing egress_;
   DocMap docs_;
   // Documents whose state is only on disk (or in Redis), by name.

@@ -197,8 +197,6 @@ class Node::Impl : public ConnectionHost {
     wake_async_.data = this;
     uv_timer_init(&loop_, &heartbeat_);
     heartbeat_.data = this;
-    uv_timer_init(&loop_, &retry_timer_);
-    retry_timer_.data = this;
     uv_timer_init(&loop_, &stats_timer_);
     stats_timer_.data = this;
     if (options_.stats_interval.count() > 0) {
@@ -288,10 +286,12 @@ class Node::Impl : public ConnectionHost {
       e.frame = frame;
       e.doc = b->doc;
       e.update = b->update;
+      const uint32_t worker = e.worker;
       if (!ingress_.TryPublish(std::move(e))) {
         // Its worker's ring is full: this connection waits with its frame;
         // others go on.
-        Stall(c.id());
+        stalled_.insert(c.id());
+        WaitForRoom(worker);
         return false;
       }
       ++book.in_slots[pool];
@@ -395,7 +395,10 @@ class Node::Impl : public ConnectionHost {
     MaybeFinishStop();
   }
 
-  void OnStalled(Connection& c) override { Stall(c.id()); }
+  void OnStalled(Connection& c) override {
+    stalled_.insert(c.id());
+    WaitForSlots();
+  }
 
  private:
   // Per connection: its inbound credit in use (op batches in the pipeline),
@@ -453,6 +456,7 @@ class Node::Impl : public ConnectionHost {
   // The workers, their egress rings' readers and the persister; their
   // threads start in Run.
   Status BuildPipeline() {
+    alloc_.SetReleaseHook(&Impl::OnSlotReleased, this);
     std::vector<std::map<std::string, std::unique_ptr<engine::Doc>>> docs(options_.workers);
     if (recovered_) {
       for (auto& [name, doc] : recovered_->docs) {
@@ -464,6 +468,7 @@ class Node::Impl : public ConnectionHost {
       wo.index = i;
       wo.count = options_.workers;
       wo.wake = [this] { Wake(); };
+      wo.room = [this] { RetrySoon(); };
       wo.doc_options = options_.budget.doc_options();
       wo.egress_capacity = options_.budget.egress_capacity;
       wo.snapshot_every = options_.data_dir.empty() ? 0 : options_.snapshot_every;
@@ -558,7 +563,6 @@ class Node::Impl : public ConnectionHost {
       redis_->store().PauseFollowing();
       redis_paused_ = true;
     }
-    ArmRetry();
   }
 
   // Publishes one followed entry to its document's worker; false, with
@@ -568,7 +572,10 @@ class Node::Impl : public ConnectionHost {
     auto rd = redis_docs_.find(doc);
     if (node != node_id_) {
       // Behind control entries queued for the worker, in order.
-      if (ingress_.waiting(WorkerFor(doc, options_.workers))) return false;
+      if (const uint32_t w = WorkerFor(doc, options_.workers); ingress_.waiting(w)) {
+        WaitForRoom(w);
+        return false;
+      }
       std::string body = EncodeFrame(OpBatch{doc, update});
       Result<SlotRef> slot =
           alloc_.AllocateEvent(0, std::as_bytes(std::span(body.data(), body.size())));
@@ -584,7 +591,11 @@ class Node::Impl : public ConnectionHost {
           e.doc = b->doc;
           e.update = b->update;
           e.frame = std::move(*slot);
-          if (!ingress_.TryPublish(std::move(e))) return false;
+          const uint32_t w = e.worker;
+          if (!ingress_.TryPublish(std::move(e))) {
+            WaitForRoom(w);
+            return false;
+          }
         }
       } else if (slot.status().code() == StatusCode::kTooLarge) {
         // No node writes a batch this large (a frame is at most one XL
@@ -594,7 +605,8 @@ class Node::Impl : public ConnectionHost {
                                                std::string(doc) + "': " + slot.status().ToString());
         if (!line.empty()) Log(line);
       } else {
-        return false;  // the pools are empty for now
+        WaitForSlots();  // the pools are empty for now
+        return false;
       }
       if (rd != redis_docs_.end()) ++rd->second.since_compaction;
     }
@@ -610,8 +622,7 @@ class Node::Impl : public ConnectionHost {
       const RedisBacklogEntry& b = redis_backlog_.front();
       if (!PublishFromRedis(b.doc, b.id, b.node,
                             std::as_bytes(std::span(b.update.data(), b.update.size())))) {
-        ArmRetry();
-        return;
+        return;  // it waits for room or slots, which wake Drain
       }
       redis_backlog_.pop_front();
     }
@@ -878,7 +889,7 @@ class Node::Impl : public ConnectionHost {
   // full: control entries are never dropped and keep their order.
   void PublishControl(IngressEntry&& e) {
     ingress_.PublishControl(std::move(e));
-    if (ingress_.waiting()) ArmRetry();
+    WatchQueuedControl();
   }
 
   void Announce(uint64_t conn, const std::string& doc) {
@@ -892,48 +903,77 @@ class Node::Impl : public ConnectionHost {
     PublishControl(std::move(e));
   }
 
-  void Stall(uint64_t conn) {
-    stalled_.insert(conn);
-    ArmRetry();
+  // Waiting without a timer. Whatever the loop cannot do now (a frame with
+  // no slot, an entry with no ring space) waits in stalled_, the ingress
+  // queues or the Redis backlog, and Drain retries it. What runs Drain:
+  //  - a slot released into a watched pool, on any thread (the pools'
+  //    release hook, OnSlotReleased);
+  //  - a worker that made room on its ingress ring the loop watches
+  //    (MergeWorkerOptions::room);
+  //  - a worker's or the persister's egress entries (Wake).
+  // Each watch, when newly set, is followed by one retry of its own: a
+  // slot or room freed just before it raised nothing (the Dekker pairs in
+  // SlotPoolCore::WatchRelease and EventProcessor::WatchRoom).
+
+  // The pools ran dry.
+  void WaitForSlots() {
+    if (alloc_.WatchRelease()) RetrySoon();
+    // Slots the workers' egress rings still hold, though every reader
+    // passed them, go back when the workers reclaim.
+    for (auto& w : workers_) w->Wake();
   }
 
-  void ArmRetry() {
-    if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&retry_timer_))) {
-      uv_timer_start(&retry_timer_, OnRetry, 1, 0);
+  // `worker`'s ingress ring is full (or control entries wait for it).
+  void WaitForRoom(uint32_t worker) {
+    if (workers_[worker]->WatchRoom()) RetrySoon();
+  }
+
+  void WatchQueuedControl() {
+    for (uint32_t w = 0; w < workers_.size(); ++w) {
+      if (ingress_.waiting(w)) WaitForRoom(w);
     }
   }
 
-  static void OnRetry(uv_timer_t* t) {
-    Impl* n = static_cast<Impl*>(t->data);
-    // Frames the workers have passed can go back to their pools: the ingress
-    // ring's references here, the egress rings' in the workers, which an
-    // empty entry wakes up to reclaim.
-    n->ingress_.Reclaim();
-    if (!n->stopping_) n->ingress_.Nudge();
-    n->ingress_.Flush();
-    // Each stalled connection tries again; one whose worker is still behind
-    // (or has control entries queued) stalls again.
-    std::set<uint64_t> stalled;
-    stalled.swap(n->stalled_);
-    for (uint64_t id : stalled) {
-      if (Connection* c = n->Find(id)) c->Retry();
+  // Drain runs at the loop's next turn, not from inside whatever stalled.
+  void RetrySoon() { uv_async_send(&wake_async_); }
+
+  // The pools' release hook: any thread.
+  static void OnSlotReleased(void* node) { static_cast<Impl*>(node)->RetrySoon(); }
+
+  // What waited for slots or ring space tries again; what still cannot go
+  // watches again.
+  void RetryStalled() {
+    if (ingress_.waiting()) {
+      ingress_.Flush();
+      WatchQueuedControl();
     }
-    if (n->redis_) n->DrainRedisBacklog();
-    n->Drain();
-    if (n->ingress_.waiting() || !n->stalled_.empty()) n->ArmRetry();
-    n->MaybeFinishStop();
+    if (!stalled_.empty()) {
+      // One whose worker is still behind (or has control entries queued),
+      // or that finds no slot, stalls again.
+      std::set<uint64_t> stalled;
+      stalled.swap(stalled_);
+      for (uint64_t id : stalled) {
+        if (Connection* c = Find(id)) c->Retry();
+      }
+    }
+    if (redis_ && !redis_backlog_.empty()) DrainRedisBacklog();
   }
 
   // Everything the workers and the persister published: relays, catch-ups,
-  // rejections, acks. Loop thread.
+  // rejections, acks; then whatever waited. Loop thread.
   void Drain() {
     ingress_.Reclaim();
     if (redis_) redis_->Poll();
+    const bool waiting = !stalled_.empty() || !redis_backlog_.empty();
     for (size_t i = 0; i < bcast_readers_.size(); ++i) {
-      bcast_readers_[i].Poll([&](const EgressEntry& e, int64_t) { Broadcast(e); });
-      ack_readers_[i].Poll([&](const EgressEntry& e, int64_t seq) { SendAck(e, i, seq); });
+      size_t passed = bcast_readers_[i].Poll([&](const EgressEntry& e, int64_t) { Broadcast(e); });
+      passed +=
+          ack_readers_[i].Poll([&](const EgressEntry& e, int64_t seq) { SendAck(e, i, seq); });
+      // The slots of the entries passed go back once the worker reclaims.
+      if (passed != 0 && waiting) workers_[i]->Wake();
     }
     FlushAcks();
+    RetryStalled();
     MaybeFinishStop();
   }
 
@@ -1287,7 +1327,9 @@ class Node::Impl : public ConnectionHost {
     Impl* n = static_cast<Impl*>(t->data);
     n->RetryRedisReads();
     // Idle workers wake for their housekeeping (evicting idle documents).
-    if (!n->stopping_) n->ingress_.Nudge();
+    if (!n->stopping_) {
+      for (auto& w : n->workers_) w->Wake();
+    }
     auto now = Connection::Clock::now();
     // Silence is judged by the clock and by pings: a peer is silent only
     // after peer_timeout without a byte *and* as many unanswered pings as
@@ -1359,7 +1401,7 @@ class Node::Impl : public ConnectionHost {
     std::vector<Connection*> all;
     for (auto& [id, c] : conns_) all.push_back(c.get());
     for (Connection* c : all) c->Fail(ErrorCode::kShuttingDown, "node shutting down");
-    ArmRetry();
+    RetrySoon();
   }
 
   void MaybeFinishStop() {
@@ -1386,7 +1428,6 @@ class Node::Impl : public ConnectionHost {
     for (uv_handle_t* h :
          {reinterpret_cast<uv_handle_t*>(&wake_async_),
           reinterpret_cast<uv_handle_t*>(&stop_async_), reinterpret_cast<uv_handle_t*>(&heartbeat_),
-          reinterpret_cast<uv_handle_t*>(&retry_timer_),
           reinterpret_cast<uv_handle_t*>(&stats_timer_)}) {
       uv_close(h, nullptr);
     }
@@ -1421,7 +1462,6 @@ class Node::Impl : public ConnectionHost {
   uint64_t forged_ = 0;   // batches refused for ops under another's agent (loop thread)
   LogLimiter dropped_log_{5, std::chrono::seconds(10)};
   LogLimiter rejected_log_{5, std::chrono::seconds(10)};
-  uv_timer_t retry_timer_{};
   uv_signal_t sigint_{};
   uv_signal_t sigterm_{};
   uint16_t port_ = 0;

@@ -23,6 +23,7 @@
 #include "messages.h"
 #include "weft/engine/version_vector.h"
 #include "weft/redis/stream_id.h"
+#include "weft/ringbuf/event_processor.h"
 #include "weft/ringbuf/pooled_event.h"
 #include "weft/ringbuf/ring.h"
 #include "weft/ringbuf/ring_ptr.h"
@@ -52,7 +53,7 @@ struct ControlData {
 
 struct IngressEntry {
   enum class Kind : uint8_t {
-    kNone,         // every worker: nothing; sent to make idle workers reclaim
+    kNone,         // nothing (never published: workers are woken by Wake())
     kConnOpened,   // every worker: remember the connection's agents
     kConnClosed,   // every worker: forget it
     kApply,        // `worker`: integrate `update` of `doc` from `conn`
@@ -109,6 +110,7 @@ struct EgressEntry {
 };
 
 using IngressRing = ringbuf::Ring<IngressEntry>;
+using IngressProcessor = ringbuf::EventProcessor<IngressEntry>;
 using EgressRing = ringbuf::Ring<EgressEntry>;
 
 // The worker owning a document: a stable hash of its name, so every thread
