@@ -195,6 +195,8 @@ class Node::Impl : public ConnectionHost {
     uv_async_init(&loop_, &wake_async_,
                   [](uv_async_t* a) { static_cast<Impl*>(a->data)->Drain(); });
     wake_async_.data = this;
+    uv_check_init(&loop_, &slot_check_);
+    slot_check_.data = this;
     uv_timer_init(&loop_, &heartbeat_);
     heartbeat_.data = this;
     uv_timer_init(&loop_, &stats_timer_);
@@ -906,8 +908,11 @@ class Node::Impl : public ConnectionHost {
   // Waiting without a timer. Whatever the loop cannot do now (a frame with
   // no slot, an entry with no ring space) waits in stalled_, the ingress
   // queues or the Redis backlog, and Drain retries it. What runs Drain:
-  //  - a slot released into a watched pool, on any thread (the pools'
-  //    release hook, OnSlotReleased);
+  //  - a slot released into a watched pool by another thread (the pools'
+  //    release hook, OnSlotReleased); the loop's own releases (a write
+  //    done, a connection closed) are followed by a retry at the end of
+  //    that loop turn (slot_check_, active only while a frame waits for
+  //    a slot);
   //  - a worker that made room on its ingress ring the loop watches
   //    (MergeWorkerOptions::room);
   //  - a worker's or the persister's egress entries (Wake).
@@ -918,6 +923,14 @@ class Node::Impl : public ConnectionHost {
   // The pools ran dry.
   void WaitForSlots() {
     if (alloc_.WatchRelease()) RetrySoon();
+    if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&slot_check_))) {
+      uv_check_start(&slot_check_, [](uv_check_t* h) {
+        Impl* n = static_cast<Impl*>(h->data);
+        // Stops first: a retry that stalls again starts it again.
+        uv_check_stop(h);
+        n->RetryStalled();
+      });
+    }
     // Slots the workers' egress rings still hold, though every reader
     // passed them, go back when the workers reclaim.
     for (auto& w : workers_) w->Wake();
@@ -1428,6 +1441,7 @@ class Node::Impl : public ConnectionHost {
     for (uv_handle_t* h :
          {reinterpret_cast<uv_handle_t*>(&wake_async_),
           reinterpret_cast<uv_handle_t*>(&stop_async_), reinterpret_cast<uv_handle_t*>(&heartbeat_),
+          reinterpret_cast<uv_handle_t*>(&slot_check_),
           reinterpret_cast<uv_handle_t*>(&stats_timer_)}) {
       uv_close(h, nullptr);
     }
@@ -1449,6 +1463,7 @@ class Node::Impl : public ConnectionHost {
   uv_tcp_t listener_{};
   uv_async_t stop_async_{};
   uv_async_t wake_async_{};
+  uv_check_t slot_check_{};
   uv_timer_t heartbeat_{};
   uv_timer_t stats_timer_{};
   uint64_t accepted_ = 0;  // op batches the workers accepted (loop thread)

@@ -494,12 +494,8 @@ class Reader {
   template <typename Handler>
   size_t WaitPoll(Handler&& handler, size_t max_batch = SIZE_MAX) {
     bool finished = false;
-    size_t n = 0;
-    do {
-      n = WaitPollOr(
-          handler, max_batch, [] { return false; }, &finished);
-    } while (n == 0 && !finished);
-    return n;
+    auto never = [] { return false; };
+    return WaitPollImpl(handler, max_batch, never, &finished);
   }
 
   // Like WaitPoll, but also returns, having handled nothing, once `woken()`
@@ -510,29 +506,8 @@ class Reader {
   // and this reader has consumed everything it will ever see.
   template <typename Handler, typename Woken>
   size_t WaitPollOr(Handler&& handler, size_t max_batch, Woken&& woken, bool* finished) {
-    // Lets the wait strategy hold back a reader that keeps pace with the
-    // producer (see BackoffWait::BeforePoll); optional for strategies.
-    if constexpr (requires(Wait & w) { w.BeforePoll(size_t{}); }) {
-      ring_->wait_.BeforePoll(last_batch_);
-    }
     *finished = false;
-    while (true) {
-      size_t n = Poll(handler, max_batch);
-      last_batch_ = n;
-      if (n != 0) return n;
-      bool called = false;
-      ring_->wait_.WaitUntil([&] {
-        if (barrier_.Available() >= next_) return true;
-        if (woken()) {
-          called = true;
-          return true;
-        }
-        // Closed and nothing past what we have: nothing more will come.
-        *finished = ring_->closed() && ring_->sequencer_.published().Load() < next_;
-        return *finished;
-      });
-      if (*finished || called) return 0;
-    }
+    return WaitPollImpl(handler, max_batch, woken, finished);
   }
 
   // Entries published but not yet consumed by this reader, over capacity.
@@ -560,6 +535,39 @@ class Reader {
   Reader(Ring<E, Wait>* ring, Sequence* cursor, const Barrier& barrier)
       : ring_(ring), cursor_(cursor), barrier_(barrier) {
     next_ = cursor_->LoadRelaxed() + 1;
+  }
+
+  // WaitPoll and WaitPollOr: for WaitPoll `woken` is a constant false, and
+  // its check compiles away.
+  template <typename Handler, typename Woken>
+  size_t WaitPollImpl(Handler& handler, size_t max_batch, Woken& woken, bool* finished_out) {
+    // Lets the wait strategy hold back a reader that keeps pace with the
+    // producer (see BackoffWait::BeforePoll); optional for strategies.
+    if constexpr (requires(Wait & w) { w.BeforePoll(size_t{}); }) {
+      ring_->wait_.BeforePoll(last_batch_);
+    }
+    while (true) {
+      size_t n = Poll(handler, max_batch);
+      last_batch_ = n;
+      if (n != 0) return n;
+      bool finished = false;
+      bool called = false;
+      ring_->wait_.WaitUntil([&] {
+        if (barrier_.Available() >= next_) return true;
+        if (woken()) {
+          called = true;
+          return true;
+        }
+        // Closed and nothing past what we have: nothing more will come.
+        finished = ring_->closed() && ring_->sequencer_.published().Load() < next_;
+        return finished;
+      });
+      if (finished) {
+        *finished_out = true;
+        return 0;
+      }
+      if (called) return 0;
+    }
   }
 
   void Commit(int64_t last) {
