@@ -1062,6 +1062,36 @@ TEST(Node, AWorkerHeldUpHoldsUpOnlyItsOwnDocuments) {
   EXPECT_EQ(replica.Text(), "held");
 }
 
+// Tiny pools and rings (four slots a size, four entries an ingress ring),
+// two workers, six writers at once: frames keep waiting for slots and ring
+// space, with nothing polling. Every writer gets all its acks and every
+// document is whole. (Under TSan too.)
+TEST(Node, TinyPoolsAndRingsLoseNoWakeUp) {
+  NodeOptions o;
+  o.workers = 2;
+  o.budget.pools = ringbuf::PoolCapacities{4, 4, 4, 4, 4};
+  o.budget.ingress_capacity = 4;
+  o.budget.egress_capacity = 8;
+  TestNode n(o);
+  constexpr int kWriters = 6, kPatches = 150;
+  std::vector<std::thread> writers;
+  std::atomic<int> acked{0};
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      Peer p(n, 10 + static_cast<uint64_t>(w), "doc" + std::to_string(w % 3));
+      for (int i = 0; i < kPatches; ++i) p.Type(p.doc.size(), std::string(1, 'a' + w));
+      if (p.WaitForAcks()) acked.fetch_add(1);
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  EXPECT_EQ(acked.load(), kWriters);
+  for (int d = 0; d < 3; ++d) {
+    Peer reader(n, 90 + static_cast<uint64_t>(d), "doc" + std::to_string(d));
+    EXPECT_TRUE(reader.WaitFor([&] { return reader.doc.size() == 2 * kPatches; }))
+        << "doc" << d << ": " << reader.doc.size();
+  }
+}
+
 // Control entries queued behind a full ingress ring (four rings' worth of
 // connections opening while the worker waits on the disk) go in as the
 // worker makes room, with no timer to retry them; a writer arriving
