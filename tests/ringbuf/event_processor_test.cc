@@ -8,7 +8,6 @@
 #include <thread>
 #include <vector>
 
-#include "weft/ringbuf/event_allocator.h"
 #include "weft/ringbuf/ring.h"
 
 namespace weft::ringbuf {
@@ -99,81 +98,6 @@ TEST(EventProcessor, AProducerThatWatchesForRoomNeverNeedsToPoll) {
   EXPECT_FALSE(stuck);
   EXPECT_EQ(sum, kCount * (kCount - 1) / 2);
   EXPECT_GT(waits, 0);  // the ring did fill
-}
-
-// The pools' release hook: a thread that found a pool empty watches it and
-// hears of the next slot another thread releases.
-TEST(SlotPoolReleaseHook, RunsOnceForTheNextReleaseAfterAWatch) {
-  SlotPool<64> pool(1);
-  std::atomic<int> calls{0};
-  pool.core().SetReleaseHook([](void* c) { static_cast<std::atomic<int>*>(c)->fetch_add(1); },
-                             &calls);
-  auto a = pool.Allocate();
-  ASSERT_TRUE(a.ok());
-  RingPtr<PooledEvent<64>> held = std::move(*a);
-  EXPECT_FALSE(pool.Allocate().ok());
-  // Not watched: a release runs nothing.
-  std::thread([h = std::move(held)]() mutable { h.reset(); }).join();
-  EXPECT_EQ(calls.load(), 0);
-  held = std::move(*pool.Allocate());
-  EXPECT_TRUE(pool.core().WatchRelease());   // newly watched: retry, then wait
-  EXPECT_FALSE(pool.core().WatchRelease());  // still pending: just wait
-  std::thread([h = std::move(held)]() mutable { h.reset(); }).join();
-  EXPECT_EQ(calls.load(), 1);
-  // Once run, the watch is gone.
-  held = std::move(*pool.Allocate());
-  std::thread([h = std::move(held)]() mutable { h.reset(); }).join();
-  EXPECT_EQ(calls.load(), 1);
-}
-
-// Under contention, the node's arrangement: the producer owns the pools
-// and never blocks. A slot's last reference goes either with the consumer's
-// copy (on its thread) or with the ring's, which only the producer drops
-// (Reclaim) once the consumer has passed the entry. So when the pools are
-// dry the producer watches both the pools (release hook) and the consumer
-// (on_room, after each commit) and waits for either, never polling.
-TEST(SlotPoolReleaseHook, AnAllocatorThatWatchesNeverNeedsToPoll) {
-  EventAllocator alloc(PoolCapacities{2, 2, 2, 2, 2});
-  std::counting_semaphore<> signal(0);
-  alloc.SetReleaseHook([](void* s) { static_cast<std::counting_semaphore<>*>(s)->release(); },
-                       &signal);
-  Ring<RingPtr<EventHeader>> ring(RingOptions{.capacity = 8});
-  auto p = EventProcessor<RingPtr<EventHeader>>::Create(ring, [&] { signal.release(); });
-  ASSERT_TRUE(p.ok());
-  // The consumer keeps each batch's entries until the batch is over.
-  std::thread consumer([&] {
-    std::vector<RingPtr<EventHeader>> kept;
-    (*p)->Run([&](const RingPtr<EventHeader>& e, int64_t) { kept.push_back(e); },
-              [&](bool) { kept.clear(); });
-  });
-  constexpr int kCount = 50000;
-  int waits = 0;
-  bool stuck = false;
-  for (int i = 0; i < kCount && !stuck; ++i) {
-    while (true) {
-      Result<RingPtr<EventHeader>> slot = alloc.AllocateForSize(16);
-      if (slot.ok()) {
-        ring.writer().Publish(std::move(*slot));
-        break;
-      }
-      // Drops the ring's references to what the consumer passed: the
-      // owner's own releases run no hook, so it retries after them.
-      if (ring.writer().Reclaim() != 0) continue;
-      // Both watches first (each newly set one needs a retry after it).
-      const bool released = alloc.WatchRelease();
-      const bool room = (*p)->WatchRoom();
-      if (released || room) continue;
-      ++waits;
-      if (!signal.try_acquire_for(kDeadline)) {
-        stuck = true;
-        break;
-      }
-    }
-  }
-  ring.writer().Close();
-  consumer.join();
-  EXPECT_FALSE(stuck);
-  EXPECT_GT(waits, 0);
 }
 
 }  // namespace

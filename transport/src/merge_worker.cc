@@ -80,8 +80,8 @@ void MergeWorker::Run() {
     // Drop the egress ring's references to what every reader has passed
     // before waiting again: an idle worker must not pin pool slots. The
     // loop wakes the workers when a pool runs dry, after its readers
-    // passed more entries; what this frees runs the pools' release hook.
-    egress_.writer().Reclaim();
+    // passed more entries, and hears what this freed.
+    if (egress_.writer().Reclaim() != 0 && options_.released) options_.released();
   };
   processor_->Run(handle, batch_end, 256);
   // Shutting down: snapshot what changed, so the next start loads instead

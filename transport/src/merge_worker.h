@@ -32,6 +32,9 @@ struct MergeWorkerOptions {
   // Called (from the worker's thread) once the worker has made room on its
   // ingress ring after the loop asked with WatchRoom().
   std::function<void()> room;
+  // Called (from the worker's thread) when reclaiming its egress ring
+  // dropped references to pool slots: some may be free again.
+  std::function<void()> released;
   // Send a document's snapshot to the persister after this many accepted
   // batches, and at shutdown for every document changed since its last
   // one. 0: never (no persistence).

@@ -458,7 +458,6 @@ class Node::Impl : public ConnectionHost {
   // The workers, their egress rings' readers and the persister; their
   // threads start in Run.
   Status BuildPipeline() {
-    alloc_.SetReleaseHook(&Impl::OnSlotReleased, this);
     std::vector<std::map<std::string, std::unique_ptr<engine::Doc>>> docs(options_.workers);
     if (recovered_) {
       for (auto& [name, doc] : recovered_->docs) {
@@ -471,6 +470,11 @@ class Node::Impl : public ConnectionHost {
       wo.count = options_.workers;
       wo.wake = [this] { Wake(); };
       wo.room = [this] { RetrySoon(); };
+      wo.released = [this] {
+        // Acquire pairs with the release store in WaitForSlots: set before
+        // the Wake() that brought this reclaim on.
+        if (want_slots_.load(std::memory_order_acquire)) RetrySoon();
+      };
       wo.doc_options = options_.budget.doc_options();
       wo.egress_capacity = options_.budget.egress_capacity;
       wo.snapshot_every = options_.data_dir.empty() ? 0 : options_.snapshot_every;
@@ -908,21 +912,24 @@ class Node::Impl : public ConnectionHost {
   // Waiting without a timer. Whatever the loop cannot do now (a frame with
   // no slot, an entry with no ring space) waits in stalled_, the ingress
   // queues or the Redis backlog, and Drain retries it. What runs Drain:
-  //  - a slot released into a watched pool by another thread (the pools'
-  //    release hook, OnSlotReleased); the loop's own releases (a write
-  //    done, a connection closed) are followed by a retry at the end of
-  //    that loop turn (slot_check_, active only while a frame waits for
-  //    a slot);
+  //  - slots freed on other threads: a worker whose egress reclaim dropped
+  //    references (MergeWorkerOptions::released), the persister once it
+  //    wrote what it held for a failing disk (its progress callback); the
+  //    loop's own releases (a write done, a connection closed) are
+  //    followed by a retry at the end of that loop turn (slot_check_,
+  //    active only while a frame waits for a slot);
   //  - a worker that made room on its ingress ring the loop watches
   //    (MergeWorkerOptions::room);
   //  - a worker's or the persister's egress entries (Wake).
-  // Each watch, when newly set, is followed by one retry of its own: a
-  // slot or room freed just before it raised nothing (the Dekker pairs in
-  // SlotPoolCore::WatchRelease and EventProcessor::WatchRoom).
+  // A room watch, when newly set, is followed by one retry of its own: room
+  // made just before it raised nothing (the Dekker pair in
+  // EventProcessor::WatchRoom).
 
   // The pools ran dry.
   void WaitForSlots() {
-    if (alloc_.WatchRelease()) RetrySoon();
+    // Release pairs with the acquire load in the workers' `released`
+    // callback; the Wake() below follows it.
+    want_slots_.store(true, std::memory_order_release);
     if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&slot_check_))) {
       uv_check_start(&slot_check_, [](uv_check_t* h) {
         Impl* n = static_cast<Impl*>(h->data);
@@ -932,7 +939,7 @@ class Node::Impl : public ConnectionHost {
       });
     }
     // Slots the workers' egress rings still hold, though every reader
-    // passed them, go back when the workers reclaim.
+    // passed them, go back when the workers reclaim (and say so).
     for (auto& w : workers_) w->Wake();
   }
 
@@ -949,9 +956,6 @@ class Node::Impl : public ConnectionHost {
 
   // Drain runs at the loop's next turn, not from inside whatever stalled.
   void RetrySoon() { uv_async_send(&wake_async_); }
-
-  // The pools' release hook: any thread.
-  static void OnSlotReleased(void* node) { static_cast<Impl*>(node)->RetrySoon(); }
 
   // What waited for slots or ring space tries again; what still cannot go
   // watches again.
@@ -970,6 +974,11 @@ class Node::Impl : public ConnectionHost {
       }
     }
     if (redis_ && !redis_backlog_.empty()) DrainRedisBacklog();
+    // Relaxed: only spares the workers' wake-ups; a stall sets it again
+    // (with release) before it asks them for anything.
+    if (stalled_.empty() && redis_backlog_.empty()) {
+      want_slots_.store(false, std::memory_order_relaxed);
+    }
   }
 
   // Everything the workers and the persister published: relays, catch-ups,
@@ -1464,6 +1473,9 @@ class Node::Impl : public ConnectionHost {
   uv_async_t stop_async_{};
   uv_async_t wake_async_{};
   uv_check_t slot_check_{};
+  // A frame or Redis entry waits for a pool slot: workers report what
+  // their reclaims free (set by the loop, read by the workers).
+  std::atomic<bool> want_slots_{false};
   uv_timer_t heartbeat_{};
   uv_timer_t stats_timer_{};
   uint64_t accepted_ = 0;  // op batches the workers accepted (loop thread)

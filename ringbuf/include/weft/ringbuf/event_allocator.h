@@ -121,21 +121,6 @@ class EventAllocator {
     pools_.ForEach([](auto& p) { p.AdoptCurrentThread(); });
   }
 
-  // Every pool's release hook (SlotPoolCore::SetReleaseHook). Before the
-  // pools are shared.
-  void SetReleaseHook(detail::SlotPoolCore::ReleaseHook hook, void* context) {
-    pools_.ForEach([&](auto& p) { p.core().SetReleaseHook(hook, context); });
-  }
-
-  // Watches every pool (SlotPoolCore::WatchRelease): the hook runs at the
-  // next release into any of them. True when some pool was not watched
-  // yet: try the allocation that failed once more, then wait for the hook.
-  bool WatchRelease() {
-    bool armed = false;
-    pools_.ForEach([&](auto& p) { armed |= p.core().WatchRelease(); });
-    return armed;
-  }
-
   EventPools& pools() { return pools_; }
   const EventPools& pools() const { return pools_; }
 

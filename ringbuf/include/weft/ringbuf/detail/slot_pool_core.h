@@ -144,35 +144,6 @@ class SlotPoolCore {
     owner_.store(CurrentThreadToken(), std::memory_order_release);
   }
 
-  // Runs `hook(context)` on the thread (other than the owner) that
-  // releases a slot while a watch is set (WatchRelease). Set it before the pool is shared; null
-  // (the default) costs a release one predictable branch.
-  using ReleaseHook = void (*)(void* context);
-  void SetReleaseHook(ReleaseHook hook, void* context) {
-    hook_ = hook;
-    hook_context_ = context;
-  }
-
-  // For a caller that found the pool empty and wants to hear when a slot
-  // comes back, without polling: the hook runs once, at the next release
-  // after this call by a thread other than the owner. The owner's own
-  // releases run nothing: it knows when it releases (a ring producer's
-  // Reclaim returns how many references it dropped), and retries then. Returns true when no watch
-  // was set: the caller must then try the pool once more, since a slot released just before the
-  // watch began raised nothing. False: a watch set earlier is still
-  // pending, and no release has happened since that caller's retry. Any
-  // thread.
-  bool WatchRelease() {
-    // Relaxed: the fence below orders it.
-    bool was = watched_.exchange(true, std::memory_order_relaxed);
-    // The watcher's half of a Dekker pair with NotifyRelease: orders the
-    // watch above before the caller's retry reads the free lists. Either
-    // that retry sees a slot a releaser pushed, or the releaser's load after
-    // its own fence sees the watch.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    return !was;
-  }
-
   bool IsOwner() const {
     // Acquire pairs with the release in AdoptCurrentThread().
     return owner_.load(std::memory_order_acquire) == CurrentThreadToken();
@@ -291,23 +262,8 @@ class SlotPoolCore {
       // producer's own misses (fan-out benchmark, 370 ns cross-core round
       // trip: 21.8 -> 25.0 M/s without it). The store that fills the slot
       // requests the line from the store buffer, a few at a time.
-      //
-      // No release hook here (see WatchRelease): any check on this path,
-      // even of a null hook, cost the fan-out benchmark about 10 %.
     } else {
-      PushShared(index);  // and NotifyRelease
-    }
-  }
-
-  [[gnu::noinline, gnu::cold]] void NotifyRelease() {
-    // The releaser's half of the Dekker pair in WatchRelease: orders the
-    // push above before the watch is read.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    // Relaxed: the fences order them; the exchange makes one releaser, of
-    // several racing, the one that runs the hook.
-    if (watched_.load(std::memory_order_relaxed) &&
-        watched_.exchange(false, std::memory_order_relaxed)) {
-      hook_(hook_context_);
+      PushShared(index);
     }
   }
 
@@ -323,7 +279,6 @@ class SlotPoolCore {
       // to whoever takes the slot next.
     } while (!shared_head_.compare_exchange_weak(
         head, Pack(index, TagOf(head) + 1), std::memory_order_release, std::memory_order_relaxed));
-    if (hook_ != nullptr) NotifyRelease();
   }
 
   // Read-only after construction.
@@ -338,15 +293,10 @@ class SlotPoolCore {
   uint32_t local_head_ = kNoSlot;
   std::atomic<uint64_t> owner_allocations_{0};
 
-  // Written by every thread that frees remotely; its own line. The hook
-  // (read-only once set) is read by those frees only, so it sits here.
+  // Written by every thread that frees remotely; its own line.
   alignas(kCacheLine) std::atomic<uint64_t> shared_head_{Pack(kNoSlot, 0)};
-  ReleaseHook hook_ = nullptr;
-  void* hook_context_ = nullptr;
   std::atomic<uint64_t> shared_allocations_{0};
   std::atomic<uint64_t> exhausted_{0};
-  // Set by WatchRelease, cleared by the release that runs the hook.
-  std::atomic<bool> watched_{false};
 };
 
 }  // namespace detail
