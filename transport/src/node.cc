@@ -471,9 +471,12 @@ class Node::Impl : public ConnectionHost {
       wo.wake = [this] { Wake(); };
       wo.room = [this] { RetrySoon(); };
       wo.released = [this] {
-        // Acquire pairs with the release store in WaitForSlots: set before
-        // the Wake() that brought this reclaim on.
-        if (want_slots_.load(std::memory_order_acquire)) RetrySoon();
+        // The worker's half of a Dekker pair with WaitForSlots: orders the
+        // slots its reclaim pushed back before the flag is read. Either the
+        // loop's retry after its fence finds them, or this sees the flag.
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        // Relaxed: the fences order it.
+        if (want_slots_.load(std::memory_order_relaxed)) RetrySoon();
       };
       wo.doc_options = options_.budget.doc_options();
       wo.egress_capacity = options_.budget.egress_capacity;
@@ -927,9 +930,11 @@ class Node::Impl : public ConnectionHost {
 
   // The pools ran dry.
   void WaitForSlots() {
-    // Release pairs with the acquire load in the workers' `released`
-    // callback; the Wake() below follows it.
-    want_slots_.store(true, std::memory_order_release);
+    // The loop's half of the Dekker pair with the workers' `released`
+    // callback: the flag is ordered before the retry (slot_check_) reads
+    // the pools, so a slot freed meanwhile is found there or reported.
+    want_slots_.store(true, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&slot_check_))) {
       uv_check_start(&slot_check_, [](uv_check_t* h) {
         Impl* n = static_cast<Impl*>(h->data);
@@ -975,7 +980,7 @@ class Node::Impl : public ConnectionHost {
     }
     if (redis_ && !redis_backlog_.empty()) DrainRedisBacklog();
     // Relaxed: only spares the workers' wake-ups; a stall sets it again
-    // (with release) before it asks them for anything.
+    // (with its fence) before it asks them for anything.
     if (stalled_.empty() && redis_backlog_.empty()) {
       want_slots_.store(false, std::memory_order_relaxed);
     }
