@@ -4,6 +4,7 @@
 #include "weft/engine/trace.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -126,14 +127,20 @@ TEST(Traces, MalformedTraceIsAnError) {
   EXPECT_EQ(missing.status().code(), StatusCode::kIoError);
 }
 
-// Writes `json` to a file of its own and loads it.
+// Writes `json` to a file of its own and loads it. The name is the test's
+// and the process's: ctest runs tests as parallel processes, and two that
+// shared one file read each other's JSON.
 Result<Trace> LoadJson(const std::string& json) {
-  std::string path = ::testing::TempDir() + "weft_trace_test.json";
+  std::string path = ::testing::TempDir() + "weft_trace_test_" +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+                     std::to_string(getpid()) + ".json";
   std::FILE* f = std::fopen(path.c_str(), "wb");
   EXPECT_NE(f, nullptr);
   std::fwrite(json.data(), 1, json.size(), f);
   std::fclose(f);
-  return LoadTrace(path);
+  Result<Trace> t = LoadTrace(path);
+  std::remove(path.c_str());
+  return t;
 }
 
 TEST(Traces, TraceJsonIsReadInAnyKeyOrderAndUnknownKeysAreSkipped) {

@@ -1,6 +1,7 @@
 #include "weft/transport/auth.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -49,7 +50,7 @@ TEST(Auth, WrongSecretOrReplayedNonceDoesNotMatch) {
 TEST(Auth, NoncesAreFresh) { EXPECT_NE(*RandomNonce(), *RandomNonce()); }
 
 TEST(Auth, SecretFileLosesOneTrailingNewline) {
-  std::string path = ::testing::TempDir() + "weft_secret_test";
+  std::string path = ::testing::TempDir() + "weft_secret_test_" + std::to_string(getpid());
   { std::ofstream(path) << "hunter2\n"; }
   Result<std::string> s = LoadSecretFile(path);
   ASSERT_TRUE(s.ok());
