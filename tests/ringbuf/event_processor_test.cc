@@ -54,8 +54,12 @@ TEST(EventProcessor, WakeReachesASleepingConsumerWithoutAnEntry) {
               });
   });
   for (int round = 0; round < 3; ++round) {
-    // Asleep on the futex: only a notification can bring it back.
-    while (ring.wait_strategy().sleepers() == 0) std::this_thread::yield();
+    // Asleep on the futex: only a notification can bring it back. (Where
+    // it never sleeps, the Wake below still has to reach it.)
+    auto until = std::chrono::steady_clock::now() + kDeadline;
+    while (ring.wait_strategy().sleepers() == 0 && std::chrono::steady_clock::now() < until) {
+      std::this_thread::yield();
+    }
     (*p)->Wake();
     EXPECT_TRUE(woken.try_acquire_for(kDeadline)) << "round " << round;
   }

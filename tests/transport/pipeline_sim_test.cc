@@ -155,8 +155,15 @@ class Pipeline {
     if (!worker_thread_.joinable()) return;
     ingress_->writer().Close();
     // The worker may wait for egress room: keep reading while it drains.
+    auto until = std::chrono::steady_clock::now() + kDeadline;
     while (!worker_->egress().closed()) {
       loop_reader_->Poll([](const EgressEntry&, int64_t) {});
+      // A worker that never finishes fails the test rather than hanging it
+      // (the join below would still wait: the thread cannot be abandoned).
+      if (std::chrono::steady_clock::now() > until) {
+        ADD_FAILURE() << "the worker did not stop";
+        break;
+      }
       std::this_thread::yield();
     }
     worker_thread_.join();
