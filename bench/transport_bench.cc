@@ -38,8 +38,8 @@
 
 #include "redis/redis_server.h"
 #include "weft/engine/trace.h"
+#include "weft/node/node.h"
 #include "weft/transport/client.h"
-#include "weft/transport/node.h"
 
 namespace {
 
@@ -58,13 +58,13 @@ class BenchNode {
  public:
   // Out of line: GCC 12 inlines the default options into each caller and
   // then warns (maybe-uninitialized) about their strings' destructors.
-  [[gnu::noinline]] BenchNode() : BenchNode(transport::NodeOptions()) {}
-  explicit BenchNode(transport::NodeOptions o) {
+  [[gnu::noinline]] BenchNode() : BenchNode(node::NodeOptions()) {}
+  explicit BenchNode(node::NodeOptions o) {
     o.handle_signals = false;
     o.log = [](const std::string& l) {
       if (std::getenv("WEFT_BENCH_LOG")) std::fprintf(stderr, "node: %s\n", l.c_str());
     };
-    node_ = std::move(*transport::Node::Create(std::move(o)));
+    node_ = std::move(*node::Node::Create(std::move(o)));
     thread_ = std::thread([this] { (void)node_->Run(); });
   }
   ~BenchNode() {
@@ -74,7 +74,7 @@ class BenchNode {
   transport::HostPort addr() const { return {"127.0.0.1", node_->port()}; }
 
  private:
-  std::unique_ptr<transport::Node> node_;
+  std::unique_ptr<node::Node> node_;
   std::thread thread_;
 };
 
@@ -340,13 +340,13 @@ class LiveRig {
  private:
   static constexpr uint64_t kWriter = 1;
 
-  static transport::NodeOptions Peer(const BenchNode& n) {
-    transport::NodeOptions o;
+  static node::NodeOptions Peer(const BenchNode& n) {
+    node::NodeOptions o;
     o.peers = {n.addr()};
     return o;
   }
-  static transport::NodeOptions Options(const std::string& redis_url) {
-    transport::NodeOptions o;
+  static node::NodeOptions Options(const std::string& redis_url) {
+    node::NodeOptions o;
     o.redis_url = redis_url;
     return o;
   }

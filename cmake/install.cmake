@@ -5,7 +5,7 @@
 #   lib/libweft_*.a, lib/libweft.so*  the libraries
 #   lib/cmake/weft/                   find_package(weft): weft::ringbuf, weft::engine,
 #                                     weft::engine_trace, weft::persist, weft::redis,
-#                                     weft::transport,
+#                                     weft::transport, weft::node,
 #                                     weft::capi
 #   lib/pkgconfig/weft.pc             the C++ libraries for pkg-config users
 #   lib/pkgconfig/weft-c.pc           the C API (libweft.so) for C programs
@@ -13,7 +13,7 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(weft_exported weft_warnings weft_ringbuf weft_proto weft_engine weft_engine_trace
-                  weft_persist weft_redis weft_transport)
+                  weft_persist weft_redis weft_transport weft_node)
 if(TARGET weft_c)
   list(APPEND weft_exported weft_c)
   set_target_properties(weft_c PROPERTIES EXPORT_NAME capi)
@@ -30,7 +30,7 @@ install(TARGETS ${weft_exported} EXPORT weftTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS weft RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-foreach(dir ringbuf/include engine/include engine/persist/include redis/include transport/include capi/include)
+foreach(dir ringbuf/include engine/include engine/persist/include redis/include transport/include node/include capi/include)
   if(EXISTS "${CMAKE_SOURCE_DIR}/${dir}")
     install(DIRECTORY "${CMAKE_SOURCE_DIR}/${dir}/" DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
   endif()

@@ -7,8 +7,8 @@
 
 #include "commands.h"
 #include "flags.h"
+#include "weft/node/node.h"
 #include "weft/transport/auth.h"
-#include "weft/transport/node.h"
 
 namespace weft::demo {
 namespace {
@@ -103,7 +103,7 @@ int RunNode(int argc, char** argv) {
   flags.String("web-root", &web_root);
   if (std::optional<int> exit = flags.Parse(argc, argv)) return *exit;
 
-  transport::NodeOptions o;
+  node::NodeOptions o;
   Result<transport::HostPort> l = transport::ParseHostPort(listen);
   if (!l.ok()) return flags.Error(l.status().ToString());
   o.listen = *l;
@@ -155,7 +155,7 @@ int RunNode(int argc, char** argv) {
   o.snapshot_every = snapshot_every;
   o.log = LogLine;
 
-  Result<std::unique_ptr<transport::Node>> node = transport::Node::Create(std::move(o));
+  Result<std::unique_ptr<node::Node>> node = node::Node::Create(std::move(o));
   if (!node.ok()) {
     std::fprintf(stderr, "weft node: %s\n", node.status().ToString().c_str());
     return node.status().code() == StatusCode::kInvalidArgument ? 2 : 1;

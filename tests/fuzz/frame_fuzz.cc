@@ -6,7 +6,7 @@
 #include <span>
 
 #include "weft/transport/frame.h"
-#include "wire_codec.h"
+#include "weft/transport/wire_codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static weft::ringbuf::EventAllocator alloc(weft::ringbuf::PoolCapacities{64, 64, 16, 8, 4});

@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <span>
 
-#include "handshake.h"
-#include "wire_codec.h"
+#include "weft/transport/handshake.h"
+#include "weft/transport/wire_codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace weft::transport;

@@ -10,7 +10,7 @@
 #include "weft/persist/op_log.h"
 #include "weft/persist/snapshot_file.h"
 #include "weft/transport/frame.h"
-#include "wire_codec.h"
+#include "weft/transport/wire_codec.h"
 
 namespace {
 

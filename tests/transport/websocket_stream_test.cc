@@ -1,6 +1,6 @@
 // WebSocketStream without sockets: bytes in as a socket would give them,
 // payload out to a fake owner that can refuse part of it.
-#include "websocket_stream.h"
+#include "weft/transport/websocket_stream.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "chunking.h"
+#include "weft/transport/chunking.h"
 
 #include <algorithm>
 

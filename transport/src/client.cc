@@ -7,8 +7,8 @@
 #include <random>
 #include <set>
 
-#include "chunking.h"
-#include "connection.h"
+#include "weft/transport/chunking.h"
+#include "weft/transport/connection.h"
 
 namespace weft::transport {
 namespace {
@@ -59,18 +59,9 @@ class Client::Impl : public ConnectionHost {
   }
 
   Status Connect() {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    std::string port = std::to_string(options_.server.port);
-    if (int rc = getaddrinfo(options_.server.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-      return Status::InvalidArgument("cannot resolve " + options_.server.ToString() + ": " +
-                                     gai_strerror(rc));
-    }
-    sockaddr_storage addr{};
-    std::memcpy(&addr, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
+    Result<sockaddr_storage> resolved = Resolve(options_.server);
+    if (!resolved.ok()) return resolved.status();
+    sockaddr_storage addr = *resolved;
 
     if (options_.node_id == 0) options_.node_id = std::random_device{}() | 1;
     ConnectionOptions co;

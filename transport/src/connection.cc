@@ -1,4 +1,4 @@
-#include "connection.h"
+#include "weft/transport/connection.h"
 
 #include <arpa/inet.h>
 
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "wire_codec.h"
+#include "weft/transport/wire_codec.h"
 
 namespace weft::transport {
 
@@ -18,7 +18,7 @@ namespace weft::transport {
 struct Connection::WriteReq {
   uv_write_t req{};
   Connection* conn = nullptr;
-  SlotRef slot;                      // a pooled body
+  FrameRef slot;                     // a pooled body
   std::shared_ptr<const void> keep;  // what a catch-up's bytes live in
   std::string owned;                 // an encoded control frame, or a copied body
   std::string head;                  // the length prefix and, for op batches, the batch header

@@ -1,4 +1,4 @@
-#include "handshake.h"
+#include "weft/transport/handshake.h"
 
 namespace weft::transport {
 

@@ -1,4 +1,4 @@
-#include "http_request.h"
+#include "weft/transport/http_request.h"
 
 #include <http_parser.h>
 #include <strings.h>

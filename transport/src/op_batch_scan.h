@@ -15,7 +15,7 @@
 #include <cstddef>
 #include <span>
 
-#include "messages.h"
+#include "weft/transport/messages.h"
 #include "weft/status.h"
 
 namespace weft::transport {

@@ -1,4 +1,4 @@
-#include "websocket_stream.h"
+#include "weft/transport/websocket_stream.h"
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>

@@ -1,4 +1,4 @@
-#include "wire_codec.h"
+#include "weft/transport/wire_codec.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,11 +1,12 @@
-// Uses the installed engine, ringbuf and transport headers and libraries:
-// two replicas converge, a slot pool hands out an event, and an address
-// parses. Exit 0 when all of that works.
+// Uses the installed engine, ringbuf, transport and node headers and
+// libraries: two replicas converge, a slot pool hands out an event, an
+// address parses and a node's default budget holds. Exit 0 when all of
+// that works.
 #include <cstdio>
 
 #include "weft/engine/doc.h"
+#include "weft/node/node.h"
 #include "weft/ringbuf/ringbuf.h"
-#include "weft/transport/node.h"
 
 int main() {
   weft::engine::Doc a(1), b(2);
@@ -16,6 +17,7 @@ int main() {
   weft::ringbuf::EventAllocator alloc;
   if (!alloc.AllocateForSize(10).ok()) return 1;
   if (!weft::transport::ParseHostPort("127.0.0.1:7000").ok()) return 1;
+  if (!weft::node::NodeBudget{}.Validate().ok()) return 1;
   std::printf("%s\n", a.Text().c_str());
   return a.Text() == "hello world" && b.Text() == a.Text() ? 0 : 1;
 }

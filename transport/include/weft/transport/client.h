@@ -17,7 +17,7 @@
 #include "weft/engine/doc.h"
 #include "weft/engine/version_vector.h"
 #include "weft/status.h"
-#include "weft/transport/node.h"
+#include "weft/transport/address.h"
 
 namespace weft::transport {
 
