@@ -16,15 +16,20 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "acks.h"
+#include "data_dir.h"
 #include "http_listener.h"
 #include "ingress.h"
 #include "log_limiter.h"
 #include "merge_worker.h"
 #include "metrics.h"
 #include "node_identity.h"
+#include "peer_dialer.h"
 #include "persister.h"
 #include "pipeline.h"
+#include "redis_docs.h"
 #include "redis_writer.h"
+#include "subscriptions.h"
 #include "transport_names.h"
 
 namespace weft::node {
@@ -41,18 +46,9 @@ ringbuf::RingOptions IngressOptions(const NodeOptions& o) {
 // The connection id entries read from Redis come in under (no socket has it).
 constexpr uint64_t kRedisConn = UINT64_MAX;
 
-constexpr char kCannotStore[] =
-    "the node cannot store ops now (its disk is full or failing): retry later";
-
-uint64_t NowMicros() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
-}
-
 }  // namespace
 
-class Node::Impl : public ConnectionHost {
+class Node::Impl : public ConnectionHost, private RedisDocs::Host {
  public:
   explicit Impl(NodeOptions options)
       : options_(std::move(options)),
@@ -77,6 +73,7 @@ class Node::Impl : public ConnectionHost {
     // still has its listener and loop to close.
     if (!ran_) {
       if (http_) http_->Close(nullptr);
+      if (dialer_) dialer_->Close();
       uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
       uv_close(reinterpret_cast<uv_handle_t*>(&stop_async_), nullptr);
       uv_run(&loop_, UV_RUN_DEFAULT);
@@ -91,40 +88,12 @@ class Node::Impl : public ConnectionHost {
     if (options_.data_dir.empty() && node_id_ == 0) node_id_ = RandomNodeId();
     if (!options_.data_dir.empty()) {
       if (options_.fs == nullptr) options_.fs = persist::DefaultFileSystem();
-      WEFT_RETURN_IF_ERROR(options_.fs->CreateDir(options_.data_dir));
-      if (node_id_ == 0) {
-        Result<uint64_t> id = LoadOrCreateNodeId(options_.fs, options_.data_dir);
-        if (!id.ok()) return id.status();
-        node_id_ = *id;
-      }
-      persist::RecoveryOptions ro;
-      ro.fs = options_.fs;
-      ro.log = options_.log;
-      ro.doc_options = options_.budget.doc_options();
-      ro.max_snapshot_bytes = options_.budget.max_decoded_snapshot;
-      auto started = std::chrono::steady_clock::now();
-      Result<persist::RecoveredState> r = persist::Recover(options_.data_dir, ro);
-      if (!r.ok()) return r.status().WithContext("recovering " + options_.data_dir);
-      recovered_ = std::make_unique<persist::RecoveredState>(std::move(*r));
-      double ms =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-              .count();
-      char line[256];
-      std::snprintf(line, sizeof line,
-                    "recovered %zu document(s) from %s in %.1f ms: %" PRIu64
-                    " log records (%" PRIu64 " replayed), %zu snapshot(s)",
-                    recovered_->docs.size(), options_.data_dir.c_str(), ms, recovered_->records,
-                    recovered_->applied, recovered_->snapshot_covers.size());
-      Log(line);
+      Result<DataDir> dir = OpenDataDir(options_, node_id_);
+      if (!dir.ok()) return dir.status();
+      node_id_ = dir->node_id;
+      recovered_ = std::move(dir->recovered);
+      log_writer_ = std::move(dir->log_writer);
       for (const auto& [name, doc] : recovered_->docs) known_docs_.insert(name);
-      persist::OpLogOptions lo;
-      lo.fsync = options_.fsync;
-      lo.segment_bytes = options_.segment_bytes;
-      lo.fs = options_.fs;
-      Result<std::unique_ptr<persist::OpLogWriter>> w = persist::OpLogWriter::Open(
-          persist::LogDir(options_.data_dir), recovered_->next_segment, lo);
-      if (!w.ok()) return w.status().WithContext("opening the op log");
-      log_writer_ = std::move(*w);
     }
     Result<sockaddr_storage> addr = Resolve(options_.listen);
     if (!addr.ok()) return addr.status();
@@ -143,15 +112,13 @@ class Node::Impl : public ConnectionHost {
     port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
                                               : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
     WEFT_RETURN_IF_ERROR(InitHttp());
-    for (const HostPort& p : options_.peers) {
-      Result<sockaddr_storage> a = Resolve(p);
-      if (!a.ok()) return a.status();
-      auto link = std::make_unique<PeerLink>();
-      link->addr = p;
-      link->sockaddr = *a;
-      link->delay = options_.reconnect_min;
-      peers_.push_back(std::move(link));
-    }
+    PeerDialerOptions po;
+    po.reconnect_min = options_.reconnect_min;
+    po.reconnect_max = options_.reconnect_max;
+    po.connect = [this]() -> Connection& { return NewConnection(true); };
+    po.find = [this](uint64_t id) { return Find(id); };
+    dialer_ = std::make_unique<PeerDialer>(&loop_, std::move(po));
+    for (const HostPort& p : options_.peers) WEFT_RETURN_IF_ERROR(dialer_->Add(p));
     return BuildPipeline();
   }
 
@@ -194,7 +161,7 @@ class Node::Impl : public ConnectionHost {
           " (page, /healthz, /metrics, WebSocket at " + std::string(HttpListener::kWebSocketPath) +
           ")");
     }
-    for (auto& link : peers_) Dial(*link);
+    dialer_->Start();
     uv_run(&loop_, UV_RUN_DEFAULT);
     for (std::thread& t : threads_) t.join();
     Log("node " + Hex(node_id_) + " stopped");
@@ -219,7 +186,7 @@ class Node::Impl : public ConnectionHost {
     Log("connect " + c.peer_name() + " conn " + std::to_string(c.id()) + " peer " +
         Hex(c.peer_node_id()) + (c.peer_relays() ? " (node)" : "") +
         (h.label.empty() ? "" : " '" + h.label + "'"));
-    if (PeerLink* link = LinkOf(c.id())) link->delay = options_.reconnect_min;
+    dialer_->Ready(c.id());
     auto control = std::make_shared<ControlData>();
     control->agents = h.agents;
     control->any_agent = c.peer_relays();
@@ -270,16 +237,16 @@ class Node::Impl : public ConnectionHost {
     }
     if (const Subscribe* s = std::get_if<Subscribe>(&m)) {
       ConnBook& book = books_[c.id()];
-      if (!book.docs.contains(s->doc)) {
-        if (book.docs.size() >= options_.budget.max_subscriptions) {
+      if (!subscriptions_.Has(c.id(), s->doc)) {
+        if (subscriptions_.count(c.id()) >= options_.budget.max_subscriptions) {
           c.Fail(ErrorCode::kOverloaded, "over " +
                                              std::to_string(options_.budget.max_subscriptions) +
                                              " subscriptions on one connection");
           return true;
         }
       }
-      if (redis_ && !redis_docs_.contains(s->doc) &&
-          redis_docs_.size() >= options_.budget.max_followed_docs) {
+      if (redis_docs_ && !redis_docs_->follows(s->doc) &&
+          redis_docs_->size() >= options_.budget.max_followed_docs) {
         const std::string why = "this node follows its limit of " +
                                 std::to_string(options_.budget.max_followed_docs) +
                                 " documents in Redis; retry shortly";
@@ -295,7 +262,7 @@ class Node::Impl : public ConnectionHost {
         return false;
       }
       ++book.catch_ups;
-      if (book.docs.insert(s->doc).second) ++subscribers_[s->doc];
+      subscriptions_.Add(c.id(), s->doc);
       auto control = std::make_shared<ControlData>();
       control->doc = s->doc;
       control->version = s->have;
@@ -304,7 +271,7 @@ class Node::Impl : public ConnectionHost {
       e.worker = WorkerFor(s->doc, options_.workers);
       e.conn = c.id();
       e.control = std::move(control);
-      if (!HoldForRedis(e)) PublishControl(std::move(e));
+      if (!redis_docs_ || !redis_docs_->Hold(e)) PublishControl(std::move(e));
       return true;
     }
     if (const SyncDone* d = std::get_if<SyncDone>(&m)) {
@@ -312,9 +279,7 @@ class Node::Impl : public ConnectionHost {
       return true;
     }
     if (const Presence* p = std::get_if<Presence>(&m)) {
-      auto it = subs_.find(p->doc);
-      if (it == subs_.end()) return true;
-      for (uint64_t id : it->second) {
+      for (uint64_t id : subscriptions_.Readers(p->doc)) {
         if (id == c.id()) continue;
         if (Connection* to = Find(id)) to->SendFrameBody(frame);
       }
@@ -328,27 +293,15 @@ class Node::Impl : public ConnectionHost {
   void OnClosed(Connection& c, const std::string& reason) override {
     uint64_t id = c.id();
     Log("disconnect " + c.peer_name() + " conn " + std::to_string(id) + ": " + reason);
-    if (auto book = books_.find(id); book != books_.end()) {
-      for (const std::string& doc : book->second.docs) {
-        if (redis_) DropHeld(doc, id);
-        if (auto n = subscribers_.find(doc); n != subscribers_.end() && --n->second == 0) {
-          subscribers_.erase(n);
-        }
-        auto it = subs_.find(doc);
-        if (it != subs_.end()) {
-          std::erase(it->second, id);
-          if (!it->second.empty()) continue;
-          subs_.erase(it);
-        }
-        // Nobody here reads it and this node never held it (a name that
-        // is no document): stop following it, or subscriptions to made-up
-        // names would have the node follow ever more streams.
-        if (redis_ && !known_docs_.contains(doc) && !subscribers_.contains(doc)) {
-          ForgetRedisDoc(doc);
-        }
-      }
-      books_.erase(book);
-    }
+    subscriptions_.Remove(id, [&](const std::string& doc) {
+      if (!redis_docs_) return;
+      redis_docs_->DropHeld(doc, id);
+      // Nobody here reads it and this node never held it (a name that is
+      // no document): stop following it, or subscriptions to made-up names
+      // would have the node follow ever more streams.
+      if (!InUse(doc)) redis_docs_->Forget(doc);
+    });
+    books_.erase(id);
     stalled_.erase(id);
     if (c.handshake_done()) {
       IngressEntry closed;
@@ -356,12 +309,8 @@ class Node::Impl : public ConnectionHost {
       closed.conn = id;
       PublishControl(std::move(closed));
     }
-    PeerLink* link = LinkOf(id);
     conns_.erase(id);
-    if (link != nullptr) {
-      link->conn = 0;
-      ScheduleDial(*link);
-    }
+    dialer_->Closed(id);
     MaybeFinishStop();
   }
 
@@ -372,43 +321,18 @@ class Node::Impl : public ConnectionHost {
 
  private:
   // Per connection: its inbound credit in use (op batches in the pipeline),
-  // its subscriptions, and whether it waits, unread, for credit.
+  // its catch-ups in progress, and whether it waits, unread, for either.
   struct ConnBook {
     uint32_t in_slots[ringbuf::kPoolCount] = {};
     size_t in_bytes = 0;
     uint32_t catch_ups = 0;
-    std::unordered_set<std::string> docs;
     bool waiting = false;
   };
-  // With --redis, per document this node uses.
-  struct RedisDoc {
-    bool reading = false;            // a Read is in flight
-    bool read_failed = false;        // Redis was away: read again at the next heartbeat
-    bool loaded = false;             // its image reached the worker (or was refused)
-    bool refused = false;            // Redis holds something refused: not followed
-    bool compacting = false;         // lease asked for or held, snapshot on its way
-    std::vector<IngressEntry> held;  // subscriptions waiting for the image
-    redis::StreamId position;        // every entry up to here reached the worker
-    uint64_t since_compaction = 0;   // batches, own and followed, since then
-  };
-  struct PeerLink {
-    HostPort addr;
-    sockaddr_storage sockaddr{};
-    uint64_t conn = 0;
-    std::chrono::milliseconds delay{100};
-    uv_timer_t timer{};
-    bool timer_init = false;
-    uv_connect_t connect{};
-    Impl* node = nullptr;
-  };
-
   static std::string Hex(uint64_t v) {
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
     return buf;
   }
-
-  void Log(const std::string& line) { options_.log(line); }
 
   // Who may connect, and who may relay, for the start line.
   std::string AccessNote() const {
@@ -478,7 +402,6 @@ class Node::Impl : public ConnectionHost {
       bcast_readers_.push_back(std::move(*bcast));
       ack_readers_.push_back(std::move(*acks));
     }
-    pending_acks_.resize(workers_.size());
     PersisterOptions po;
     po.data_dir = options_.data_dir;
     po.fs = options_.fs;
@@ -490,361 +413,92 @@ class Node::Impl : public ConnectionHost {
       ro.node_id = node_id_;
       ro.log = options_.log;
       ro.on_progress = [this] {
-        FlushAcks();
-        RetryRedisReads();
+        acks_->Flush();
+        if (redis_docs_) redis_docs_->RetryReads();
       };
       ro.skip_conn = kRedisConn;
       ro.trim_min_age = options_.redis_trim_min_age;
       ro.follow.entries = [this](std::string_view doc, std::span<const redis::Entry> entries) {
-        ApplyFromRedis(doc, entries);
+        redis_docs_->OnEntries(doc, entries);
       };
-      ro.follow.gap = [this](std::string_view doc, redis::StreamId) { OnRedisGap(doc); };
+      ro.follow.gap = [this](std::string_view doc, redis::StreamId) { redis_docs_->OnGap(doc); };
       ro.follow.refused = [this](std::string_view doc, const Status& why) {
-        Log("redis: no longer following '" + std::string(doc) + "': " + why.ToString());
-        if (auto it = redis_docs_.find(doc); it != redis_docs_.end()) it->second.refused = true;
+        redis_docs_->OnRefused(doc, why);
       };
       Result<std::unique_ptr<RedisWriter>> w = RedisWriter::Create(&loop_, rings, std::move(ro));
       if (!w.ok()) return w.status().WithContext("redis");
       redis_ = std::move(*w);
+      RedisDocsOptions rdo;
+      rdo.node_id = node_id_;
+      rdo.workers = options_.workers;
+      rdo.compact_every = options_.redis_compact_every;
+      redis_docs_ =
+          std::make_unique<RedisDocs>(redis_.get(), rdo, static_cast<RedisDocs::Host*>(this));
     }
     persister_ = std::make_unique<Persister>(
         std::move(rings), std::move(persist_readers_), std::move(po), std::move(log_writer_),
         recovered_.get(), [this] { uv_async_send(&wake_async_); });
     recovered_.reset();
+    acks_ = std::make_unique<Acks>(
+        workers_.size(), persister_.get(), redis_.get(), [this](uint64_t id) { return Find(id); },
+        &edit_to_ack_);
     return Status::Ok();
   }
 
-  // ---- Redis: catch-up, following, compaction ----------------------------------------
-  //
-  // A document this node uses is read from Redis (snapshot plus stream
-  // tail) before it is served: subscriptions that arrive meanwhile wait,
-  // in order. Its image goes to the worker as one kLoadImage entry, and the
-  // node follows the stream from where the image ends. Followed entries go
-  // to the worker as if a relaying peer sent them (kRedisConn may author
-  // any agent); this node's own were applied before they were appended.
+  // ---- Redis (redis_docs.h) ------------------------------------------------------
 
-  // Entries of a followed stream. When pool slots or ring space run out,
-  // they wait here in order and the follower pauses until they are in.
-  void ApplyFromRedis(std::string_view doc, std::span<const redis::Entry> entries) {
-    for (const redis::Entry& entry : entries) {
-      if (redis_backlog_.empty() && PublishFromRedis(doc, entry.id, entry.node, entry.update)) {
-        continue;
-      }
-      redis_backlog_.push_back(RedisBacklogEntry{
-          std::string(doc), entry.id, entry.node,
-          std::string(reinterpret_cast<const char*>(entry.update.data()), entry.update.size())});
+  // RedisDocs::Host. A followed entry travels as a relaying peer's op
+  // batch would: its frame in a pool slot, to its document's worker, under
+  // kRedisConn (which may author any agent).
+  bool PublishFollowed(std::string_view doc, redis::StreamId id,
+                       std::span<const std::byte> update) override {
+    // Behind control entries queued for the worker, in order.
+    if (const uint32_t w = WorkerFor(doc, options_.workers); ingress_.waiting(w)) {
+      WaitForRoom(w);
+      return false;
     }
-    if (redis_backlog_.empty()) return;
-    if (!redis_paused_) {
-      // Bounded: a read in flight still delivers at most one page.
-      redis_->store().PauseFollowing();
-      redis_paused_ = true;
-    }
-  }
-
-  // Publishes one followed entry to its document's worker; false, with
-  // nothing done, while there is no slot or ring space for it.
-  bool PublishFromRedis(std::string_view doc, redis::StreamId id, uint64_t node,
-                        std::span<const std::byte> update) {
-    auto rd = redis_docs_.find(doc);
-    if (node != node_id_) {
-      // Behind control entries queued for the worker, in order.
-      if (const uint32_t w = WorkerFor(doc, options_.workers); ingress_.waiting(w)) {
+    std::string body = EncodeFrame(OpBatch{doc, update});
+    Result<SlotRef> slot =
+        alloc_.AllocateEvent(0, std::as_bytes(std::span(body.data(), body.size())));
+    if (slot.ok()) {
+      Result<Message> m = DecodeFrame(ringbuf::PayloadOf(**slot));
+      const OpBatch* b = m.ok() ? std::get_if<OpBatch>(&*m) : nullptr;
+      if (b == nullptr) return true;
+      IngressEntry e;
+      e.kind = IngressEntry::Kind::kApply;
+      e.worker = WorkerFor(b->doc, options_.workers);
+      e.conn = kRedisConn;
+      e.received_micros = NowMicros();
+      e.doc = b->doc;
+      e.update = b->update;
+      e.frame = std::move(*slot);
+      const uint32_t w = e.worker;
+      if (!ingress_.TryPublish(std::move(e))) {
         WaitForRoom(w);
         return false;
       }
-      std::string body = EncodeFrame(OpBatch{doc, update});
-      Result<SlotRef> slot =
-          alloc_.AllocateEvent(0, std::as_bytes(std::span(body.data(), body.size())));
-      if (slot.ok()) {
-        Result<Message> m = DecodeFrame(ringbuf::PayloadOf(**slot));
-        const OpBatch* b = m.ok() ? std::get_if<OpBatch>(&*m) : nullptr;
-        if (b != nullptr) {
-          IngressEntry e;
-          e.kind = IngressEntry::Kind::kApply;
-          e.worker = WorkerFor(b->doc, options_.workers);
-          e.conn = kRedisConn;
-          e.received_micros = NowMicros();
-          e.doc = b->doc;
-          e.update = b->update;
-          e.frame = std::move(*slot);
-          const uint32_t w = e.worker;
-          if (!ingress_.TryPublish(std::move(e))) {
-            WaitForRoom(w);
-            return false;
-          }
-        }
-      } else if (slot.status().code() == StatusCode::kTooLarge) {
-        // No node writes a batch this large (a frame is at most one XL
-        // slot): a foreign entry, skipped. Waiting for a slot would stall
-        // the document for good.
-        std::string line = rejected_log_.Admit("redis: skipping entry " + id.ToString() + " of '" +
-                                               std::string(doc) + "': " + slot.status().ToString());
-        if (!line.empty()) Log(line);
-      } else {
-        WaitForSlots();  // the pools are empty for now
-        return false;
-      }
-      if (rd != redis_docs_.end()) ++rd->second.since_compaction;
+      return true;
     }
-    if (rd != redis_docs_.end()) {
-      rd->second.position = std::max(rd->second.position, id);
-      MaybeCompact(rd->first, rd->second);
+    if (slot.status().code() == StatusCode::kTooLarge) {
+      // No node writes a batch this large (a frame is at most one XL
+      // slot): a foreign entry, skipped. Waiting for a slot would stall
+      // the document for good.
+      std::string line = rejected_log_.Admit("redis: skipping entry " + id.ToString() + " of '" +
+                                             std::string(doc) + "': " + slot.status().ToString());
+      if (!line.empty()) Log(line);
+      return true;
     }
-    return true;
+    WaitForSlots();  // the pools are empty for now
+    return false;
   }
 
-  void DrainRedisBacklog() {
-    while (!redis_backlog_.empty()) {
-      const RedisBacklogEntry& b = redis_backlog_.front();
-      if (!PublishFromRedis(b.doc, b.id, b.node,
-                            std::as_bytes(std::span(b.update.data(), b.update.size())))) {
-        return;  // it waits for room or slots, which wake Drain
-      }
-      redis_backlog_.pop_front();
-    }
-    if (redis_paused_) {
-      redis_paused_ = false;
-      if (!redis_->closed()) redis_->store().ResumeFollowing();
-    }
+  bool InUse(std::string_view doc) const override {
+    return subscriptions_.InUse(doc) || known_docs_.contains(doc);
   }
+  bool Relays(std::string_view doc) const override { return !subscriptions_.Readers(doc).empty(); }
+  void Log(const std::string& line) override { options_.log(line); }
 
-  // The document's Redis state, reading it if this is its first use.
-  RedisDoc& UseRedisDoc(std::string_view doc) {
-    auto it = redis_docs_.find(doc);
-    if (it != redis_docs_.end()) return it->second;
-    it = redis_docs_.emplace(std::string(doc), RedisDoc{}).first;
-    ReadFromRedis(it->first, it->second);
-    return it->second;
-  }
-
-  // A subscription waits while its document's image is being read.
-  bool HoldForRedis(IngressEntry& e) {
-    if (!redis_) return false;
-    RedisDoc& rd = UseRedisDoc(e.control->doc);
-    if (rd.loaded || (rd.read_failed && !RedisStarting())) return false;
-    rd.held.push_back(std::move(e));
-    return true;
-  }
-
-  void ReadFromRedis(const std::string& doc, RedisDoc& rd) {
-    rd.read_failed = false;
-    if (stopping_ || redis_->closed()) return;
-    auto started = std::chrono::steady_clock::now();
-    Status s = redis_->store().Read(doc, [this, doc, started](Result<redis::DocImage> image) {
-      if (image.ok()) {
-        char line[256];
-        std::snprintf(
-            line, sizeof line,
-            "redis: read '%s' in %.1f ms: a snapshot of %zu bytes and %zu entries after it",
-            doc.c_str(),
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-                .count(),
-            image->snapshot.size(), image->tail.size());
-        Log(line);
-      }
-      OnImage(doc, std::move(image));
-    });
-    if (s.ok()) {
-      rd.reading = true;
-    } else if (s.code() == StatusCode::kUnavailable) {
-      RedisAway(rd);
-    } else {
-      RefuseRedisDoc(doc, rd, s);
-    }
-  }
-
-  void OnImage(const std::string& doc, Result<redis::DocImage> image) {
-    auto it = redis_docs_.find(doc);
-    if (it == redis_docs_.end()) return;
-    RedisDoc& rd = it->second;
-    rd.reading = false;
-    if (stopping_) return;
-    if (!image.ok()) {
-      if (image.status().code() == StatusCode::kUnavailable) {
-        RedisAway(rd);
-      } else {
-        RefuseRedisDoc(doc, rd, image.status());
-      }
-      return;
-    }
-    if (rd.held.empty() && !known_docs_.contains(doc) && !subscribers_.contains(doc)) {
-      // Its subscribers left while Redis answered, and this node never held
-      // it: neither load nor follow it (the next use reads it again).
-      ForgetRedisDoc(doc);
-      return;
-    }
-    auto control = std::make_shared<ControlData>();
-    control->doc = doc;
-    control->snapshot = std::move(image->snapshot);
-    control->updates.reserve(image->tail.size());
-    for (redis::DocImage::Stored& entry : image->tail) {
-      control->updates.push_back(std::move(entry.update));
-    }
-    control->relay = subs_.contains(doc);
-    rd.since_compaction += image->tail.size();
-    IngressEntry e;
-    e.kind = IngressEntry::Kind::kLoadImage;
-    e.worker = WorkerFor(doc, options_.workers);
-    e.control = std::move(control);
-    PublishControl(std::move(e));
-    rd.position = std::max(rd.position, image->last);
-    ReleaseHeld(rd);
-    redis_->Follow(doc, image->last);
-    MaybeCompact(doc, rd);
-  }
-
-  // Redis is away: subscribers are served what this node holds now, and
-  // get the rest relayed once a read at a later heartbeat brings it.
-  void RedisAway(RedisDoc& rd) {
-    rd.read_failed = true;
-    ++redis_reads_failed_;
-    // Still connecting for the first time (a node just started): worth a
-    // short wait, the read goes out as soon as the connection is up.
-    if (RedisStarting()) return;
-    PublishHeld(rd);
-  }
-
-  // What Redis holds for `doc` is refused (reported): the node serves what
-  // it has, and does not follow the document.
-  void RefuseRedisDoc(const std::string& doc, RedisDoc& rd, const Status& why) {
-    // Rate-limited: a client can ask for any number of names Redis refuses.
-    std::string line = rejected_log_.Admit("redis: cannot read '" + doc +
-                                           "', serving what this node holds: " + why.ToString());
-    if (!line.empty()) Log(line);
-    rd.refused = true;
-    ReleaseHeld(rd);
-  }
-
-  // A connection closed: its subscriptions still waiting for `doc`'s image
-  // go (the worker would ignore them, but they would keep the document
-  // followed).
-  void DropHeld(const std::string& doc, uint64_t conn) {
-    auto it = redis_docs_.find(doc);
-    if (it == redis_docs_.end()) return;
-    std::erase_if(it->second.held, [conn](const IngressEntry& e) { return e.conn == conn; });
-  }
-
-  void ReleaseHeld(RedisDoc& rd) {
-    rd.loaded = true;
-    PublishHeld(rd);
-  }
-
-  // The subscriptions waiting for the document's image go to the worker,
-  // which answers them with what it holds.
-  void PublishHeld(RedisDoc& rd) {
-    for (IngressEntry& e : rd.held) PublishControl(std::move(e));
-    rd.held.clear();
-  }
-
-  // Its worker found it idle (Redis holds it, no data directory): forget
-  // it here and let the worker drop it, unless a read or compaction is
-  // under way or Redis has not confirmed every append yet (the follower
-  // skips this node's own entries, so one appended after a new read would
-  // be missed). Subscriptions published from now on find it unknown and
-  // wait for a new read, whose image reaches the worker after the kEvict.
-  void MaybeEvict(const std::string& doc) {
-    if (redis_->closed() || !redis_->idle() || !ForgetRedisDoc(doc)) return;
-    auto control = std::make_shared<ControlData>();
-    control->doc = doc;
-    IngressEntry e;
-    e.kind = IngressEntry::Kind::kEvict;
-    e.worker = WorkerFor(doc, options_.workers);
-    e.control = std::move(control);
-    PublishControl(std::move(e));
-  }
-
-  // Stops following `doc` and forgets its state here, unless a read, a
-  // compaction or held subscriptions are under way (false then).
-  bool ForgetRedisDoc(const std::string& doc) {
-    auto it = redis_docs_.find(doc);
-    if (it == redis_docs_.end()) return true;
-    const RedisDoc& rd = it->second;
-    if (rd.reading || rd.compacting || !rd.held.empty()) return false;
-    if (rd.read_failed && redis_reads_failed_ > 0) --redis_reads_failed_;
-    redis_docs_.erase(it);
-    if (!redis_->closed()) redis_->store().Unfollow(doc);
-    return true;
-  }
-
-  // A compaction trimmed past the follower: read the document again.
-  void OnRedisGap(std::string_view doc) {
-    auto it = redis_docs_.find(doc);
-    if (it == redis_docs_.end() || it->second.reading) return;
-    ReadFromRedis(it->first, it->second);
-  }
-
-  bool RedisStarting() { return redis_->store().health().writer == redis::LinkHealth::kConnecting; }
-
-  // At each heartbeat, and when the Redis connection comes back.
-  void RetryRedisReads() {
-    if (!redis_ || redis_reads_failed_ == 0) return;
-    if (redis_->healthy()) {
-      redis_reads_failed_ = 0;
-      for (auto& [doc, rd] : redis_docs_) {
-        if (rd.read_failed) ReadFromRedis(doc, rd);
-      }
-    } else if (!RedisStarting()) {
-      // The first connection failed: stop holding subscriptions for it.
-      for (auto& [doc, rd] : redis_docs_) {
-        if (rd.read_failed) PublishHeld(rd);
-      }
-    }
-  }
-
-  // Past redis_compact_every batches, the holder of the document's lease
-  // asks the worker for a snapshot covering `position` (every entry up to
-  // it is on the ring before the request).
-  void MaybeCompact(const std::string& doc, RedisDoc& rd) {
-    if (options_.redis_compact_every == 0 || rd.compacting || !rd.loaded || rd.refused ||
-        rd.since_compaction < options_.redis_compact_every || rd.position.is_zero() || stopping_ ||
-        redis_->closed()) {
-      return;
-    }
-    rd.since_compaction = 0;
-    Status s = redis_->store().AcquireLease(doc, [this, doc](Result<bool> held) {
-      auto it = redis_docs_.find(doc);
-      if (it == redis_docs_.end()) return;
-      RedisDoc& rd = it->second;
-      if (!held.ok() || !*held || stopping_) {
-        rd.compacting = false;  // another node compacts it, or Redis is away
-        return;
-      }
-      auto control = std::make_shared<ControlData>();
-      control->doc = doc;
-      control->covers = rd.position;
-      IngressEntry e;
-      e.kind = IngressEntry::Kind::kSnapshotFor;
-      e.worker = WorkerFor(doc, options_.workers);
-      e.control = std::move(control);
-      PublishControl(std::move(e));
-    });
-    rd.compacting = s.ok();
-  }
-
-  // The worker's answer: store the snapshot and trim, then give the lease back.
-  void CompactWith(const EgressEntry& e) {
-    const std::string& doc = e.control->doc;
-    auto done = [this, doc] {
-      if (auto it = redis_docs_.find(doc); it != redis_docs_.end()) it->second.compacting = false;
-      if (!redis_->closed()) (void)redis_->store().ReleaseLease(doc, [](Result<bool>) {});
-    };
-    if (e.control->snapshot.empty() || redis_->closed()) return done();
-    std::shared_ptr<const ControlData> keep = e.control;
-    const std::string& snap = keep->snapshot;
-    Status s = redis_->store().Compact(
-        doc, keep->covers, std::as_bytes(std::span(snap.data(), snap.size())),
-        [this, keep, done](Result<redis::CompactResult> r) {
-          if (!r.ok() && r.status().code() != StatusCode::kUnavailable) {
-            Log("redis: compacting '" + keep->doc + "' failed: " + r.status().ToString());
-          }
-          done();
-        });
-    if (!s.ok()) {
-      Log("redis: cannot compact '" + doc + "': " + s.ToString());
-      done();
-    }
-  }
+  bool RedisBacklogEmpty() const { return !redis_docs_ || redis_docs_->backlog_empty(); }
 
   void OpenRedisConn() {
     auto control = std::make_shared<ControlData>();
@@ -946,10 +600,10 @@ class Node::Impl : public ConnectionHost {
         if (Connection* c = Find(id)) c->Retry();
       }
     }
-    if (redis_ && !redis_backlog_.empty()) DrainRedisBacklog();
+    if (!RedisBacklogEmpty()) redis_docs_->DrainBacklog();
     // Relaxed: only spares the workers' wake-ups; a stall sets it again
     // (with its fence) before it asks them for anything.
-    if (stalled_.empty() && redis_backlog_.empty()) {
+    if (stalled_.empty() && RedisBacklogEmpty()) {
       want_slots_.store(false, std::memory_order_relaxed);
     }
   }
@@ -959,15 +613,17 @@ class Node::Impl : public ConnectionHost {
   void Drain() {
     ingress_.Reclaim();
     if (redis_) redis_->Poll();
-    const bool waiting = !stalled_.empty() || !redis_backlog_.empty();
+    const bool waiting = !stalled_.empty() || !RedisBacklogEmpty();
     for (size_t i = 0; i < bcast_readers_.size(); ++i) {
       size_t passed = bcast_readers_[i].Poll([&](const EgressEntry& e, int64_t) { Broadcast(e); });
-      passed +=
-          ack_readers_[i].Poll([&](const EgressEntry& e, int64_t seq) { SendAck(e, i, seq); });
+      passed += ack_readers_[i].Poll([&](const EgressEntry& e, int64_t seq) {
+        ReturnCredit(e);
+        acks_->Passed(e, i, seq);
+      });
       // The slots of the entries passed go back once the worker reclaims.
       if (passed != 0 && waiting) workers_[i]->Wake();
     }
-    FlushAcks();
+    acks_->Flush();
     RetryStalled();
     MaybeFinishStop();
   }
@@ -976,15 +632,9 @@ class Node::Impl : public ConnectionHost {
     switch (e.kind) {
       case EgressEntry::Kind::kAccepted: {
         ++accepted_;
-        if (redis_ && e.conn != kRedisConn) {
-          // A writer's document is read and followed as a reader's is.
-          RedisDoc& rd = UseRedisDoc(e.doc);
-          ++rd.since_compaction;
-        }
+        if (redis_docs_ && e.conn != kRedisConn) redis_docs_->CountOwn(e.doc);
         if (!e.relay) return;
-        auto it = subs_.find(e.doc);  // heterogeneous: no string per relay
-        if (it == subs_.end()) return;
-        for (uint64_t id : it->second) {
+        for (uint64_t id : subscriptions_.Readers(e.doc)) {
           if (id == e.conn) continue;
           if (Connection* c = Find(id)) c->SendFrameBody(e.frame);
         }
@@ -1010,8 +660,7 @@ class Node::Impl : public ConnectionHost {
       }
       case EgressEntry::Kind::kSubscribed: {
         if (Find(e.conn) == nullptr) return;
-        std::vector<uint64_t>& conns = subs_[e.control->doc];
-        if (std::find(conns.begin(), conns.end(), e.conn) == conns.end()) conns.push_back(e.conn);
+        subscriptions_.Answered(e.conn, e.control->doc);
         return;
       }
       case EgressEntry::Kind::kSendOps:
@@ -1022,10 +671,8 @@ class Node::Impl : public ConnectionHost {
         }
         return;
       case EgressEntry::Kind::kRelayOps: {
-        auto it = subs_.find(e.control->doc);
-        if (it == subs_.end()) return;
         const std::string& update = e.control->update;
-        for (uint64_t id : it->second) {
+        for (uint64_t id : subscriptions_.Readers(e.control->doc)) {
           if (Connection* c = Find(id)) {
             c->SendCatchUp(e.control->doc, e.control,
                            std::as_bytes(std::span(update.data(), update.size())));
@@ -1051,7 +698,7 @@ class Node::Impl : public ConnectionHost {
         }
         return;
       case EgressEntry::Kind::kRedisSnapshot:
-        if (redis_) CompactWith(e);
+        if (redis_docs_) redis_docs_->CompactWith(e);
         return;
       case EgressEntry::Kind::kNotice: {
         std::string line = dropped_log_.Admit(e.control->reason);
@@ -1059,7 +706,7 @@ class Node::Impl : public ConnectionHost {
         return;
       }
       case EgressEntry::Kind::kEvictable:
-        if (redis_) MaybeEvict(e.control->doc);
+        if (redis_docs_) redis_docs_->MaybeEvict(e.control->doc);
         return;
       case EgressEntry::Kind::kSnapshot:
       case EgressEntry::Kind::kNone:
@@ -1084,67 +731,11 @@ class Node::Impl : public ConnectionHost {
     if (Connection* c = Find(conn)) c->Retry();  // refuses again if still over
   }
 
-  // Acks `e` (seq `seq` of ring `ring`) to its author once it is durable.
-  void SendAck(const EgressEntry& e, size_t ring, int64_t seq) {
-    ReturnCredit(e);
-    if (e.kind != EgressEntry::Kind::kAccepted || e.ack_agent == 0) return;
-    Connection* c = Find(e.conn);
-    if (c == nullptr || c->peer_relays()) return;
-    if (seq > Durable(ring)) {
-      // The persister passed it without storing it (the disk is failing).
-      pending_acks_[ring].push_back(
-          PendingAck{seq, e.conn, std::string(e.doc), e.ack_agent, e.ack_next_seq});
-      return;
-    }
-    engine::VersionVector durable;
-    durable.Set(e.ack_agent, e.ack_next_seq);
-    c->Send(Ack{std::string(e.doc), std::move(durable)});
-    if (e.received_micros != 0) edit_to_ack_.Record(NowMicros() - e.received_micros);
-  }
-
-  // Up to which entry of egress ring `ring` every batch is stored
-  // everywhere it must be (the op log, and Redis with --redis).
-  int64_t Durable(size_t ring) const {
-    int64_t d = persister_->durable(ring);
-    return redis_ ? std::min(d, redis_->confirmed(ring)) : d;
-  }
-
-  // Sends the held acks that became durable. While the disk fails, their
-  // authors are told instead (and disconnected): nothing they sent since
-  // can be acknowledged until it recovers.
-  void FlushAcks() {
-    bool failing = persister_->failing();
-    for (size_t ring = 0; ring < pending_acks_.size(); ++ring) {
-      std::deque<PendingAck>& acks = pending_acks_[ring];
-      int64_t durable = Durable(ring);
-      while (!acks.empty() && acks.front().seq <= durable) {
-        const PendingAck& a = acks.front();
-        if (Connection* c = Find(a.conn)) {
-          engine::VersionVector v;
-          v.Set(a.agent, a.next_seq);
-          c->Send(Ack{a.doc, std::move(v)});
-        }
-        acks.pop_front();
-      }
-      if (!failing) continue;
-      for (const PendingAck& a : acks) {
-        if (Connection* c = Find(a.conn)) c->Fail(ErrorCode::kStorage, kCannotStore);
-      }
-    }
-  }
-
   // ---- Connections ----------------------------------------------------------------
 
   Connection* Find(uint64_t id) {
     auto it = conns_.find(id);
     return it == conns_.end() || it->second->closing() ? nullptr : it->second.get();
-  }
-
-  PeerLink* LinkOf(uint64_t conn) {
-    for (auto& l : peers_) {
-      if (l->conn == conn && conn != 0) return l.get();
-    }
-    return nullptr;
   }
 
   Connection& NewConnection(bool client, bool websocket = false) {
@@ -1182,50 +773,6 @@ class Node::Impl : public ConnectionHost {
     }
   }
 
-  void Dial(PeerLink& link) {
-    if (stopping_) return;
-    link.node = this;
-    Connection& c = NewConnection(true);
-    link.conn = c.id();
-    link.connect.data = &link;
-    int rc = uv_tcp_connect(&link.connect, c.tcp(), reinterpret_cast<sockaddr*>(&link.sockaddr),
-                            OnConnected);
-    if (rc != 0) c.Close(std::string("connect failed: ") + uv_strerror(rc));
-  }
-
-  static void OnConnected(uv_connect_t* req, int status) {
-    auto* link = static_cast<PeerLink*>(req->data);
-    Impl* n = link->node;
-    Connection* c = n->Find(link->conn);
-    if (c == nullptr) return;
-    if (status < 0) {
-      c->Close("connect to " + link->addr.ToString() + " failed: " + uv_strerror(status));
-      return;
-    }
-    c->Start();
-  }
-
-  void ScheduleDial(PeerLink& link) {
-    if (stopping_) return;
-    if (!link.timer_init) {
-      uv_timer_init(&loop_, &link.timer);
-      link.timer.data = &link;
-      link.timer_init = true;
-    }
-    // Exponential backoff with jitter, so restarted nodes do not reconnect
-    // in lockstep.
-    std::uniform_real_distribution<double> jitter(0.75, 1.25);
-    auto wait = std::chrono::milliseconds(
-        static_cast<int64_t>(static_cast<double>(link.delay.count()) * jitter(rng_)));
-    link.delay = std::min(link.delay * 2, options_.reconnect_max);
-    uv_timer_start(&link.timer, OnDialTimer, static_cast<uint64_t>(wait.count()), 0);
-  }
-
-  static void OnDialTimer(uv_timer_t* t) {
-    auto* link = static_cast<PeerLink*>(t->data);
-    link->node->Dial(*link);
-  }
-
   static void OnStats(uv_timer_t* t) {
     Impl* n = static_cast<Impl*>(t->data);
     NodeFigures f = n->Figures();
@@ -1260,7 +807,7 @@ class Node::Impl : public ConnectionHost {
     }
     if (redis_) {
       f.redis = redis_->stats();
-      f.redis_docs = redis_docs_.size();
+      f.redis_docs = redis_docs_->size();
     }
     return f;
   }
@@ -1320,7 +867,7 @@ class Node::Impl : public ConnectionHost {
 
   static void OnHeartbeat(uv_timer_t* t) {
     Impl* n = static_cast<Impl*>(t->data);
-    n->RetryRedisReads();
+    if (n->redis_docs_) n->redis_docs_->RetryReads();
     // Idle workers wake for their housekeeping (evicting idle documents).
     if (!n->stopping_) {
       for (auto& w : n->workers_) w->Wake();
@@ -1383,6 +930,7 @@ class Node::Impl : public ConnectionHost {
   void BeginStop() {
     if (stopping_) return;
     stopping_ = true;
+    if (redis_docs_) redis_docs_->Stop();
     // A failing disk must not hold the stop up for longer than this.
     persister_->AbandonAfter(options_.stop_grace);
     // Every author is being disconnected: what Redis has not confirmed
@@ -1390,9 +938,7 @@ class Node::Impl : public ConnectionHost {
     if (redis_) redis_->Close([] {});
     uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
     if (http_) http_->Close(nullptr);
-    for (auto& link : peers_) {
-      if (link->timer_init) uv_timer_stop(&link->timer);
-    }
+    dialer_->Stop();
     std::vector<Connection*> all;
     for (auto& [id, c] : conns_) all.push_back(c.get());
     for (Connection* c : all) c->Fail(ErrorCode::kShuttingDown, "node shutting down");
@@ -1431,9 +977,7 @@ class Node::Impl : public ConnectionHost {
       uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
       uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
     }
-    for (auto& link : peers_) {
-      if (link->timer_init) uv_close(reinterpret_cast<uv_handle_t*>(&link->timer), nullptr);
-    }
+    dialer_->Close();
   }
 
   NodeOptions options_;
@@ -1471,33 +1015,12 @@ class Node::Impl : public ConnectionHost {
   bool ingress_closed_ = false;
   uint64_t next_conn_id_ = 0;
   uint64_t ping_nonce_ = 0;
-  std::mt19937_64 rng_{std::random_device{}()};
 
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
-  std::vector<std::unique_ptr<PeerLink>> peers_;
-  // doc -> subscribed conns; looked up by string_view without a copy.
-  struct NameHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
-  std::unordered_map<std::string, std::vector<uint64_t>, NameHash, std::equal_to<>> subs_;
-  // Per document: how many connections subscribed to it, answered yet or
-  // not (subs_ has only the answered ones). Kept as a count so a closing
-  // connection's names are looked up once each, not against every other
-  // connection's subscriptions.
-  std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>> subscribers_;
-  std::set<std::string> known_docs_;
+  std::unique_ptr<PeerDialer> dialer_;  // the links to --peer nodes
+  Subscriptions subscriptions_;
+  std::set<std::string, std::less<>> known_docs_;
   std::unordered_map<uint64_t, ConnBook> books_;
-  // Per egress ring, acks of batches the persister passed while the disk
-  // failed, oldest first, sent once durable() reaches them.
-  struct PendingAck {
-    int64_t seq = 0;
-    uint64_t conn = 0;
-    std::string doc;
-    uint64_t agent = 0;
-    uint64_t next_seq = 0;
-  };
-  std::vector<std::deque<PendingAck>> pending_acks_;
   std::set<uint64_t> stalled_;  // connections waiting for slots or ring space
 
   std::vector<std::unique_ptr<MergeWorker>> workers_;
@@ -1505,18 +1028,9 @@ class Node::Impl : public ConnectionHost {
   std::vector<EgressRing::Reader> bcast_readers_;
   std::vector<EgressRing::Reader> ack_readers_;
   std::unique_ptr<Persister> persister_;
-  std::unique_ptr<RedisWriter> redis_;  // with --redis; loop thread
-  // With --redis, per document this node uses (loop thread).
-  std::unordered_map<std::string, RedisDoc, NameHash, std::equal_to<>> redis_docs_;
-  struct RedisBacklogEntry {
-    std::string doc;
-    redis::StreamId id;
-    uint64_t node = 0;
-    std::string update;
-  };
-  std::deque<RedisBacklogEntry> redis_backlog_;  // followed, waiting for slots
-  bool redis_paused_ = false;
-  uint64_t redis_reads_failed_ = 0;                     // reads to retry once Redis is back
+  std::unique_ptr<RedisWriter> redis_;                  // with --redis; loop thread
+  std::unique_ptr<Acks> acks_;                          // uses persister_ and redis_
+  std::unique_ptr<RedisDocs> redis_docs_;               // with --redis; uses redis_
   std::unique_ptr<persist::RecoveredState> recovered_;  // from Init until the pipeline starts
   std::unique_ptr<persist::OpLogWriter> log_writer_;    // likewise, then the persister's
   std::vector<std::thread> threads_;

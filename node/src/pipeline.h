@@ -13,6 +13,7 @@
 // their details in a shared, immutable ControlData.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -113,6 +114,17 @@ struct EgressEntry {
 using IngressRing = ringbuf::Ring<IngressEntry>;
 using IngressProcessor = ringbuf::EventProcessor<IngressEntry>;
 using EgressRing = ringbuf::Ring<EgressEntry>;
+
+// An op batch's received_micros: the steady clock, in microseconds.
+inline uint64_t NowMicros() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// What a node tells authors whose op batches it cannot store.
+inline constexpr char kCannotStore[] =
+    "the node cannot store ops now (its disk is full or failing): retry later";
 
 // The worker owning a document: a stable hash of its name, so every thread
 // and every restart agrees.

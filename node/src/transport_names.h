@@ -25,6 +25,7 @@ using transport::EncodeFrame;
 using transport::ErrorCode;
 using transport::FrameRef;
 using transport::Hello;
+using transport::HostPort;
 using transport::HttpRequest;
 using transport::HttpRequestReader;
 using transport::IgnoreSigpipe;
