@@ -329,6 +329,12 @@ class Writer {
   // The sequence of the last published entry (-1 before the first).
   int64_t published() const { return ring_->sequencer_.last_published(); }
 
+  // Entries at or below this sequence were reclaimed: every reader passed
+  // them and, for owning entries, the ring dropped what they held. A
+  // producer that keeps data beside the entries (indexed like them) may
+  // drop it up to here.
+  int64_t reclaimed() const { return reclaimed_; }
+
  private:
   friend class Ring<E, Wait>;
   static constexpr bool kOwnsEntries = !std::is_trivially_destructible_v<E>;
