@@ -690,13 +690,22 @@ BENCHMARK(BM_Spmc_1to1_BusySpin)->UseRealTime()->Unit(benchmark::kMillisecond);
 // it) and shares it with both readers; an iteration ends when both readers
 // have received 2^20 events.
 
-// What a node's rings carry beside the frame's slot (RingPtrWith): the
-// connection it came from and what the stage made of it.
+// What a node's rings carry beside the frame's slot (RingPtrWith), in the
+// shape of the larger of the two, the egress record (node/src/pipeline.h):
+// what the stage made of the frame, where its document name and update lie
+// in it, its connection, the ack it earns and when it arrived. 48 bytes:
+// with the RingPtr, one cache line per entry.
 struct FrameRecord {
+  uint8_t kind;
+  bool relay;
+  uint16_t doc_offset, doc_size, update_offset, update_size;
+  uint32_t batch_bytes;
   uint64_t conn;
-  uint32_t kind;
-  uint32_t bytes;
+  uint64_t ack_agent;
+  uint64_t ack_next_seq;
+  uint64_t received_micros;
 };
+static_assert(sizeof(FrameRecord) == 48);
 
 // Entry types of the fan-out: the bare RingPtr, or the RingPtr with a record.
 template <bool kWithRecord>
@@ -772,7 +781,12 @@ void Spmc1to2RingPtr(benchmark::State& state) {
           }
           FillPayload(**event, produced.count);
           if constexpr (kWithRecord) {
-            slot = Entry{std::move(*event), FrameRecord{produced.count, 1, 256}};
+            FrameRecord record{};
+            record.kind = 1;
+            record.update_size = 16;
+            record.batch_bytes = 16;
+            record.conn = produced.count;
+            slot = Entry{std::move(*event), record};
           } else {
             slot = std::move(*event);
           }
@@ -805,7 +819,7 @@ void Spmc1to2RingPtr(benchmark::State& state) {
 
 void BM_Spmc_1to2_RingPtr(benchmark::State& state) { Spmc1to2RingPtr<BackoffWait>(state); }
 void BM_Spmc_1to2_RingPtr_Yield(benchmark::State& state) { Spmc1to2RingPtr<YieldingWait>(state); }
-// The node's entry: the slot plus a 16-byte record, one entry per publish.
+// The node's entry: the slot plus a 48-byte record, one entry per publish.
 void BM_Spmc_1to2_RingPtrWith(benchmark::State& state) {
   Spmc1to2RingPtr<BackoffWait, 1, true>(state);
 }

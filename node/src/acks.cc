@@ -18,7 +18,7 @@ int64_t Acks::Durable(size_t ring) const {
   return redis_ != nullptr ? std::min(d, redis_->confirmed(ring)) : d;
 }
 
-void Acks::Passed(const EgressEntry& e, size_t ring, int64_t seq) {
+void Acks::Passed(const EgressView& e, size_t ring, int64_t seq) {
   if (e.kind != EgressEntry::Kind::kAccepted || e.ack_agent == 0) return;
   Connection* c = find_(e.conn);
   // Nodes author nothing of their own: they are not acked.

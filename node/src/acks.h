@@ -30,7 +30,7 @@ class Acks {
        std::function<Connection*(uint64_t)> find, LatencyHistogram* edit_to_ack);
 
   // The ack reader of egress ring `ring` passed entry `e` at `seq`.
-  void Passed(const EgressEntry& e, size_t ring, int64_t seq);
+  void Passed(const EgressView& e, size_t ring, int64_t seq);
   // Sends the held acks that became durable; while the disk fails, fails
   // the connections whose acks wait.
   void Flush();

@@ -20,7 +20,7 @@ IngressRings::IngressRings(size_t workers, const ringbuf::RingOptions& options)
 
 bool IngressRings::TryPublish(IngressEntry&& e) {
   const size_t w = e.worker;
-  return pending_[w].empty() && rings_[w]->writer().TryPublish(std::move(e));
+  return pending_[w].empty() && rings_[w]->TryPublish(std::move(e));
 }
 
 void IngressRings::PublishControl(IngressEntry&& e) {
@@ -37,14 +37,14 @@ void IngressRings::PublishControl(IngressEntry&& e) {
 
 void IngressRings::PublishTo(size_t worker, IngressEntry&& e) {
   std::deque<IngressEntry>& queue = pending_[worker];
-  if (queue.empty() && rings_[worker]->writer().TryPublish(std::move(e))) return;
+  if (queue.empty() && rings_[worker]->TryPublish(std::move(e))) return;
   queue.push_back(std::move(e));
 }
 
 void IngressRings::Flush() {
   for (size_t w = 0; w < rings_.size(); ++w) {
     std::deque<IngressEntry>& queue = pending_[w];
-    while (!queue.empty() && rings_[w]->writer().TryPublish(std::move(queue.front()))) {
+    while (!queue.empty() && rings_[w]->TryPublish(std::move(queue.front()))) {
       queue.pop_front();
     }
   }
@@ -58,11 +58,11 @@ bool IngressRings::waiting() const {
 }
 
 void IngressRings::Reclaim() {
-  for (auto& ring : rings_) ring->writer().Reclaim();
+  for (auto& ring : rings_) ring->Reclaim();
 }
 
 void IngressRings::Close() {
-  for (auto& ring : rings_) ring->writer().Close();
+  for (auto& ring : rings_) ring->Close();
 }
 
 }  // namespace weft::node

@@ -29,15 +29,17 @@ Result<std::unique_ptr<MergeWorker>> MergeWorker::Create(
     std::map<std::string, std::unique_ptr<engine::Doc>> docs) {
   WEFT_RETURN_IF_ERROR(EgressRing::Validate(EgressOptions(options.egress_capacity)));
   Result<std::unique_ptr<IngressProcessor>> processor =
-      IngressProcessor::Create(ingress, options.room);
+      IngressProcessor::Create(ingress.ring(), options.room);
   if (!processor.ok()) return processor.status().WithContext("merge worker");
   return std::unique_ptr<MergeWorker>(
-      new MergeWorker(std::move(options), std::move(*processor), std::move(docs)));
+      new MergeWorker(std::move(options), &ingress, std::move(*processor), std::move(docs)));
 }
 
-MergeWorker::MergeWorker(MergeWorkerOptions options, std::unique_ptr<IngressProcessor> processor,
+MergeWorker::MergeWorker(MergeWorkerOptions options, IngressRing* ingress,
+                         std::unique_ptr<IngressProcessor> processor,
                          std::map<std::string, std::unique_ptr<engine::Doc>> docs)
     : options_(std::move(options)),
+      ingress_(ingress),
       processor_(std::move(processor)),
       egress_(EgressOptions(options_.egress_capacity)) {
   for (auto& [name, doc] : docs) {
@@ -62,12 +64,12 @@ ResidencyStats MergeWorker::residency() const {
 
 void MergeWorker::Run() {
   bool stamped = false;
-  auto handle = [&](const IngressEntry& e, int64_t) {
+  auto handle = [&](const IngressEntry::Slot& slot, int64_t seq) {
     // One clock read per round of entries, taken once the wait is over (a
     // document's last use needs no finer grain than that).
     if (!stamped) now_ = std::chrono::steady_clock::now();
     stamped = true;
-    Handle(e);
+    Handle(ingress_->Read(slot, seq));
   };
   auto batch_end = [&](bool) {
     if (!stamped) now_ = std::chrono::steady_clock::now();
@@ -81,7 +83,7 @@ void MergeWorker::Run() {
     // before waiting again: an idle worker must not pin pool slots. The
     // loop wakes the workers when a pool runs dry, after its readers
     // passed more entries, and hears what this freed.
-    if (egress_.writer().Reclaim() != 0 && options_.released) options_.released();
+    if (egress_.Reclaim() != 0 && options_.released) options_.released();
   };
   processor_->Run(handle, batch_end, 256);
   // Shutting down: snapshot what changed, so the next start loads instead
@@ -91,11 +93,11 @@ void MergeWorker::Run() {
       if (entry.second.since_snapshot != 0) Snapshot(entry);
     }
   }
-  egress_.writer().Close();
+  egress_.Close();
   if (options_.wake) options_.wake();
 }
 
-void MergeWorker::Handle(const IngressEntry& e) {
+void MergeWorker::Handle(const IngressView& e) {
   switch (e.kind) {
     case IngressEntry::Kind::kConnOpened: {
       ConnInfo& info = conns_[e.conn];
@@ -320,7 +322,7 @@ std::shared_ptr<const ControlData> MergeWorker::Named(const std::string& doc,
   return c;
 }
 
-void MergeWorker::Apply(const IngressEntry& e) {
+void MergeWorker::Apply(const IngressView& e) {
   auto conn = conns_.find(e.conn);
   if (conn == conns_.end()) return;  // closed meanwhile: its frames are moot
   Result<engine::Ops> ops =
@@ -581,11 +583,11 @@ void MergeWorker::PublishOps(EgressEntry::Kind kind, uint64_t conn, const std::s
 }
 
 void MergeWorker::Publish(EgressEntry&& e) {
-  if (!egress_.writer().TryPublish(std::move(e))) {
+  if (!egress_.TryPublish(std::move(e))) {
     // Full: the loop thread and the persister must drain it, so wake them
     // before waiting (they may be asleep, not yet told about what is there).
     if (options_.wake) options_.wake();
-    egress_.writer().Publish(std::move(e));
+    egress_.Publish(std::move(e));
   }
   published_ = true;
 }

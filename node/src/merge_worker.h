@@ -99,11 +99,12 @@ class MergeWorker {
     std::map<std::string, std::chrono::steady_clock::time_point> resynced;
   };
 
-  MergeWorker(MergeWorkerOptions options, std::unique_ptr<IngressProcessor> processor,
+  MergeWorker(MergeWorkerOptions options, IngressRing* ingress,
+              std::unique_ptr<IngressProcessor> processor,
               std::map<std::string, std::unique_ptr<engine::Doc>> docs);
 
-  void Handle(const IngressEntry& e);
-  void Apply(const IngressEntry& e);
+  void Handle(const IngressView& e);
+  void Apply(const IngressView& e);
   void Subscribe(uint64_t conn, const ControlData& c);
   void Announce(uint64_t conn, const std::string& doc);
   // Merges a document read from Redis (its snapshot, then the entries
@@ -184,6 +185,7 @@ class MergeWorker {
   void Snapshot(DocMap::value_type& entry);
 
   MergeWorkerOptions options_;
+  IngressRing* const ingress_;
   std::unique_ptr<IngressProcessor> processor_;
   EgressRing egress_;
   DocMap docs_;

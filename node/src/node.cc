@@ -615,8 +615,11 @@ class Node::Impl : public ConnectionHost, private RedisDocs::Host {
     if (redis_) redis_->Poll();
     const bool waiting = !stalled_.empty() || !RedisBacklogEmpty();
     for (size_t i = 0; i < bcast_readers_.size(); ++i) {
-      size_t passed = bcast_readers_[i].Poll([&](const EgressEntry& e, int64_t) { Broadcast(e); });
-      passed += ack_readers_[i].Poll([&](const EgressEntry& e, int64_t seq) {
+      const EgressRing& ring = workers_[i]->egress();
+      size_t passed = bcast_readers_[i].Poll(
+          [&](const EgressEntry::Slot& slot, int64_t seq) { Broadcast(ring.Read(slot, seq)); });
+      passed += ack_readers_[i].Poll([&](const EgressEntry::Slot& slot, int64_t seq) {
+        const EgressView e = ring.Read(slot, seq);
         ReturnCredit(e);
         acks_->Passed(e, i, seq);
       });
@@ -628,7 +631,7 @@ class Node::Impl : public ConnectionHost, private RedisDocs::Host {
     MaybeFinishStop();
   }
 
-  void Broadcast(const EgressEntry& e) {
+  void Broadcast(const EgressView& e) {
     switch (e.kind) {
       case EgressEntry::Kind::kAccepted: {
         ++accepted_;
@@ -715,7 +718,7 @@ class Node::Impl : public ConnectionHost, private RedisDocs::Host {
   }
 
   // A connection's batch `e` is through the pipeline: its credit returns.
-  void ReturnCredit(const EgressEntry& e) {
+  void ReturnCredit(const EgressView& e) {
     auto it = books_.find(e.conn);
     if (it == books_.end() || e.batch_bytes == 0) return;
     ConnBook& book = it->second;
@@ -963,7 +966,7 @@ class Node::Impl : public ConnectionHost, private RedisDocs::Host {
       }
     }
     finished_ = true;
-    for (auto& w : workers_) w->egress().writer().Reclaim();
+    for (auto& w : workers_) w->egress().Reclaim();
     ingress_.Reclaim();
     persister_->Wake();
     for (uv_handle_t* h :

@@ -8,7 +8,7 @@
 namespace weft::node {
 namespace {
 
-bool NeedsDisk(const EgressEntry& e) {
+bool NeedsDisk(const EgressView& e) {
   return e.kind == EgressEntry::Kind::kAccepted || e.kind == EgressEntry::Kind::kSnapshot;
 }
 
@@ -43,8 +43,11 @@ void Persister::Run() {
     uint32_t epoch = epoch_.load(std::memory_order_acquire);
     batch_.clear();
     done_ = 0;
-    for (EgressRing::Reader& r : readers_) {
-      r.Peek([&](const EgressEntry& e, int64_t) { batch_.push_back(&e); });
+    for (size_t i = 0; i < readers_.size(); ++i) {
+      const EgressRing& ring = *rings_[i];
+      readers_[i].Peek([&](const EgressEntry::Slot& slot, int64_t seq) {
+        batch_.push_back(ring.Read(slot, seq));
+      });
     }
     bool holding = !held_.empty() || unsynced_;
     if (!holding && !batch_.empty()) {
@@ -56,8 +59,8 @@ void Persister::Run() {
       }
     } else if (holding) {
       // Behind what it holds, in order; everything else passes now.
-      for (const EgressEntry* e : batch_) {
-        if (NeedsDisk(*e)) held_.push_back(*e);
+      for (const EgressView& e : batch_) {
+        if (NeedsDisk(e)) held_.push_back(EgressEntry::Own(e));
       }
       Retry();
     }
@@ -86,15 +89,15 @@ void Persister::Run() {
   }
 }
 
-Status Persister::Write(const std::vector<const EgressEntry*>& entries) {
+Status Persister::Write(const std::vector<EgressView>& entries) {
   if (!log_) {
     done_ = entries.size();
     return Status::Ok();
   }
   bool wrote = false;
   for (; done_ < entries.size(); ++done_) {
-    if (!NeedsDisk(*entries[done_])) continue;
-    WEFT_RETURN_IF_ERROR(Store(*entries[done_]));
+    if (!NeedsDisk(entries[done_])) continue;
+    WEFT_RETURN_IF_ERROR(Store(entries[done_]));
     wrote = true;
   }
   if (!wrote && !unsynced_) return Status::Ok();
@@ -103,7 +106,7 @@ Status Persister::Write(const std::vector<const EgressEntry*>& entries) {
   return Status::Ok();
 }
 
-Status Persister::Store(const EgressEntry& e) {
+Status Persister::Store(const EgressView& e) {
   if (e.kind == EgressEntry::Kind::kAccepted) {
     Result<persist::LogPosition> end = log_->AppendOps(e.doc, e.update);
     if (!end.ok()) return end.status();
@@ -139,7 +142,7 @@ void Persister::MarkDurable() {
 
 void Persister::Hold(const Status& why) {
   for (size_t k = done_; k < batch_.size(); ++k) {
-    if (NeedsDisk(*batch_[k])) held_.push_back(*batch_[k]);
+    if (NeedsDisk(batch_[k])) held_.push_back(EgressEntry::Own(batch_[k]));
   }
   // Whatever was appended before the failure still needs an fsync.
   unsynced_ = true;
@@ -154,9 +157,9 @@ void Persister::Hold(const Status& why) {
 
 void Persister::Retry() {
   if (Clock::now() < retry_at_) return;
-  std::vector<const EgressEntry*> entries;
+  std::vector<EgressView> entries;
   entries.reserve(held_.size());
-  for (const EgressEntry& e : held_) entries.push_back(&e);
+  for (const EgressEntry& e : held_) entries.emplace_back(e);
   done_ = 0;
   Status s = Write(entries);
   // What was stored needs no second try (at worst an fsync).

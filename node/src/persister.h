@@ -83,8 +83,8 @@ class Persister {
 
   // Appends `entries[done_..]` (accepted batches and snapshots) and
   // fsyncs. On error returns it; done_ says how far it got.
-  Status Write(const std::vector<const EgressEntry*>& entries);
-  Status Store(const EgressEntry& e);
+  Status Write(const std::vector<EgressView>& entries);
+  Status Store(const EgressView& e);
   // Moves durable() up to everything taken so far.
   void MarkDurable();
   // A write failed: keep the unwritten entries of batch_, from done_.
@@ -109,7 +109,7 @@ class Persister {
   // record there ends: a segment can go once snapshots cover all of them.
   std::map<uint64_t, std::map<std::string, uint64_t, std::less<>>> segment_docs_;
   std::map<std::string, persist::LogPosition, std::less<>> covers_;
-  std::vector<const EgressEntry*> batch_;  // borrowed from the rings
+  std::vector<EgressView> batch_;  // borrowed from the rings
   size_t done_ = 0;
   // While the disk fails: entries still to store, owned (their slots stay
   // alive), in ring order; `unsynced_`: records appended, not yet fsynced.

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "node_ring.h"
 #include "transport_names.h"
 #include "weft/engine/version_vector.h"
 #include "weft/redis/stream_id.h"
@@ -28,6 +29,7 @@
 #include "weft/ringbuf/pooled_event.h"
 #include "weft/ringbuf/ring.h"
 #include "weft/ringbuf/ring_ptr.h"
+#include "weft/ringbuf/ring_ptr_with.h"
 #include "weft/transport/messages.h"
 
 namespace weft::node {
@@ -53,6 +55,38 @@ struct ControlData {
   redis::StreamId covers;
 };
 
+// Where a view into a frame's payload lies in it: ring records carry this
+// instead of pointers (a frame body is at most one XL slot, 16 KiB).
+struct FrameSpan {
+  uint16_t offset = 0;
+  uint16_t size = 0;
+};
+static_assert(ringbuf::kMaxPayloadBytes <= UINT16_MAX, "frame offsets fit 16 bits");
+
+// The payload bytes `frame` holds at `span` (empty without a frame).
+inline std::span<const std::byte> BytesAt(const SlotRef& frame, FrameSpan span) {
+  if (!frame) return {};
+  return ringbuf::PayloadOf(*frame).subspan(span.offset, span.size);
+}
+inline std::string_view TextAt(const SlotRef& frame, FrameSpan span) {
+  std::span<const std::byte> b = BytesAt(frame, span);
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+// Where `bytes` lies in `frame`'s payload. REQUIRES: it lies there (or is
+// empty).
+inline FrameSpan SpanIn(const SlotRef& frame, std::span<const std::byte> bytes) {
+  if (bytes.empty()) return {};
+  const std::byte* base = ringbuf::PayloadOf(*frame).data();
+  return {static_cast<uint16_t>(bytes.data() - base), static_cast<uint16_t>(bytes.size())};
+}
+inline FrameSpan SpanIn(const SlotRef& frame, std::string_view text) {
+  return SpanIn(frame, std::as_bytes(std::span(text.data(), text.size())));
+}
+
+// An entry as producers fill it (Entry), as the ring carries it (Entry::Slot:
+// the frame's RingPtr plus Entry::Record, see node_ring.h) and as readers
+// see it (Entry::View: the record's fields, and `frame`, `control` and the
+// views into the frame, all valid while the reader borrows the entry).
 struct IngressEntry {
   enum class Kind : uint8_t {
     kNone,         // nothing (never published: workers are woken by Wake())
@@ -73,6 +107,60 @@ struct IngressEntry {
   std::span<const std::byte> update;  // kApply: views `frame`
   uint64_t received_micros = 0;       // kApply: when the frame arrived (steady clock)
   std::shared_ptr<const ControlData> control;
+
+  struct Record {
+    Kind kind = Kind::kNone;
+    FrameSpan doc;
+    FrameSpan update;
+    uint32_t worker = 0;
+    uint64_t conn = 0;
+    uint64_t received_micros = 0;
+  };
+  using Slot = ringbuf::RingPtrWith<ringbuf::EventHeader, Record>;
+
+  struct View {
+    View(const Slot& s, const std::shared_ptr<const ControlData>& c)
+        : kind(s.record.kind),
+          worker(s.record.worker),
+          conn(s.record.conn),
+          frame(s.ptr),
+          doc(TextAt(s.ptr, s.record.doc)),
+          update(BytesAt(s.ptr, s.record.update)),
+          received_micros(s.record.received_micros),
+          control(c) {}
+    explicit View(const IngressEntry& e)
+        : kind(e.kind),
+          worker(e.worker),
+          conn(e.conn),
+          frame(e.frame),
+          doc(e.doc),
+          update(e.update),
+          received_micros(e.received_micros),
+          control(e.control) {}
+    Kind kind;
+    uint32_t worker;
+    uint64_t conn;
+    const SlotRef& frame;
+    std::string_view doc;
+    std::span<const std::byte> update;
+    uint64_t received_micros;
+    const std::shared_ptr<const ControlData>& control;
+  };
+
+  // The ring's form (control goes beside it).
+  static Slot Pack(IngressEntry&& e) {
+    Slot s;
+    s.record.kind = e.kind;
+    s.record.worker = e.worker;
+    s.record.conn = e.conn;
+    s.record.received_micros = e.received_micros;
+    if (e.frame) {
+      s.record.doc = SpanIn(e.frame, e.doc);
+      s.record.update = SpanIn(e.frame, e.update);
+    }
+    s.ptr = std::move(e.frame);
+    return s;
+  }
 };
 
 struct EgressEntry {
@@ -109,11 +197,100 @@ struct EgressEntry {
   uint32_t batch_bytes = 0;
   uint64_t received_micros = 0;  // kAccepted: the IngressEntry's, for edit-to-ack latency
   std::shared_ptr<const ControlData> control;
+
+  struct Record {
+    Kind kind = Kind::kNone;
+    bool relay = false;
+    FrameSpan doc;
+    FrameSpan update;
+    uint32_t batch_bytes = 0;
+    uint64_t conn = 0;
+    uint64_t ack_agent = 0;
+    uint64_t ack_next_seq = 0;
+    uint64_t received_micros = 0;
+  };
+  using Slot = ringbuf::RingPtrWith<ringbuf::EventHeader, Record>;
+
+  struct View {
+    View(const Slot& s, const std::shared_ptr<const ControlData>& c)
+        : kind(s.record.kind),
+          relay(s.record.relay),
+          conn(s.record.conn),
+          frame(s.ptr),
+          doc(TextAt(s.ptr, s.record.doc)),
+          update(BytesAt(s.ptr, s.record.update)),
+          ack_agent(s.record.ack_agent),
+          ack_next_seq(s.record.ack_next_seq),
+          batch_bytes(s.record.batch_bytes),
+          received_micros(s.record.received_micros),
+          control(c) {}
+    // A view of an entry a reader owns (EgressEntry::Own).
+    explicit View(const EgressEntry& e)
+        : kind(e.kind),
+          relay(e.relay),
+          conn(e.conn),
+          frame(e.frame),
+          doc(e.doc),
+          update(e.update),
+          ack_agent(e.ack_agent),
+          ack_next_seq(e.ack_next_seq),
+          batch_bytes(e.batch_bytes),
+          received_micros(e.received_micros),
+          control(e.control) {}
+    Kind kind;
+    bool relay;
+    uint64_t conn;
+    const SlotRef& frame;
+    std::string_view doc;
+    std::span<const std::byte> update;
+    uint64_t ack_agent;
+    uint64_t ack_next_seq;
+    uint32_t batch_bytes;
+    uint64_t received_micros;
+    const std::shared_ptr<const ControlData>& control;
+  };
+
+  static Slot Pack(EgressEntry&& e) {
+    Slot s;
+    s.record.kind = e.kind;
+    s.record.relay = e.relay;
+    s.record.batch_bytes = e.batch_bytes;
+    s.record.conn = e.conn;
+    s.record.ack_agent = e.ack_agent;
+    s.record.ack_next_seq = e.ack_next_seq;
+    s.record.received_micros = e.received_micros;
+    if (e.frame) {
+      s.record.doc = SpanIn(e.frame, e.doc);
+      s.record.update = SpanIn(e.frame, e.update);
+    }
+    s.ptr = std::move(e.frame);
+    return s;
+  }
+
+  // An entry of its own from a view, for a reader that keeps it past its
+  // turn (a second reference to the frame and to the control data).
+  static EgressEntry Own(const View& v) {
+    EgressEntry e;
+    e.kind = v.kind;
+    e.relay = v.relay;
+    e.conn = v.conn;
+    e.frame = v.frame;
+    e.doc = v.doc;
+    e.update = v.update;
+    e.ack_agent = v.ack_agent;
+    e.ack_next_seq = v.ack_next_seq;
+    e.batch_bytes = v.batch_bytes;
+    e.received_micros = v.received_micros;
+    e.control = v.control;
+    return e;
+  }
 };
 
-using IngressRing = ringbuf::Ring<IngressEntry>;
-using IngressProcessor = ringbuf::EventProcessor<IngressEntry>;
-using EgressRing = ringbuf::Ring<EgressEntry>;
+using IngressView = IngressEntry::View;
+using EgressView = EgressEntry::View;
+using IngressRing = NodeRing<IngressEntry>;
+using IngressProcessor = ringbuf::EventProcessor<IngressEntry::Slot>;
+using EgressRing = NodeRing<EgressEntry>;
 
 // An op batch's received_micros: the steady clock, in microseconds.
 inline uint64_t NowMicros() {

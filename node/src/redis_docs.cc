@@ -269,7 +269,7 @@ void RedisDocs::MaybeCompact(const std::string& doc, Doc& d) {
   d.compacting = s.ok();
 }
 
-void RedisDocs::CompactWith(const EgressEntry& e) {
+void RedisDocs::CompactWith(const EgressView& e) {
   const std::string& doc = e.control->doc;
   auto done = [this, doc] {
     if (auto it = docs_.find(doc); it != docs_.end()) it->second.compacting = false;

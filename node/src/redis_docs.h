@@ -92,7 +92,7 @@ class RedisDocs {
   void MaybeEvict(const std::string& doc);
   // The worker's snapshot for a compaction (kRedisSnapshot): store it,
   // trim, give the lease back.
-  void CompactWith(const EgressEntry& e);
+  void CompactWith(const EgressView& e);
   // At each heartbeat and when Redis comes back: reads that failed go out
   // again.
   void RetryReads();

@@ -57,7 +57,7 @@ RedisWriter::~RedisWriter() = default;
 void RedisWriter::Poll() {
   if (closed_) {
     // Stopping: what is left is never acknowledged; keep the rings moving.
-    for (EgressRing::Reader& r : readers_) r.Poll([](const EgressEntry&, int64_t) {});
+    for (EgressRing::Reader& r : readers_) r.Poll([](const EgressEntry::Slot&, int64_t) {});
     return;
   }
   for (size_t i = 0; i < readers_.size(); ++i) {
@@ -65,7 +65,8 @@ void RedisWriter::Poll() {
     // stops reading writers: back-pressure while Redis is slow or away.
     if (queue_.size() >= kMaxQueued) break;
     readers_[i].Poll(
-        [&](const EgressEntry& e, int64_t seq) {
+        [&](const EgressEntry::Slot& slot, int64_t seq) {
+          const EgressView e = rings_[i]->Read(slot, seq);
           taken_[i] = seq;
           if (e.kind != EgressEntry::Kind::kAccepted || e.update.empty() ||
               e.conn == options_.skip_conn) {

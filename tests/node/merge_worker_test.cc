@@ -36,8 +36,8 @@ std::unique_ptr<MergeWorker> MakeWorker(IngressRing& ingress, const std::string&
 // Feeds `entries` to the worker, closes its ingress and runs it to the end
 // on this thread.
 void RunToEnd(IngressRing& ingress, MergeWorker& worker, std::vector<IngressEntry> entries) {
-  for (IngressEntry& e : entries) EXPECT_TRUE(ingress.writer().TryPublish(std::move(e)));
-  ingress.writer().Close();
+  for (IngressEntry& e : entries) EXPECT_TRUE(ingress.TryPublish(std::move(e)));
+  ingress.Close();
   worker.Run();
 }
 
@@ -174,7 +174,8 @@ TEST(MergeWorker, SeededSchedulesOfOneRelayConverge) {
 
     size_t answered = 0, refused = 0;
     engine::Doc subscriber(50);
-    out->Poll([&](const EgressEntry& e, int64_t) {
+    out->Poll([&](const EgressEntry::Slot& slot, int64_t seq) {
+      const EgressView e = (*w)->egress().Read(slot, seq);
       switch (e.kind) {
         case EgressEntry::Kind::kAccepted:
         case EgressEntry::Kind::kDropped:

@@ -47,7 +47,7 @@ class Rig {
     });
   }
   ~Rig() {
-    if (!ring_.closed()) ring_.writer().Close();
+    if (!ring_.closed()) ring_.Close();
     persister_->Wake();
     thread_.join();
   }
@@ -63,13 +63,13 @@ class Rig {
     EgressEntry e = BatchEntry<EgressEntry>(EgressEntry::Kind::kAccepted, 1, std::move(pb));
     // Waits for room, with a way out: a persister that stopped releasing
     // the ring fails the test instead of hanging it.
-    EXPECT_TRUE(WaitFor([&] { return ring_.writer().TryPublish(std::move(e)); }));
+    EXPECT_TRUE(WaitFor([&] { return ring_.TryPublish(std::move(e)); }));
     persister_->Wake();
-    return ring_.writer().published();
+    return ring_.published();
   }
 
   void Close() {
-    ring_.writer().Close();
+    ring_.Close();
     persister_->Wake();
   }
   // Waits (up to the deadline) for `done`.

@@ -129,7 +129,8 @@ class Pipeline {
   // among accepted batches now durable. Batches accepted but not durable
   // yet wait in `waiting_`.
   uint64_t Acked() {
-    loop_reader_->Poll([&](const EgressEntry& e, int64_t seq) {
+    loop_reader_->Poll([&](const EgressEntry::Slot& slot, int64_t seq) {
+      const EgressView e = worker_->egress().Read(slot, seq);
       EXPECT_NE(e.kind, EgressEntry::Kind::kRejected) << e.control->reason;
       if (e.kind == EgressEntry::Kind::kAccepted && e.conn == kConn) {
         EXPECT_EQ(e.ack_agent, author_);
@@ -153,11 +154,11 @@ class Pipeline {
   // what a failing disk has not taken: it was never acknowledged.
   void Crash() {
     if (!worker_thread_.joinable()) return;
-    ingress_->writer().Close();
+    ingress_->Close();
     // The worker may wait for egress room: keep reading while it drains.
     auto until = std::chrono::steady_clock::now() + kDeadline;
     while (!worker_->egress().closed()) {
-      loop_reader_->Poll([](const EgressEntry&, int64_t) {});
+      loop_reader_->Poll([](const EgressEntry::Slot&, int64_t) {});
       // A worker that never finishes fails the test rather than hanging it
       // (the join below would still wait: the thread cannot be abandoned).
       if (std::chrono::steady_clock::now() > until) {
@@ -167,7 +168,7 @@ class Pipeline {
       std::this_thread::yield();
     }
     worker_thread_.join();
-    loop_reader_->Poll([](const EgressEntry&, int64_t) {});
+    loop_reader_->Poll([](const EgressEntry::Slot&, int64_t) {});
     persister_->AbandonAfter(std::chrono::milliseconds(0));
     persister_thread_.join();
   }
@@ -180,7 +181,7 @@ class Pipeline {
 
   bool Publish(IngressEntry&& e) {
     auto until = std::chrono::steady_clock::now() + kDeadline;
-    while (!ingress_->writer().TryPublish(std::move(e))) {
+    while (!ingress_->TryPublish(std::move(e))) {
       // The egress ring must flow for the worker to take more.
       Acked();
       if (std::chrono::steady_clock::now() > until) return false;
