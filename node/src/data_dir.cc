@@ -42,10 +42,26 @@ Result<DataDir> OpenDataDir(const NodeOptions& options, uint64_t node_id) {
   lo.fsync = options.fsync;
   lo.segment_bytes = options.segment_bytes;
   lo.fs = fs;
-  Result<std::unique_ptr<persist::OpLogWriter>> w =
-      persist::OpLogWriter::Open(persist::LogDir(path), rec.next_segment, lo);
-  if (!w.ok()) return w.status().WithContext("opening the op log");
-  dir.log_writer = std::move(*w);
+  dir.open_log = [log_dir = persist::LogDir(path), segment = rec.next_segment,
+                  lo]() -> Result<std::unique_ptr<persist::OpLogWriter>> {
+    Result<std::unique_ptr<persist::OpLogWriter>> w =
+        persist::OpLogWriter::Open(log_dir, segment, lo);
+    if (!w.ok()) return w.status().WithContext("opening the op log");
+    return w;
+  };
+  Result<std::unique_ptr<persist::OpLogWriter>> w = dir.open_log();
+  if (w.ok()) {
+    dir.log_writer = std::move(*w);
+  } else if (w.status().code() == StatusCode::kResourceExhausted ||
+             w.status().code() == StatusCode::kIoError) {
+    // A full or failing disk: what was recovered can still be served.
+    if (options.log) {
+      options.log("cannot write to " + path + " now (" + w.status().ToString() +
+                  "): serving what it holds, refusing op batches until it can");
+    }
+  } else {
+    return w.status();
+  }
   return dir;
 }
 

@@ -93,6 +93,7 @@ class Node::Impl : public ConnectionHost, private RedisDocs::Host {
       node_id_ = dir->node_id;
       recovered_ = std::move(dir->recovered);
       log_writer_ = std::move(dir->log_writer);
+      if (!log_writer_) open_log_ = std::move(dir->open_log);
       for (const auto& [name, doc] : recovered_->docs) known_docs_.insert(name);
     }
     Result<sockaddr_storage> addr = Resolve(options_.listen);
@@ -405,6 +406,7 @@ class Node::Impl : public ConnectionHost, private RedisDocs::Host {
     PersisterOptions po;
     po.data_dir = options_.data_dir;
     po.fs = options_.fs;
+    po.open_log = std::move(open_log_);
     po.log = options_.log;
     if (!options_.redis_url.empty()) {
       RedisWriterOptions ro;
@@ -1036,6 +1038,9 @@ class Node::Impl : public ConnectionHost, private RedisDocs::Host {
   std::unique_ptr<RedisDocs> redis_docs_;               // with --redis; uses redis_
   std::unique_ptr<persist::RecoveredState> recovered_;  // from Init until the pipeline starts
   std::unique_ptr<persist::OpLogWriter> log_writer_;    // likewise, then the persister's
+  // The op log could not be opened at start (a full disk): the persister
+  // opens it once it can.
+  std::function<Result<std::unique_ptr<persist::OpLogWriter>>()> open_log_;
   std::vector<std::thread> threads_;
 };
 

@@ -34,6 +34,13 @@ Persister::Persister(std::vector<EgressRing*> rings, std::vector<EgressRing::Rea
     segment_docs_ = recovered->segment_docs;
     covers_ = recovered->snapshot_covers;
   }
+  if (!log_ && options_.open_log) {
+    // Failing from the start: new op batches are refused until it opens.
+    log_pending_ = true;
+    failing_.store(true, std::memory_order_relaxed);
+    backoff_ = kFirstBackoff;
+    retry_at_ = Clock::now() + backoff_;
+  }
 }
 
 void Persister::Run() {
@@ -50,15 +57,16 @@ void Persister::Run() {
       });
     }
     bool holding = !held_.empty() || unsynced_;
-    if (!holding && !batch_.empty()) {
+    if (!holding && !log_pending_ && !batch_.empty()) {
       Status s = Write(batch_);
       if (s.ok()) {
         MarkDurable();
       } else {
         Hold(s);
       }
-    } else if (holding) {
-      // Behind what it holds, in order; everything else passes now.
+    } else if (holding || log_pending_) {
+      // Behind what it holds, in order; everything else passes now. (With
+      // no log yet and nothing held, the retry only opens the log.)
       for (const EgressView& e : batch_) {
         if (NeedsDisk(e)) held_.push_back(EgressEntry::Own(e));
       }
@@ -80,7 +88,7 @@ void Persister::Run() {
         return;
       }
     }
-    if (holding) {
+    if (holding || log_pending_) {
       // A failing disk is retried on a timer: there is no event to wait for.
       std::this_thread::sleep_for(kHoldingPoll);
     } else {
@@ -90,6 +98,12 @@ void Persister::Run() {
 }
 
 Status Persister::Write(const std::vector<EgressView>& entries) {
+  if (log_pending_) {
+    Result<std::unique_ptr<persist::OpLogWriter>> log = options_.open_log();
+    if (!log.ok()) return log.status();
+    log_ = std::move(*log);
+    log_pending_ = false;
+  }
   if (!log_) {
     done_ = entries.size();
     return Status::Ok();

@@ -37,11 +37,16 @@ struct PersisterOptions {
   std::string data_dir;  // empty: keep nothing (acks mean "accepted")
   persist::FileSystem* fs = nullptr;
   std::function<void(const std::string&)> log;
+  // With a data directory but no op log yet (the disk was full at start):
+  // opens it. Until it works the persister is failing() and retries with
+  // its backoff, as for any write.
+  std::function<Result<std::unique_ptr<persist::OpLogWriter>>()> open_log;
 };
 
 class Persister {
  public:
-  // `log` appends to the op log (null without a data directory);
+  // `log` appends to the op log (null without a data directory, or until
+  // options.open_log opens it);
   // `recovered` (null likewise) says which segments snapshots cover.
   // `on_progress` is called (from the persister's thread) whenever
   // durable() or failing() changed.
@@ -115,6 +120,7 @@ class Persister {
   // alive), in ring order; `unsynced_`: records appended, not yet fsynced.
   std::vector<EgressEntry> held_;
   bool unsynced_ = false;
+  bool log_pending_ = false;  // options_.open_log has not opened the log yet
   Clock::time_point retry_at_{};
   std::chrono::milliseconds backoff_{50};
   std::unique_ptr<Durable[]> durable_;

@@ -420,6 +420,47 @@ TEST(Node, FullDiskRefusesWritesServesReadsAndRecovers) {
   EXPECT_NE(text.find("ghi"), std::string::npos);
 }
 
+// A node restarted on a full disk starts: it serves what it recovered,
+// refuses op batches, and takes them once there is room again.
+TEST(Node, StartsOnAFullDiskAndTakesWritesOnceThereIsRoom) {
+  TempDir dir;
+  {
+    NodeOptions o;
+    o.data_dir = dir.str();
+    TestNode n(o);
+    Peer writer(n, 1, "d");
+    writer.Type(0, "abc");
+    ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(1) == 3; }));
+  }
+  support::FullDisk disk;
+  disk.full = true;
+  NodeOptions o;
+  o.data_dir = dir.str();
+  o.fs = &disk;
+  TestNode n(o);
+  EXPECT_TRUE(n.Logged("refusing op batches until it can"));
+  Peer reader(n, 2, "d");
+  EXPECT_EQ(reader.doc.Text(), "abc");
+  Peer refused(n, 3, "d");
+  refused.Type(0, ">");
+  EXPECT_EQ(refused.client->RunUntil([] { return false; }, seconds(30)).code(),
+            StatusCode::kUnavailable);
+  EXPECT_NE(refused.client->close_reason().find("cannot store"), std::string::npos)
+      << refused.client->close_reason();
+  disk.full = false;
+  EXPECT_TRUE(n.Logged("persistence recovered"));
+  Peer writer(n, 4, "d");
+  writer.Type(3, "def");
+  ASSERT_TRUE(writer.WaitFor([&] { return writer.client->acked("d").Get(4) == 3; }))
+      << writer.client->close_reason();
+  n.Stop();
+  NodeOptions plain;
+  plain.data_dir = dir.str();
+  TestNode restarted(plain);
+  Peer again(restarted, 5, "d");
+  EXPECT_EQ(again.doc.Text(), "abcdef");
+}
+
 // Regression: a stop waited for a persister that retried a full disk
 // forever.
 TEST(Node, StopsWhileTheDiskIsFull) {

@@ -13,7 +13,9 @@
 // Disk trouble (full, failing): the node goes on serving reads and
 // catch-ups, refuses new op batches with Error{STORAGE} (and tells authors
 // whose batches it could not store the same way), acknowledges nothing that
-// is not durable, and resumes by itself once writes succeed again.
+// is not durable, and resumes by itself once writes succeed again. A node
+// started on such a disk does the same (it needs room only for a new log
+// segment, which it creates once it can).
 #pragma once
 
 #include <chrono>
