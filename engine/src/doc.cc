@@ -82,7 +82,12 @@ Status Doc::Apply(std::span<const Op> ops) {
 }
 
 std::string Doc::EncodeOpsSince(const VersionVector& since, const VersionVector* until) const {
-  return state_->EncodeOpsSince(since, until);
+  return state_->EncodeOpsSince(since, until, true);
+}
+
+std::string Doc::EncodeOpsSince(const VersionVector& since, const VersionVector* until,
+                                bool compress) const {
+  return state_->EncodeOpsSince(since, until, compress);
 }
 
 Status Doc::ApplyUpdate(std::span<const std::byte> bytes) {

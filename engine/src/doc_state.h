@@ -138,7 +138,9 @@ class DocState {
   size_t FirstRunFrom(uint32_t agent, uint32_t seq) const;
 
   // ---- codecs ----
-  std::string EncodeOpsSince(const VersionVector& since, const VersionVector* until) const;
+  // `compress` false: uncompressed whatever options_.compress says.
+  std::string EncodeOpsSince(const VersionVector& since, const VersionVector* until,
+                             bool compress) const;
   std::string EncodeSnapshot() const;
   // Loads EncodeSnapshot bytes (untrusted) into this empty DocState.
   Status LoadSnapshot(std::string_view bytes);

@@ -198,7 +198,8 @@ class UpdateWriter {
 
 }  // namespace
 
-std::string DocState::EncodeOpsSince(const VersionVector& since, const VersionVector* until) const {
+std::string DocState::EncodeOpsSince(const VersionVector& since, const VersionVector* until,
+                                     bool compress) const {
   // Dense, by local agent index: the loop below looks these up per run.
   std::vector<uint64_t> limit(next_seq_.begin(), next_seq_.end());
   std::vector<uint64_t> from_of(agent_ids_.size(), 0);
@@ -236,7 +237,7 @@ std::string DocState::EncodeOpsSince(const VersionVector& since, const VersionVe
       writer.AddDelete(r, s0, end);
     }
   }
-  return writer.Finish(options_.compress);
+  return writer.Finish(options_.compress && compress);
 }
 
 namespace {

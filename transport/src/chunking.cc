@@ -12,6 +12,13 @@ size_t BytesPerCodePoint(const engine::Op& op) {
 }
 
 constexpr size_t kOpOverhead = 24;  // ids, origins, lengths
+// What a chunk should fill of the limit: room for the estimate to be off
+// by a tenth before a chunk must be encoded again, smaller.
+constexpr double kFill = 0.85;
+// The budget never grows past this many estimated bytes: a history that
+// compresses extremely well (one text pasted over and over) still comes in
+// chunks that decode to a bounded size.
+constexpr size_t kMaxBudget = size_t{4} << 20;
 
 }  // namespace
 
@@ -20,16 +27,21 @@ Result<std::vector<std::string>> EncodeChunks(const engine::Doc& doc,
                                               size_t max_bytes) {
   std::vector<std::string> out;
   if (since.Includes(doc.version())) return out;
-  std::string all = doc.EncodeOpsSince(since);
-  if (all.size() <= max_bytes) {
-    out.push_back(std::move(all));
+  // Sized uncompressed first: an upper bound on the compressed size that
+  // costs no text compression, and whose ops decode without decompressing.
+  std::string raw = doc.EncodeOpsSince(since, nullptr, /*compress=*/false);
+  if (raw.size() <= max_bytes) {
+    out.push_back(doc.EncodeOpsSince(since));
     return out;
   }
-  Result<engine::Ops> ops = engine::Doc::DecodeUpdate(all);
+  Result<engine::Ops> ops = engine::Doc::DecodeUpdate(raw);
   if (!ops.ok()) return ops.status();
   engine::VersionVector from = since;
   size_t i = 0;         // the first op not fully sent
   uint64_t offset = 0;  // code points of ops[i] already sent
+  // In estimated bytes (kOpOverhead per op, the text's bytes): a first
+  // guess, then scaled by what each chunk really took, so chunks come out
+  // near kFill of the limit whatever the history compresses to.
   size_t budget = max_bytes / 2;
   while (i < ops->size()) {
     // Take whole ops while the estimate fits; an op larger than the whole
@@ -51,6 +63,7 @@ Result<std::vector<std::string>> EncodeChunks(const engine::Doc& doc,
       }
       if (cost == 0) {
         uint64_t take = std::max<uint64_t>(1, (budget - std::min(budget, kOpOverhead)) / per);
+        cost = kOpOverhead + take * per;
         until.Set(op.id.agent, op.id.seq + off + take);
         off += take;
       }
@@ -62,6 +75,13 @@ Result<std::vector<std::string>> EncodeChunks(const engine::Doc& doc,
       if (budget <= 2 * kOpOverhead) return Status::Internal("cannot split an op under the limit");
       budget /= 2;
       continue;
+    }
+    if (j < ops->size() || off != 0) {
+      // What this chunk cost per estimated byte sets the next budget.
+      const double scale = kFill * static_cast<double>(max_bytes) /
+                           static_cast<double>(std::max<size_t>(chunk.size(), 1));
+      budget = std::clamp<size_t>(static_cast<size_t>(static_cast<double>(cost) * scale),
+                                  4 * kOpOverhead, kMaxBudget);
     }
     out.push_back(std::move(chunk));
     from = until;

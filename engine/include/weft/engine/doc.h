@@ -121,6 +121,11 @@ class Doc {
   // replica had, i.e. causally closed) are included.
   std::string EncodeOpsSince(const VersionVector& since,
                              const VersionVector* until = nullptr) const;
+  // The same, written uncompressed when `compress` is false, whatever
+  // DocOptions::compress says: cheaper to write and to decode, for a caller
+  // that only sizes or splits what a replica lacks.
+  std::string EncodeOpsSince(const VersionVector& since, const VersionVector* until,
+                             bool compress) const;
   // Decodes and applies bytes from EncodeOpsSince. Malformed, truncated or
   // hostile bytes give kCorruption (or kResourceExhausted for Pending
   // overflow) and leave the Doc unchanged.
