@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "weft/engine/trace.h"
 
@@ -36,6 +38,73 @@ TEST(EncodeChunks, WholeHistoryOfARealTraceInFrameSizedPieces) {
   ASSERT_TRUE(engine::ReplaySequential(*trace, doc).ok());
   engine::Doc fresh(2);
   ExpectChunksRebuild(doc, {}, fresh, kMaxUpdateBytes);
+}
+
+// Every shared history, and refactoring-shaped big pastes and deletes,
+// rebuilds from its chunks; and the chunks are full enough that a history
+// costs few more frames and bytes than its own encoding.
+TEST(EncodeChunks, EveryHistoryRebuildsFromFullChunks) {
+  std::vector<std::pair<std::string, engine::Doc>> docs;
+  for (const char* name :
+       {"automerge-paper", "seph-blog1", "sveltecomponent", "friendsforever_flat"}) {
+    Result<engine::Trace> trace =
+        engine::LoadTrace(TracesDir() + "/sequential/" + name + ".json.gz");
+    ASSERT_TRUE(trace.ok()) << trace.status().ToString();
+    engine::Doc doc(1);
+    ASSERT_TRUE(engine::ReplaySequential(*trace, doc).ok());
+    docs.emplace_back(name, std::move(doc));
+  }
+  {
+    Result<engine::Trace> trace =
+        engine::LoadTrace(TracesDir() + "/concurrent/friendsforever.json.gz");
+    ASSERT_TRUE(trace.ok()) << trace.status().ToString();
+    engine::Doc doc(1000);
+    ASSERT_TRUE(engine::ImportConcurrent(*trace, doc).ok());
+    docs.emplace_back("friendsforever", std::move(doc));
+  }
+  {
+    engine::PasteDeleteOptions o;
+    o.cycles = 10;
+    o.max_chars = 100'000;
+    engine::Doc doc(1);
+    ASSERT_TRUE(engine::ReplaySequential(engine::GeneratePasteDeleteTrace(o), doc).ok());
+    docs.emplace_back("paste-delete", std::move(doc));
+  }
+  for (const auto& [name, doc] : docs) {
+    SCOPED_TRACE(name);
+    engine::Doc fresh(2);
+    ExpectChunksRebuild(doc, {}, fresh, kMaxUpdateBytes);
+    Result<std::vector<std::string>> chunks = EncodeChunks(doc, {});
+    ASSERT_TRUE(chunks.ok());
+    const size_t whole = doc.EncodeOpsSince({}).size();
+    size_t sum = 0;
+    for (const std::string& c : *chunks) sum += c.size();
+    // On average a third of the limit at least, and no more than half
+    // again what one encoding of the whole history takes.
+    EXPECT_LE(chunks->size(), whole / (kMaxUpdateBytes / 3) + 1) << whole << " bytes in all";
+    EXPECT_LE(sum, whole + whole / 2) << chunks->size() << " chunks";
+  }
+}
+
+// Text that compresses to almost nothing (one line pasted over and over)
+// still comes in chunks a receiver decodes under a node's bound on one
+// batch's decoded bytes.
+TEST(EncodeChunks, TextThatCompressesFarStaysDecodable) {
+  engine::Doc doc(1);
+  std::string line = "the same line, pasted again and again\n";
+  std::string text;
+  while (text.size() < (size_t{4} << 20)) text += line;
+  ASSERT_TRUE(doc.Insert(0, text).ok());
+  Result<std::vector<std::string>> chunks = EncodeChunks(doc, {});
+  ASSERT_TRUE(chunks.ok()) << chunks.status().ToString();
+  engine::DocOptions bounded;
+  bounded.max_decoded_bytes = size_t{16} << 20;
+  engine::Doc fresh(2, bounded);
+  for (const std::string& c : *chunks) {
+    ASSERT_LE(c.size(), kMaxUpdateBytes);
+    ASSERT_TRUE(fresh.ApplyUpdate(c).ok());
+  }
+  EXPECT_EQ(fresh.size(), doc.size());
 }
 
 TEST(EncodeChunks, OneHugeInsertIsCut) {

@@ -39,10 +39,21 @@ Result<std::vector<std::string>> EncodeChunks(const engine::Doc& doc,
   engine::VersionVector from = since;
   size_t i = 0;         // the first op not fully sent
   uint64_t offset = 0;  // code points of ops[i] already sent
-  // In estimated bytes (kOpOverhead per op, the text's bytes): a first
-  // guess, then scaled by what each chunk really took, so chunks come out
-  // near kFill of the limit whatever the history compresses to.
-  size_t budget = max_bytes / 2;
+  // In estimated bytes (kOpOverhead per op, the text's bytes). The first
+  // chunk is sized as if nothing compressed (the uncompressed encoding's
+  // bytes per estimated byte); each next one by what the last really took,
+  // so chunks come out near kFill of the limit whatever the history
+  // compresses to.
+  size_t total = 0;
+  for (const engine::Op& op : *ops) total += kOpOverhead + op.len * BytesPerCodePoint(op);
+  size_t budget = std::clamp<size_t>(
+      static_cast<size_t>(kFill * static_cast<double>(max_bytes) * static_cast<double>(total) /
+                          static_cast<double>(raw.size())),
+      4 * kOpOverhead, kMaxBudget);
+  // Below the smallest budget that gave an oversized chunk: text that
+  // compresses past what a decoder accepts is stored as it is, so growing
+  // back past that point would only fail again.
+  size_t ceiling = kMaxBudget;
   while (i < ops->size()) {
     // Take whole ops while the estimate fits; an op larger than the whole
     // budget is cut (ids are consecutive, so a version can end inside it).
@@ -73,6 +84,7 @@ Result<std::vector<std::string>> EncodeChunks(const engine::Doc& doc,
     if (chunk.size() > max_bytes) {
       // The estimate was low (text that does not compress): retry smaller.
       if (budget <= 2 * kOpOverhead) return Status::Internal("cannot split an op under the limit");
+      ceiling = std::min(ceiling, budget / 4 * 3);
       budget /= 2;
       continue;
     }
@@ -80,8 +92,10 @@ Result<std::vector<std::string>> EncodeChunks(const engine::Doc& doc,
       // What this chunk cost per estimated byte sets the next budget.
       const double scale = kFill * static_cast<double>(max_bytes) /
                            static_cast<double>(std::max<size_t>(chunk.size(), 1));
+      // At most four times the last per chunk, and never back to what failed.
+      const size_t most = std::max<size_t>(4 * kOpOverhead, std::min(4 * budget, ceiling));
       budget = std::clamp<size_t>(static_cast<size_t>(static_cast<double>(cost) * scale),
-                                  4 * kOpOverhead, kMaxBudget);
+                                  4 * kOpOverhead, most);
     }
     out.push_back(std::move(chunk));
     from = until;
