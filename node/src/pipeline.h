@@ -286,6 +286,11 @@ struct EgressEntry {
   }
 };
 
+// With the RingPtr's 16 bytes, an egress entry fills one cache line and
+// an ingress entry half of one (node/README.md).
+static_assert(sizeof(IngressEntry::Record) == 32);
+static_assert(sizeof(EgressEntry::Record) == 48);
+
 using IngressView = IngressEntry::View;
 using EgressView = EgressEntry::View;
 using IngressRing = NodeRing<IngressEntry>;
