@@ -128,15 +128,6 @@ struct IngressEntry {
           update(BytesAt(s.ptr, s.record.update)),
           received_micros(s.record.received_micros),
           control(c) {}
-    explicit View(const IngressEntry& e)
-        : kind(e.kind),
-          worker(e.worker),
-          conn(e.conn),
-          frame(e.frame),
-          doc(e.doc),
-          update(e.update),
-          received_micros(e.received_micros),
-          control(e.control) {}
     Kind kind;
     uint32_t worker;
     uint64_t conn;

@@ -15,8 +15,8 @@
 #include <cstddef>
 #include <span>
 
-#include "weft/transport/messages.h"
 #include "weft/status.h"
+#include "weft/transport/messages.h"
 
 namespace weft::transport {
 
