@@ -16,15 +16,18 @@ void IdIndex::Reserve(uint32_t agent, uint64_t next_seq) {
 uint32_t IdIndex::Find(const Block& b, uint32_t off) { return b.runs[Covering(b, off)].leaf; }
 
 size_t IdIndex::Covering(const Block& b, uint32_t off) {
-  // Lists are mostly short, where a linear scan beats a binary search.
-  if (b.n <= 16) {
-    size_t i = 1;
-    while (i < b.n && b.runs[i].offset <= off) ++i;
-    return i - 1;
+  // A search whose every step is a conditional move: the runs of a block
+  // of scattered edits are many and their offsets unpredictable, and a
+  // branch per step mispredicted about every other time (most of this
+  // lookup's cost). runs[0].offset is 0, so some run always covers `off`.
+  const Run* base = b.runs.get();
+  size_t n = b.n;
+  while (n > 1) {
+    const size_t half = n / 2;
+    base = base[half].offset <= off ? base + half : base;
+    n -= half;
   }
-  const Run* r = std::partition_point(b.runs.get() + 1, b.runs.get() + b.n,
-                                      [&](const Run& x) { return x.offset <= off; });
-  return static_cast<size_t>(r - b.runs.get()) - 1;
+  return static_cast<size_t>(base - b.runs.get());
 }
 
 bool IdIndex::SplitRun(Block& b, uint32_t lo, uint32_t hi, uint32_t leaf) {
