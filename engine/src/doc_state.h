@@ -71,6 +71,18 @@ struct RawOp {
   bool backward = false;
 };
 
+// Whether the inserts of a batch are known to carry valid UTF-8 of exactly
+// their length (a decoder that cut them so: kChecked) or must be counted.
+enum class BatchText { kUnchecked, kChecked };
+
+// What a batch's ready ops add: text bytes, characters, seqs (every op's
+// whole length, a known prefix included).
+struct BatchTotals {
+  uint64_t bytes = 0;
+  uint64_t chars = 0;
+  uint64_t seqs = 0;
+};
+
 // An Op seen as a RawOp (viewing op.text) and back (copying the text).
 RawOp ViewOf(const Op& op);
 Op OwnedOp(const RawOp& raw);
@@ -127,7 +139,7 @@ class DocState {
   void LogLocalDelete(Loc loc, Ops* out);
 
   // ---- remote ops (integrate.cc) ----
-  Status ApplyBatch(std::span<const RawOp> batch);
+  Status ApplyBatch(std::span<const RawOp> batch, BatchText text = BatchText::kUnchecked);
 
   // ---- the log ----
   void AppendLog(const LogRun& run);
@@ -194,11 +206,10 @@ class DocState {
   // Commits ops all[order[0..k)] into this empty Doc while their history
   // is linear (linear_merge.cc); returns k.
   size_t CommitLinear(std::span<const RawOp> all, const std::vector<size_t>& order);
-  // The limits a batch must stay within (text, seqs, Pending), given the
-  // ops PlanBatch found ready (`order`) and waiting (`state` 0).
+  // The limits a batch must stay within (text, seqs, Pending), given what
+  // the ops PlanBatch found ready add (`ready`) and which wait (`state` 0).
   // `known_seqs`: the seqs this Doc holds, all agents together.
-  Status CheckBatchBounds(std::span<const RawOp> all, uint64_t known_seqs,
-                          const std::vector<size_t>& order,
+  Status CheckBatchBounds(std::span<const RawOp> all, uint64_t known_seqs, const BatchTotals& ready,
                           const std::vector<uint8_t>& state) const;
 
  public:

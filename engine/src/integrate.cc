@@ -64,16 +64,18 @@ class Simulation {
     if (a.inserted.size() < words) {
       a.inserted.resize(static_cast<size_t>(std::max<uint64_t>(words, 2 * a.inserted.size())), 0);
     }
-    if (op.kind == Op::Kind::kInsert) {
+    if (op.kind == Op::Kind::kInsert && from < to) {
+      // Bits [from, to) set a word at a time.
       uint64_t* w = a.inserted.data();
-      for (uint64_t k = from; k < to;) {
-        if (k % 64 == 0 && to - k >= 64) {
-          w[k / 64] = ~uint64_t{0};
-          k += 64;
-        } else {
-          w[k / 64] |= uint64_t{1} << (k % 64);
-          ++k;
-        }
+      const uint64_t fw = from / 64, lw = (to - 1) / 64;
+      const uint64_t low = ~uint64_t{0} << (from % 64);
+      const uint64_t high = ~uint64_t{0} >> (63 - (to - 1) % 64);
+      if (fw == lw) {
+        w[fw] |= low & high;
+      } else {
+        w[fw] |= low;
+        for (uint64_t k = fw + 1; k < lw; ++k) w[k] = ~uint64_t{0};
+        w[lw] |= high;
       }
     }
     a.next = end;
@@ -153,15 +155,18 @@ Readiness CheckReady(Simulation& sim, const RawOp& op, Blocker* blocker) {
   return dep_ready(op.target.agent, lo, lo + op.len - 1);
 }
 
-// Structural checks that need no Doc state.
-Status CheckShape(const RawOp& op) {
+// Structural checks that need no Doc state. The text is counted unless
+// the caller already knows it (`text`).
+Status CheckShape(const RawOp& op, BatchText text) {
   if (op.len == 0) return Status::Corruption("op of length 0");
   if (op.seq > kMaxSeq || op.len > kMaxSeq - op.seq)
     return Status::Corruption("op seq out of range");
   if (op.kind == Op::Kind::kInsert) {
-    std::optional<uint64_t> n = CountUtf8(op.text);
-    if (!n) return Status::Corruption("insert text is not valid UTF-8");
-    if (*n != op.len) return Status::Corruption("insert text length differs from op length");
+    if (text == BatchText::kUnchecked) {
+      std::optional<uint64_t> n = CountUtf8(op.text);
+      if (!n) return Status::Corruption("insert text is not valid UTF-8");
+      if (*n != op.len) return Status::Corruption("insert text length differs from op length");
+    }
     if ((op.left && op.left->seq > kMaxSeq) || (op.right && op.right->seq > kMaxSeq)) {
       return Status::Corruption("origin seq out of range");
     }
@@ -210,18 +215,17 @@ namespace {
 // again only when the Simulation learns that seq. Any arrival order costs
 // O(n log n), not a pass over every waiting op per op that becomes ready.
 // Fills `order` with the ready ops in a causal order and marks `state`
-// (0 waiting, 1 ready, 2 duplicate); kCorruption for a hostile dependency.
+// (0 waiting, 1 ready, 2 duplicate), and sums what the ready ops add in
+// `ready`; kCorruption for a hostile dependency.
 // `known_seqs`: the seqs the Doc holds, all agents together.
+// `chars`: the characters the Doc and every insert of `all` hold.
 Status PlanBatch(const DocState& doc, std::span<const RawOp> all, uint64_t known_seqs,
-                 std::vector<size_t>* order, std::vector<uint8_t>* state) {
+                 uint64_t chars, std::vector<size_t>* order, std::vector<uint8_t>* state,
+                 BatchTotals* ready) {
   // The bits the plan keeps grow with the seqs it accepts, and a delete may
   // name any range of inserted characters again and again: the seqs are
   // held to the bound CheckBatchBounds applies after planning (with every
   // insert of the batch counted, so no batch it would pass stops here).
-  uint64_t chars = doc.tree_.all();
-  for (const RawOp& op : all) {
-    if (op.kind == Op::Kind::kInsert) chars += op.len;
-  }
   uint64_t room = SeqBound(chars) > known_seqs ? SeqBound(chars) - known_seqs : 0;
   Simulation sim(doc);
   state->assign(all.size(), 0);
@@ -254,6 +258,11 @@ Status PlanBatch(const DocState& doc, std::span<const RawOp> all, uint64_t known
           return Status::Corruption("op seq runs implausibly far ahead of the document");
         }
         order->push_back(i);
+        ready->seqs += all[i].len;
+        if (all[i].kind == Op::Kind::kInsert) {
+          ready->bytes += all[i].text.size();
+          ready->chars += all[i].len;
+        }
         if (waiters.empty()) break;
         auto w = waiters.find(all[i].agent);
         if (w == waiters.end()) break;
@@ -272,24 +281,16 @@ Status PlanBatch(const DocState& doc, std::span<const RawOp> all, uint64_t known
 }  // namespace
 
 Status DocState::CheckBatchBounds(std::span<const RawOp> all, uint64_t known_seqs,
-                                  const std::vector<size_t>& order,
+                                  const BatchTotals& ready,
                                   const std::vector<uint8_t>& state) const {
   // Bounds a hostile peer cannot push this replica past: text ever inserted
   // (Item offsets are 31-bit), and how far seqs may run ahead of the
   // characters the document holds (deletes take seqs too; per-seq
   // structures such as the id index grow with them).
-  uint64_t new_bytes = 0, new_chars = 0, seqs = known_seqs;
-  for (size_t i : order) {
-    if (all[i].kind == Op::Kind::kInsert) {
-      new_bytes += all[i].text.size();
-      new_chars += all[i].len;
-    }
-    seqs += all[i].len;
-  }
-  if (tree_.arena_size() + new_bytes > kMaxArena) {
+  if (tree_.arena_size() + ready.bytes > kMaxArena) {
     return Status::ResourceExhausted("document text would exceed 2 GiB");
   }
-  if (seqs > SeqBound(tree_.all() + new_chars)) {
+  if (known_seqs + ready.seqs > SeqBound(tree_.all() + ready.chars)) {
     return Status::Corruption("op seq runs implausibly far ahead of the document");
   }
   size_t waiting = 0, waiting_bytes = 0;
@@ -317,14 +318,23 @@ Status DocState::CheckBatchBounds(std::span<const RawOp> all, uint64_t known_seq
 // the bounds (text, seqs, Pending). Phase 2 applies the ready ops in the
 // order they became ready, which is causal, and keeps the rest in Pending.
 // Phase 2 cannot fail.
-Status DocState::ApplyBatch(std::span<const RawOp> batch) {
-  for (const RawOp& op : batch) WEFT_RETURN_IF_ERROR(CheckShape(op));
+Status DocState::ApplyBatch(std::span<const RawOp> batch, BatchText text) {
+  // The characters the Doc would hold with every insert planned, counted in
+  // the same pass as the checks (a pass over a large batch is not free).
+  uint64_t chars = tree_.all();
+  for (const RawOp& op : batch) {
+    WEFT_RETURN_IF_ERROR(CheckShape(op, text));
+    if (op.kind == Op::Kind::kInsert) chars += op.len;
+  }
   // With nothing in Pending (the usual case) the batch is planned in place.
   std::vector<RawOp> joined;
   std::span<const RawOp> all = batch;
   if (!pending_.empty()) {
     joined.reserve(pending_.size() + batch.size());
-    for (const Op& op : pending_) joined.push_back(ViewOf(op));
+    for (const Op& op : pending_) {
+      joined.push_back(ViewOf(op));
+      if (op.kind == Op::Kind::kInsert) chars += op.len;
+    }
     joined.insert(joined.end(), batch.begin(), batch.end());
     all = joined;
   }
@@ -334,8 +344,9 @@ Status DocState::ApplyBatch(std::span<const RawOp> batch) {
   // (a pass over every agent).
   uint64_t known_seqs = 0;
   for (uint32_t next : next_seq_) known_seqs += next;
-  WEFT_RETURN_IF_ERROR(PlanBatch(*this, all, known_seqs, &order, &state));
-  WEFT_RETURN_IF_ERROR(CheckBatchBounds(all, known_seqs, order, state));
+  BatchTotals ready;
+  WEFT_RETURN_IF_ERROR(PlanBatch(*this, all, known_seqs, chars, &order, &state, &ready));
+  WEFT_RETURN_IF_ERROR(CheckBatchBounds(all, known_seqs, ready, state));
   // Into an empty Doc (a first sync, a catch-up) a linear history needs no
   // order statistics until the end. Change events need positions as they
   // go, so a listener keeps the usual path.

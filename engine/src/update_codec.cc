@@ -372,7 +372,9 @@ Status ParseUpdate(std::string_view bytes, size_t max_bytes, DecodedUpdate* out)
 Status ApplyUpdateBytes(DocState& doc, std::string_view bytes) {
   DecodedUpdate u;
   WEFT_RETURN_IF_ERROR(ParseUpdate(bytes, doc.options_.max_decoded_bytes, &u));
-  return doc.ApplyBatch(u.ops);
+  // ReadRuns validated the text once and cut each insert's text at its
+  // length in code points.
+  return doc.ApplyBatch(u.ops, BatchText::kChecked);
 }
 
 Result<Ops> DecodeUpdateBytes(std::string_view bytes, size_t max_bytes) {
