@@ -343,18 +343,32 @@ void ItemTree::IndexBuilt(const std::vector<Item>& items, const std::vector<uint
           IdIndex::LeafRange{it.seq, it.seq + it.len, BuiltLeafOf(i)};
     }
   }
-  const auto by_seq = [](const IdIndex::LeafRange& x, const IdIndex::LeafRange& y) {
-    return x.seq < y.seq;
-  };
-  for (size_t b = 0; b + 1 < start.size(); ++b) {
-    if (start[b + 1] - start[b] > 1) {
-      std::sort(ranges.data() + start[b], ranges.data() + start[b + 1], by_seq);
-    }
-  }
   index_.Clear(agents);
   for (uint32_t a = 0; a < agents; ++a) {
     const uint32_t lo = start[first_bucket[a]], hi = start[first_bucket[a + 1]];
-    index_.LoadRanges(a, ranges.data() + lo, hi - lo, next_seq[a]);
+    // Out of order only within a bucket, a few Items as a rule: one
+    // insertion pass over the agent's ranges orders them, where a sort per
+    // bucket paid a call and a test for every bucket, most of them holding
+    // one Item or none. A snapshot whose Items crowd into few buckets
+    // (deletes widen them) gets a sort once the moves outgrow the ranges.
+    IdIndex::LeafRange* r = ranges.data();
+    const uint64_t budget = uint64_t{8} * (hi - lo);
+    uint64_t moves = 0;
+    for (uint32_t i = lo + 1; i < hi; ++i) {
+      if (r[i - 1].seq <= r[i].seq) continue;
+      const IdIndex::LeafRange x = r[i];
+      uint32_t j = i;
+      for (; j > lo && r[j - 1].seq > x.seq; --j) r[j] = r[j - 1];
+      r[j] = x;
+      moves += i - j;
+      if (moves > budget) {
+        std::sort(r + lo, r + hi, [](const IdIndex::LeafRange& x, const IdIndex::LeafRange& y) {
+          return x.seq < y.seq;
+        });
+        break;
+      }
+    }
+    index_.LoadRanges(a, r + lo, hi - lo, next_seq[a]);
   }
 }
 
