@@ -53,10 +53,7 @@ std::string Doc::Text() const {
   const detail::ItemTree& tree = state_->tree_;
   std::string out;
   out.reserve(tree.arena_size());
-  for (detail::Loc loc = tree.Begin(); loc.leaf != detail::kNone; loc = tree.Next(loc)) {
-    const detail::Item& it = tree.at(loc);
-    if (!it.deleted) out.append(tree.Bytes(it));
-  }
+  tree.AppendText(&out);
   return out;
 }
 

@@ -385,4 +385,24 @@ size_t ItemTree::HeapBytes() const {
          prep_leaves_.capacity() * sizeof(PrepLeaf) + prep_nodes_.capacity() * sizeof(PrepNode);
 }
 
+void ItemTree::AppendText(std::string* out) const {
+  const char* run = arena_.data();
+  size_t run_len = 0;
+  for (uint32_t leaf = 0; leaf != kNone; leaf = leaves_[leaf].next) {
+    const Leaf& l = leaves_[leaf];
+    for (uint32_t i = 0; i < l.n; ++i) {
+      const Item& it = l.items[i];
+      if (it.deleted) continue;
+      const char* p = arena_.data() + it.byte_off;
+      if (p != run + run_len) {
+        out->append(run, run_len);
+        run = p;
+        run_len = 0;
+      }
+      run_len += it.byte_len;
+    }
+  }
+  out->append(run, run_len);
+}
+
 }  // namespace weft::engine::detail

@@ -150,6 +150,10 @@ class ItemTree {
   std::string_view Bytes(const Item& item) const {
     return std::string_view(arena_.data() + item.byte_off, item.byte_len);
   }
+  // Appends the visible text to `out`, leaf by leaf; neighbours whose bytes
+  // are neighbours in the arena (a loaded snapshot's, text typed in one
+  // go) are copied together.
+  void AppendText(std::string* out) const;
   // Appends UTF-8 to the arena; returns its offset.
   uint32_t Append(std::string_view utf8);
   // An Item for a new run, its text appended to the arena.
