@@ -347,6 +347,7 @@ Status DocState::ApplyBatch(std::span<const RawOp> batch, BatchText text) {
   BatchTotals ready;
   WEFT_RETURN_IF_ERROR(PlanBatch(*this, all, known_seqs, chars, &order, &state, &ready));
   WEFT_RETURN_IF_ERROR(CheckBatchBounds(all, known_seqs, ready, state));
+  tree_.ReserveArena(ready.bytes);
   // Into an empty Doc (a first sync, a catch-up) a linear history needs no
   // order statistics until the end. Change events need positions as they
   // go, so a listener keeps the usual path.

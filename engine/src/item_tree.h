@@ -156,6 +156,12 @@ class ItemTree {
   void AppendText(std::string* out) const;
   // Appends UTF-8 to the arena; returns its offset.
   uint32_t Append(std::string_view utf8);
+  // Room for `more` bytes of text at once: a batch that brings megabytes
+  // (a first sync) grew the arena a quarter at a time, copying it each
+  // time into freshly faulted memory.
+  void ReserveArena(size_t more) {
+    if (arena_.capacity() - arena_.size() < more) arena_.reserve(arena_.size() + more);
+  }
   // An Item for a new run, its text appended to the arena.
   Item NewItem(uint32_t agent, uint32_t seq, uint32_t len, std::string_view utf8, Ref left,
                Ref right) {

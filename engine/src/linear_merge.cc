@@ -24,7 +24,9 @@ namespace {
 
 class LinearMerge {
  public:
-  explicit LinearMerge(DocState& doc) : doc_(doc) {
+  // `ops`: how many ops may follow; each adds a node at least.
+  LinearMerge(DocState& doc, size_t ops) : doc_(doc) {
+    nodes_.reserve(ops + 2);
     nodes_.push_back(Node{});  // kHead: the document start
     nodes_.push_back(Node{});  // kTail: the document end
     nodes_[kHead].next = kTail;
@@ -169,7 +171,7 @@ class LinearMerge {
 }  // namespace
 
 size_t DocState::CommitLinear(std::span<const RawOp> all, const std::vector<size_t>& order) {
-  LinearMerge merge(*this);
+  LinearMerge merge(*this, order.size());
   size_t k = 0;
   while (k < order.size() && merge.Apply(all[order[k]])) ++k;
   merge.Finish();
