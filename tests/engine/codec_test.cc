@@ -215,6 +215,25 @@ TEST(Codec, CorruptUpdatesAreRejectedAndChangeNothing) {
   SweepCorruption(plain.EncodeOpsSince(VersionVector()), false);
 }
 
+// ApplyBatch does not count a decoded update's text again: the decoder
+// vouches for it. Text that is not UTF-8, or whose characters do not add
+// up to the lengths of the ops, must be refused by the decoder itself.
+TEST(Codec, UpdateTextThatDoesNotMatchItsOpsIsRefused) {
+  Doc src(1, Uncompressed());
+  ASSERT_TRUE(src.Insert(0, "caf\xc3\xa9 au lait", nullptr).ok());
+  const std::string coded = src.EncodeOpsSince(VersionVector());
+  Result<std::string_view> body = detail::Unseal(coded, detail::PayloadKind::kUpdate);
+  ASSERT_TRUE(body.ok());
+  const size_t at = body->find("\xc3\xa9");
+  ASSERT_NE(at, std::string_view::npos) << "expected the text stored as it is";
+  ASSERT_TRUE(TryBytes(coded, false));
+  for (const char* swap : {"\xc3\x41", "ab", "\xa9\xc3"}) {
+    std::string bad(*body);
+    bad.replace(at, 2, swap);
+    EXPECT_FALSE(TryBytes(detail::Seal(detail::PayloadKind::kUpdate, bad), false)) << swap;
+  }
+}
+
 TEST(Codec, CorruptSnapshotsAreRejected) { SweepCorruption(Source().EncodeSnapshot(), true); }
 
 TEST(Codec, DamageBehindAValidChecksumNeverCrashes) {
