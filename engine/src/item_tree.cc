@@ -189,11 +189,7 @@ void ItemTree::ReserveSeqs(uint32_t agent, uint64_t next_seq) { index_.Reserve(a
 
 uint32_t ItemTree::Append(std::string_view utf8) {
   uint32_t off = static_cast<uint32_t>(arena_.size());
-  if (arena_.size() + utf8.size() > arena_.capacity()) {
-    // Grow by a quarter, not double: the arena lives as long as the Doc and
-    // the copies are cheap next to the edits that fill it.
-    arena_.reserve(std::max(arena_.size() + utf8.size(), arena_.capacity() / 4 * 5 + 4096));
-  }
+  ReserveArena(utf8.size());
   arena_.insert(arena_.end(), utf8.begin(), utf8.end());
   return off;
 }

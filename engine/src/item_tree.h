@@ -17,6 +17,7 @@
 // of an empty document may be empty; no other leaf is empty.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -156,11 +157,16 @@ class ItemTree {
   void AppendText(std::string* out) const;
   // Appends UTF-8 to the arena; returns its offset.
   uint32_t Append(std::string_view utf8);
-  // Room for `more` bytes of text at once: a batch that brings megabytes
-  // (a first sync) grew the arena a quarter at a time, copying it each
-  // time into freshly faulted memory.
+  // Room for `more` bytes of text at once, so that a batch bringing
+  // megabytes (a first sync) does not grow the arena step by step, copying
+  // it each time into freshly faulted memory. Growth is by a quarter at
+  // least, not double: the arena lives as long as the Doc and the copies
+  // are cheap next to the edits that fill it; and never exact, which for
+  // a stream of small batches would copy the whole arena for each one.
   void ReserveArena(size_t more) {
-    if (arena_.capacity() - arena_.size() < more) arena_.reserve(arena_.size() + more);
+    if (arena_.capacity() - arena_.size() < more) {
+      arena_.reserve(std::max(arena_.size() + more, arena_.capacity() / 4 * 5 + 4096));
+    }
   }
   // An Item for a new run, its text appended to the arena.
   Item NewItem(uint32_t agent, uint32_t seq, uint32_t len, std::string_view utf8, Ref left,
