@@ -1,7 +1,12 @@
 #include "persister.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <thread>
+#include <climits>
+#include <ctime>
 
 #include "weft/persist/snapshot_file.h"
 
@@ -12,9 +17,9 @@ bool NeedsDisk(const EgressView& e) {
   return e.kind == EgressEntry::Kind::kAccepted || e.kind == EgressEntry::Kind::kSnapshot;
 }
 
-// How often a persister holding entries for a failing disk looks for new
-// ones to pass on (there is no event that says the disk is back).
-constexpr std::chrono::milliseconds kHoldingPoll(10);
+// The epoch as the kernel's futex takes it: a plain aligned 32-bit word.
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
+uint32_t* FutexWord(std::atomic<uint32_t>& word) { return reinterpret_cast<uint32_t*>(&word); }
 constexpr std::chrono::milliseconds kFirstBackoff(50);
 constexpr std::chrono::milliseconds kMaxBackoff(1000);
 
@@ -89,10 +94,19 @@ void Persister::Run() {
       }
     }
     if (holding || log_pending_) {
-      // A failing disk is retried on a timer: there is no event to wait for.
-      std::this_thread::sleep_for(kHoldingPoll);
+      // Nothing says when a failing disk is back: sleep until the next
+      // retry is due (or, once stopping, the abandon deadline), unless
+      // Wake() brings entries to pass on before that.
+      Clock::time_point until = retry_at_;
+      if (Finished()) {
+        // Relaxed: AbandonAfter() stores it before the Wake() that ends
+        // this sleep, which orders it.
+        const int64_t abandon = abandon_at_.load(std::memory_order_relaxed);
+        until = std::min(until, Clock::time_point(Clock::duration(abandon)));
+      }
+      Sleep(epoch, until);
     } else {
-      epoch_.wait(epoch, std::memory_order_acquire);
+      Sleep(epoch, Clock::time_point::max());
     }
   }
 }
@@ -221,15 +235,44 @@ void Persister::Compact() {
   }
 }
 
+void Persister::Sleep(uint32_t seen, Clock::time_point until) {
+  // Seq_cst, the store and the load: they pair with Wake()'s seq_cst
+  // increment and load of sleeping_. Either Wake() sees this thread asleep
+  // and wakes it, or this thread sees the new epoch and does not sleep;
+  // the kernel compares the word with `seen` once more as it queues us.
+  sleeping_.store(true, std::memory_order_seq_cst);
+  if (epoch_.load(std::memory_order_seq_cst) == seen) {
+    timespec left{};
+    timespec* timeout = nullptr;
+    if (until != Clock::time_point::max()) {
+      const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::max(until - Clock::now(), Clock::duration::zero()))
+                             .count();
+      left.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+      left.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+      timeout = &left;
+    }
+    // Woken, timed out, interrupted or the word already moved: Run() looks
+    // again in every case.
+    syscall(SYS_futex, FutexWord(epoch_), FUTEX_WAIT_PRIVATE, seen, timeout, nullptr, 0);
+  }
+  // Relaxed: a Wake() that still sees it set only makes one call too many.
+  sleeping_.store(false, std::memory_order_relaxed);
+}
+
 void Persister::Wake() {
-  // Release pairs with the acquire load in Run().
-  epoch_.fetch_add(1, std::memory_order_release);
-  epoch_.notify_all();
+  // Seq_cst: the increment pairs with the acquire load at the top of Run()
+  // (what a worker published before it is seen by the peeks there) and,
+  // with the load of sleeping_, with the pair in Sleep().
+  epoch_.fetch_add(1, std::memory_order_seq_cst);
+  if (sleeping_.load(std::memory_order_seq_cst)) {
+    syscall(SYS_futex, FutexWord(epoch_), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+  }
 }
 
 void Persister::AbandonAfter(std::chrono::milliseconds grace) {
-  // Relaxed: read by Run's holding loop, which polls; nothing else is
-  // published with it.
+  // Relaxed: the Wake() below orders it before Run() reads it; nothing
+  // else is published with it.
   abandon_at_.store((Clock::now() + grace).time_since_epoch().count(), std::memory_order_relaxed);
   Wake();
 }

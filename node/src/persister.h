@@ -100,6 +100,8 @@ class Persister {
   // a prefix goes, so the log stays a contiguous run of segments.
   void Compact();
   bool Finished() const;
+  // Until Wake() moves the epoch past `seen`, or `until` (max: no limit).
+  void Sleep(uint32_t seen, Clock::time_point until);
 
   struct alignas(64) Durable {
     std::atomic<int64_t> value{-1};
@@ -125,6 +127,9 @@ class Persister {
   std::chrono::milliseconds backoff_{50};
   std::unique_ptr<Durable[]> durable_;
   std::atomic<uint32_t> epoch_{0};
+  // The persister thread is in Sleep() (or about to be): Wake() then asks
+  // the kernel to wake it, and skips that call otherwise.
+  std::atomic<bool> sleeping_{false};
   std::atomic<bool> failing_{false};
   // Clock::time_point::rep of the abandon deadline; max: none.
   std::atomic<int64_t> abandon_at_{INT64_MAX};
