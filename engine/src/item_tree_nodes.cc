@@ -362,8 +362,8 @@ void ItemTree::IndexBuilt(const std::vector<Item>& items, const std::vector<uint
       r[j] = x;
       moves += i - j;
       if (moves > budget) {
-        std::sort(r + lo, r + hi, [](const IdIndex::LeafRange& x, const IdIndex::LeafRange& y) {
-          return x.seq < y.seq;
+        std::sort(r + lo, r + hi, [](const IdIndex::LeafRange& p, const IdIndex::LeafRange& q) {
+          return p.seq < q.seq;
         });
         break;
       }

@@ -24,7 +24,8 @@ namespace {
 
 class LinearMerge {
  public:
-  // `ops`: how many ops may follow; each adds a node at least.
+  // `ops`: how many ops may follow. A node for each is room enough for
+  // most histories (typing on adds none, a split one more).
   LinearMerge(DocState& doc, size_t ops) : doc_(doc) {
     nodes_.reserve(ops + 2);
     nodes_.push_back(Node{});  // kHead: the document start
