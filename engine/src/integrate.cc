@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bit_words.h"
 #include "doc_state.h"
 #include "utf8.h"
 
@@ -37,17 +38,9 @@ class Simulation {
     }
     // One bit per seq the batch adds (set: an inserted character): origins
     // anywhere in the history cost one test, not a search.
-    const uint64_t first = lo - a.doc_next, last = hi - a.doc_next;
     const uint64_t* w = a.inserted.data();
-    const uint64_t fw = first / 64, lw = last / 64;
-    const uint64_t low = ~uint64_t{0} << (first % 64);
-    const uint64_t high = ~uint64_t{0} >> (63 - last % 64);
-    if (fw == lw) return (w[fw] & low & high) == (low & high);
-    if ((w[fw] & low) != low) return false;
-    for (uint64_t k = fw + 1; k < lw; ++k) {
-      if (w[k] != ~uint64_t{0}) return false;
-    }
-    return (w[lw] & high) == high;
+    return ForBitWords(lo - a.doc_next, hi - a.doc_next,
+                       [w](uint64_t k, uint64_t m) { return (w[k] & m) == m; });
   }
 
   // Takes the ready `op`'s new seqs out of `room`; false (nothing changed)
@@ -65,18 +58,11 @@ class Simulation {
       a.inserted.resize(static_cast<size_t>(std::max<uint64_t>(words, 2 * a.inserted.size())), 0);
     }
     if (op.kind == Op::Kind::kInsert && from < to) {
-      // Bits [from, to) set a word at a time.
       uint64_t* w = a.inserted.data();
-      const uint64_t fw = from / 64, lw = (to - 1) / 64;
-      const uint64_t low = ~uint64_t{0} << (from % 64);
-      const uint64_t high = ~uint64_t{0} >> (63 - (to - 1) % 64);
-      if (fw == lw) {
-        w[fw] |= low & high;
-      } else {
-        w[fw] |= low;
-        for (uint64_t k = fw + 1; k < lw; ++k) w[k] = ~uint64_t{0};
-        w[lw] |= high;
-      }
+      ForBitWords(from, to - 1, [w](uint64_t k, uint64_t m) {
+        w[k] |= m;
+        return true;
+      });
     }
     a.next = end;
     return true;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "bit_words.h"
 #include "byte_io.h"
 #include "doc_state.h"
 #include "envelope.h"
@@ -167,15 +168,7 @@ class SeqBits {
   bool ForWords(uint32_t agent, uint64_t lo, uint64_t hi, F f) {
     uint64_t* ins = inserted_.data() + first_[agent];
     uint64_t* held = held_.data() + first_[agent];
-    const uint64_t first = lo / 64, last = (hi - 1) / 64;
-    const uint64_t low_mask = ~uint64_t{0} << (lo % 64);
-    const uint64_t high_mask = ~uint64_t{0} >> (63 - (hi - 1) % 64);
-    if (first == last) return f(ins[first], held[first], low_mask & high_mask);  // most runs
-    if (!f(ins[first], held[first], low_mask)) return false;
-    for (uint64_t k = first + 1; k < last; ++k) {
-      if (!f(ins[k], held[k], ~uint64_t{0})) return false;
-    }
-    return f(ins[last], held[last], high_mask);
+    return ForBitWords(lo, hi - 1, [&](uint64_t k, uint64_t m) { return f(ins[k], held[k], m); });
   }
 
   std::vector<size_t> first_;  // per agent: its first word
