@@ -45,6 +45,7 @@ Status ValidateOptions(const StoreOptions& o) {
     return Status::InvalidArgument("max_reply_elements must hold a page of entries");
   }
   if (o.lease_ttl.count() <= 0) return Status::InvalidArgument("lease_ttl must be positive");
+  if (o.gap_check.count() < 0) return Status::InvalidArgument("gap_check must not be negative");
   return Status::Ok();
 }
 

@@ -9,7 +9,8 @@ namespace weft::redis::detail {
 
 Follower::Follower(uv_loop_t* loop, const StoreOptions& options, ConnectionOptions connection,
                    FollowerHooks hooks, StoreStats* stats)
-    : options_(options),
+    : loop_(loop),
+      options_(options),
       hooks_(std::move(hooks)),
       stats_(stats),
       conn_(
@@ -27,6 +28,9 @@ Status Follower::Follow(std::string_view doc, StreamId after) {
   f.doc = std::string(doc);
   f.snap_key = std::move(keys.snap);
   f.pos = after;
+  f.unchecked.reset();
+  f.checking = false;
+  f.epoch = ++next_epoch_;
   to_probe_.insert(keys.ops);
   if (blocking_ && !unblock_sent_ && !client_id_.empty() && hooks_.unblock) {
     unblock_sent_ = true;
@@ -49,6 +53,14 @@ void Follower::Drop(const std::string& ops_key) {
   to_probe_.erase(ops_key);
 }
 
+void Follower::Refuse(const std::string& ops_key, const Status& why) {
+  auto it = followed_.find(ops_key);
+  if (it == followed_.end()) return;
+  std::string doc = std::move(it->second.doc);
+  Drop(ops_key);
+  if (options_.follow.refused) options_.follow.refused(doc, why);
+}
+
 void Follower::OnReady() {
   busy_ = false;
   blocking_ = false;
@@ -68,6 +80,7 @@ void Follower::OnReady() {
 
 void Follower::Pump() {
   if (busy_ || paused_ || !conn_.ready()) return;
+  SendChecks();
   if (!to_probe_.empty()) return Probe(*to_probe_.begin());
   if (!followed_.empty()) Read();
 }
@@ -93,37 +106,80 @@ void Follower::OnProbe(const std::string& ops_key, const redisReply* r, const St
   if (it == followed_.end()) return;  // unfollowed meanwhile
   if (!s.ok()) {
     if (s.code() != StatusCode::kFailedPrecondition) return;  // the link drops; probed again
-    std::string doc = it->second.doc;
-    Drop(ops_key);
-    if (options_.follow.refused) options_.follow.refused(doc, s);
-    return;
+    return Refuse(ops_key, s);
   }
   if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
       r->element[2]->type != REDIS_REPLY_ARRAY) {
-    std::string doc = it->second.doc;
-    Drop(ops_key);
-    if (options_.follow.refused) {
-      options_.follow.refused(doc, Status::Corruption("unexpected reply to a page read"));
-    }
-    return;
+    return Refuse(ops_key, Status::Corruption("unexpected reply to a page read"));
   }
   if (r->element[0]->type == REDIS_REPLY_STRING) {
     Result<StreamId> covers = StreamId::Parse(ReplyText(r->element[0]));
-    if (!covers.ok() || *covers > it->second.pos) {
-      std::string doc = it->second.doc;
-      Drop(ops_key);
-      if (!covers.ok()) {
-        if (options_.follow.refused) options_.follow.refused(doc, covers.status());
-      } else {
-        ++stats_->gaps;
-        if (options_.follow.gap) options_.follow.gap(doc, *covers);
-      }
-      return;
-    }
+    if (!covers.ok()) return Refuse(ops_key, covers.status());
+    if (*covers > it->second.pos) return Gap(ops_key, *covers);
   }
   size_t n = Deliver(ops_key, r->element[2]);
   // A full page may have more behind it; probe again before blocking.
   if (n < options_.page_entries) to_probe_.erase(ops_key);
+}
+
+void Follower::Gap(const std::string& ops_key, StreamId covers) {
+  auto it = followed_.find(ops_key);
+  if (it == followed_.end()) return;
+  std::string doc = std::move(it->second.doc);
+  Drop(ops_key);
+  ++stats_->gaps;
+  if (options_.follow.gap) options_.follow.gap(doc, covers);
+}
+
+// Sent just before the next probe or read, on the same connection, so each
+// runs after the reads it checks.
+void Follower::SendChecks() {
+  uint64_t now = uv_now(loop_);
+  if (now < next_check_ms_) return;
+  for (auto& [key, f] : followed_) {
+    if (!f.unchecked || f.checking) continue;
+    std::string_view argv[] = {"EVAL", kTrimmedScript, "2", f.snap_key, key};
+    Status s = conn_.Command(
+        argv, [this, key, epoch = f.epoch, sent_pos = f.pos](
+                  const redisReply* r, const Status& st) { OnCheck(key, epoch, sent_pos, r, st); });
+    if (!s.ok()) return;
+    f.checking = true;
+    next_check_ms_ = now + static_cast<uint64_t>(options_.gap_check.count());
+  }
+}
+
+void Follower::OnCheck(const std::string& ops_key, uint64_t epoch, StreamId sent_pos,
+                       const redisReply* r, const Status& s) {
+  auto it = followed_.find(ops_key);
+  if (it == followed_.end() || it->second.epoch != epoch) return;
+  Followed& f = it->second;
+  f.checking = false;
+  if (!s.ok()) {
+    // A dropped link keeps the check for after the reconnect (the probes
+    // then compare with the moved position, which cannot see the hole).
+    if (s.code() != StatusCode::kFailedPrecondition) return;
+    return Refuse(ops_key, s);
+  }
+  auto id_or_nil = [](const redisReply* e) -> std::optional<Result<StreamId>> {
+    if (e->type == REDIS_REPLY_NIL) return std::nullopt;
+    if (e->type != REDIS_REPLY_STRING) return Result<StreamId>(Status::Corruption("not an id"));
+    return StreamId::Parse(ReplyText(e));
+  };
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+    return Refuse(ops_key, Status::Corruption("unexpected reply to a trim check"));
+  }
+  std::optional<Result<StreamId>> first = id_or_nil(r->element[0]);
+  std::optional<Result<StreamId>> covers = id_or_nil(r->element[1]);
+  if (first && !first->ok()) return Refuse(ops_key, first->status());
+  if (covers && !covers->ok()) return Refuse(ops_key, covers->status());
+  StreamId from = *f.unchecked;
+  if (covers && **covers > from && (!first || **first > from)) return Gap(ops_key, **covers);
+  // Reads that came back after this check was sent still need one.
+  if (f.pos == sent_pos) {
+    f.unchecked.reset();
+  } else {
+    f.unchecked = sent_pos;
+  }
 }
 
 void Follower::Read() {
@@ -177,7 +233,17 @@ void Follower::OnRead(const redisReply* r, const Status& s) {
       return conn_.Fail(Status::Corruption("unexpected XREAD reply"));
     }
     std::string key(ReplyText(stream->element[0]));
-    if (followed_.count(key) != 0) Deliver(key, stream->element[1]);
+    auto it = followed_.find(key);
+    if (it == followed_.end()) continue;
+    StreamId from = it->second.pos;
+    uint64_t epoch = it->second.epoch;
+    Deliver(key, stream->element[1]);
+    // The handler may have dropped or followed it again.
+    it = followed_.find(key);
+    if (it != followed_.end() && it->second.epoch == epoch && it->second.pos != from &&
+        !it->second.unchecked) {
+      it->second.unchecked = from;
+    }
   }
 }
 
@@ -189,9 +255,7 @@ size_t Follower::Deliver(const std::string& ops_key, const redisReply* entries) 
     Result<ParsedEntry> p = ParseEntry(entries->element[i], options_.max_entry_bytes);
     if (!p.ok()) {
       // An id Redis itself would never send: nothing can be trusted after it.
-      std::string doc = f.doc;
-      Drop(ops_key);
-      if (options_.follow.refused) options_.follow.refused(doc, p.status());
+      Refuse(ops_key, p.status());
       return entries->elements;
     }
     if (p->id <= f.pos) continue;  // already delivered (a probe and a read overlapped)

@@ -11,6 +11,17 @@
 // covers them all. Following a new document while XREAD blocks sends
 // CLIENT UNBLOCK (through the writer connection) so it joins at once.
 //
+// XREAD cannot tell a follower that a trim took entries it had not read
+// yet: it returns what is left after them. So a document that XREAD moved
+// on is *checked* (kTrimmedScript), pipelined ahead of the next read so it
+// costs no round trip of its own: a snapshot past the position the read
+// started from, with nothing at or before that position left in the
+// stream, may mean lost entries, and is reported as a gap. Checks go out
+// at most every gap_check, each covering every read since the last. A
+// check errs only towards a gap (a read of the whole document), and only
+// for a follower that a trim passed, which trim_min_age keeps to one long
+// behind.
+//
 // A reply too large for the caps drops the connection; the probes after
 // the reconnect then step over the entry that was too large, one bounded
 // page at a time. Loop thread only.
@@ -21,6 +32,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -64,19 +76,29 @@ class Follower {
     std::string doc;
     std::string snap_key;
     StreamId pos;
+    // Where the earliest read that has not been checked yet started.
+    std::optional<StreamId> unchecked;
+    bool checking = false;  // a check is in flight
+    uint64_t epoch = 0;     // changes with each Follow: older replies are stale
   };
 
   void OnReady();
   void Pump();
   void Probe(const std::string& ops_key);
   void OnProbe(const std::string& ops_key, const redisReply* reply, const Status& s);
+  void SendChecks();
+  void OnCheck(const std::string& ops_key, uint64_t epoch, StreamId sent_pos,
+               const redisReply* reply, const Status& s);
   void Read();
   void OnRead(const redisReply* reply, const Status& s);
   // Delivers one stream's entries (an XRANGE-shaped array). Returns how many
   // entries the array held, good or bad.
   size_t Deliver(const std::string& ops_key, const redisReply* entries);
   void Drop(const std::string& ops_key);
+  void Refuse(const std::string& ops_key, const Status& why);
+  void Gap(const std::string& ops_key, StreamId covers);
 
+  uv_loop_t* loop_;
   const StoreOptions& options_;
   FollowerHooks hooks_;
   StoreStats* stats_;
@@ -89,6 +111,8 @@ class Follower {
   bool blocking_ = false;      // that command is the XREAD BLOCK
   bool unblock_sent_ = false;  // for the current XREAD
   int read_errors_in_a_row_ = 0;
+  uint64_t next_epoch_ = 0;
+  uint64_t next_check_ms_ = 0;  // uv_now() scale
   std::string client_id_;
   std::vector<Entry> batch_;  // reused: entries of one delivery
 };

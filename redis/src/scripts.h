@@ -54,6 +54,19 @@ end
 return {covers, snap, entries}
 )lua";
 
+// What a trim may have taken. KEYS: snap, ops. Returns {first, covers}:
+// the id of the stream's first entry (nil if it is empty) and the `id`
+// field of the snapshot hash (nil if none). A trim removes a prefix of the
+// stream and never passes what the snapshot covers, so an entry after
+// position P can be gone only if covers > P and nothing at or before P is
+// left (the stream is empty or starts after P).
+inline constexpr std::string_view kTrimmedScript = R"lua(
+local covers = redis.call('HGET', KEYS[1], 'id')
+local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+if #first > 0 then return {first[1][1], covers} end
+return {false, covers}
+)lua";
+
 // Store a snapshot and trim. KEYS: snap, ops, lease. ARGV: token, covers,
 // the id after covers, snapshot bytes, its CRC-32C (8 hex digits), the
 // minimum age in ms of a trimmed entry (0: none).

@@ -146,6 +146,10 @@ struct StoreOptions {
   // remove (so a follower a little behind never loses entries under it).
   Millis lease_ttl{10000};
   Millis trim_min_age{60000};
+  // XREAD cannot see a trim, so a document it moved on is checked for one
+  // (a gap) after the read, at most this often: each check is one more
+  // reply to wake the loop for, and trim_min_age leaves time to spare.
+  Millis gap_check{100};
 
   // With replicas: an append is confirmed only once WAIT says this many
   // replicas have it (0: once the primary has it). See redis/FORMAT.md.
