@@ -255,6 +255,56 @@ TEST_F(CompactionTest, AFollowerThatATrimPassesBetweenReadsIsToldOfTheGap) {
   EXPECT_EQ(seen, (std::vector<std::string>{"u0", "u1"}));
 }
 
+// A check not yet answered when the link drops is made after the
+// reconnect: the probes that follow a reconnect compare the snapshot with
+// the position the read moved to, and cannot see a hole before it.
+TEST_F(CompactionTest, ACheckCutOffByALostLinkIsMadeAfterTheReconnect) {
+  std::vector<std::string> seen;
+  std::vector<std::pair<std::string, StreamId>> gaps;
+  redis::DocStore* follower = nullptr;
+  redis::StoreOptions fo = Options();
+  fo.gap_check = std::chrono::milliseconds(0);
+  fo.follow.entries = [&](std::string_view, std::span<const redis::Entry> entries) {
+    for (const redis::Entry& e : entries) seen.push_back(AsString(e.update));
+    // Held before the read's check goes out.
+    if (seen.back() == "u3") follower->PauseFollowing();
+  };
+  fo.follow.gap = [&](std::string_view doc, StreamId covers) {
+    gaps.emplace_back(std::string(doc), covers);
+  };
+  follower = ConnectedStore(fo);
+  redis::DocStore* s = ConnectedStore();
+  ASSERT_TRUE(follower->Follow("d", StreamId{}).ok());
+  ASSERT_TRUE(AppendNow(s, "d", "u0").ok());
+  ASSERT_TRUE(RunUntil([&] { return seen.size() == 1; }));
+  // Out of its blocking read (following another document unblocks it) and
+  // held there: u1..u3 arrive and u0..u2 are trimmed while it reads none.
+  auto blocked = [&] {
+    RedisServer::Reply r = server_->Command({"CLIENT", "LIST"});
+    return r && r->type == REDIS_REPLY_STRING &&
+           std::string_view(r->str, r->len).find(" flags=b ") != std::string_view::npos;
+  };
+  ASSERT_TRUE(RunUntil(blocked));
+  follower->PauseFollowing();
+  ASSERT_TRUE(follower->Follow("other", StreamId{}).ok());
+  ASSERT_TRUE(RunUntil([&] { return !blocked(); }));
+  std::vector<StreamId> ids = {*AppendNow(s, "d", "u1"), *AppendNow(s, "d", "u2"),
+                               *AppendNow(s, "d", "u3")};
+  ASSERT_TRUE(*LeaseNow(s, "d"));
+  ASSERT_TRUE(CompactNow(s, "d", ids[1], "snap").ok());
+  // The read brings u3 alone, past the hole; the handler holds its check.
+  follower->ResumeFollowing();
+  ASSERT_TRUE(RunUntil([&] { return seen.size() == 2; }));
+  EXPECT_EQ(seen.back(), "u3");
+  uint64_t reconnects = follower->stats().reconnects;
+  server_->Command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
+  ASSERT_TRUE(RunUntil([&] { return follower->stats().reconnects > reconnects; }));
+  follower->ResumeFollowing();
+  ASSERT_TRUE(RunUntil([&] { return !gaps.empty(); }));
+  EXPECT_EQ(gaps[0].first, "d");
+  EXPECT_EQ(gaps[0].second, ids[1]);
+}
+
 // The check errs only when a trim passed where a read started: a follower
 // that keeps up with a document compacted behind it is never told of a gap.
 TEST_F(CompactionTest, AFollowerThatKeepsUpIsNotToldOfAGap) {
