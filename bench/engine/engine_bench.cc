@@ -16,6 +16,9 @@
 //   BM_Merge/T         T's full history (EncodeOpsSince of the empty
 //                      version) applied to a fresh Doc
 //   BM_SnapshotLoad/T  a snapshot of T loaded into a fresh Doc
+//   BM_SnapshotLoadAndEdit/T  the same, then one remote insert in the
+//                      middle applied: the first id lookup builds the id
+//                      index, which a load alone leaves for later
 //
 // T is every trace file, and gen_paste_delete, a generated sequential
 // history of large pastes and deletes (GeneratePasteDeleteTrace).
@@ -228,6 +231,23 @@ void SnapshotLoad(benchmark::State& state, const Trace* trace) {
   state.counters["snapshot_bytes"] = static_cast<double>(snapshot.size());
 }
 
+void SnapshotLoadAndEdit(benchmark::State& state, const Trace* trace) {
+  Doc src(UINT64_MAX - 3);
+  if (!Build(*trace, src).ok()) return state.SkipWithError("replay failed");
+  std::string snapshot = src.EncodeSnapshot();
+  const VersionVector before = src.version();
+  if (!src.Insert(src.size() / 2, "x", nullptr).ok()) return state.SkipWithError("edit failed");
+  std::string edit = src.EncodeOpsSince(before);
+  for (auto _ : state) {
+    Result<Doc> doc = Doc::LoadSnapshot(snapshot, 2);
+    if (!doc.ok() || !doc->ApplyUpdate(edit).ok() || doc->size() != src.size()) {
+      state.SkipWithError("load or edit failed, or length differs");
+      break;
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trace->patches));
+}
+
 std::string TraceName(const std::filesystem::path& p) {
   std::string name = p.filename().string();
   for (const char* ext : {".json.gz", ".json"}) {
@@ -286,6 +306,7 @@ int main(int argc, char** argv) {
     }
     add("BM_Merge/" + name, Merge, tp);
     add("BM_SnapshotLoad/" + name, SnapshotLoad, tp);
+    add("BM_SnapshotLoadAndEdit/" + name, SnapshotLoadAndEdit, tp);
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

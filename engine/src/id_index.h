@@ -24,6 +24,11 @@ class IdIndex {
   static constexpr uint32_t kBlock = 256;
 
   void AddAgent() { agents_.emplace_back(); }
+  size_t agents() const { return agents_.size(); }
+  // One past the highest seq of `agent` that Reserve made addressable.
+  uint64_t addressable(uint32_t agent) const {
+    return uint64_t{agents_[agent].blocks.size()} * kBlock;
+  }
   // Makes seqs below `next_seq` of `agent` addressable.
   void Reserve(uint32_t agent, uint64_t next_seq);
   // The leaf recorded for (agent, seq). REQUIRES: Reserve covered seq.

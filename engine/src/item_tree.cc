@@ -93,6 +93,7 @@ uint32_t ItemTree::Descend(uint64_t* rel, bool prep) const {
 }
 
 ItemTree::Found ItemTree::FindId(uint32_t agent, uint32_t seq) const {
+  EnsureIndex();
   uint32_t leaf = index_.Get(agent, seq);
   const Leaf& l = leaves_[leaf];
   for (uint32_t i = 0; i < l.n; ++i) {
@@ -116,6 +117,7 @@ ItemTree::Found ItemTree::FindIdNear(uint32_t agent, uint32_t seq, Loc hint) con
 }
 
 bool ItemTree::Holds(uint32_t agent, uint32_t seq) const {
+  EnsureIndex();
   uint32_t leaf = index_.Probe(agent, seq);
   if (leaf >= leaves_.size()) return false;
   const Leaf& l = leaves_[leaf];
@@ -306,6 +308,7 @@ void ItemTree::JoinTombstones(Loc loc) {
 
 Status ItemTree::CheckInvariants() const {
   FlushCounts();
+  EnsureIndex();
   // Walk the leaves in order and check links, counts and the id index.
   uint64_t vis_total = 0, all_total = 0, prep_total = 0;
   uint32_t prev = kNone;

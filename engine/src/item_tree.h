@@ -205,7 +205,7 @@ class ItemTree {
   // their text is in, laid out as Build() does.
   void Rebuild(const std::vector<Item>& items, const std::vector<uint32_t>& next_seq) {
     BuildShape(items);
-    IndexBuilt(items, next_seq);
+    IndexLater(next_seq);
   }
   // The same with the id index made from the Items themselves: O(Items),
   // whatever the number of seqs. `next_seq[agent]` bounds each agent's seqs.
@@ -292,8 +292,14 @@ class ItemTree {
   // Lays `items` out in fresh leaves and nodes (counts included); the
   // arena and the id index are the callers'.
   void BuildShape(const std::vector<Item>& items);
-  // Points the id index at the leaves Build() put `items` in.
-  void IndexBuilt(const std::vector<Item>& items, const std::vector<uint32_t>& next_seq);
+  // Drops the id index until a lookup needs it; `next_seq[agent]` bounds
+  // each agent's seqs.
+  void IndexLater(const std::vector<uint32_t>& next_seq);
+  void EnsureIndex() const {
+    if (index_stale_) BuildIndex();
+  }
+  // Points the id index at the leaves the Items are in now.
+  void BuildIndex() const;
   uint32_t NewLeaf();
   uint32_t NewNode();
   // Joins Item i + 1 of `leaf` into Item i when it continues it (and, while
@@ -331,7 +337,14 @@ class ItemTree {
   uint64_t visible_ = 0;  // Invariant: the sums over the root's children
   uint64_t all_ = 0;
   std::vector<char> arena_;  // a vector: reserve() is exact, a string's doubles
-  IdIndex index_;
+  // The id index is built when an id is first looked up, not when the
+  // tree is laid out afresh (a snapshot load, a linear merge, the end of an
+  // import): a replica loaded to be read, or typed into, may never look
+  // one up. Until then it holds only what was set since (nothing reads
+  // it). Mutable for the lookups that build it (a Doc is used from one
+  // thread at a time).
+  mutable IdIndex index_;
+  mutable bool index_stale_ = false;
 
   // A delete spanning many Items marks them one by one; their leaf's counts
   // change at once, and the path above it only when another leaf's counts

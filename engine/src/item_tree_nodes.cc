@@ -304,6 +304,7 @@ void ItemTree::Build(const std::vector<Item>& items, std::string_view arena,
                      const std::vector<std::vector<uint32_t>>& leaf_of) {
   arena_.assign(arena.begin(), arena.end());
   BuildShape(items);
+  index_stale_ = false;
   index_.Clear(leaf_of.size());
   for (size_t a = 0; a < leaf_of.size(); ++a) index_.Load(static_cast<uint32_t>(a), leaf_of[a]);
 }
@@ -312,19 +313,42 @@ void ItemTree::Build(const std::vector<Item>& items, std::string_view arena,
                      const std::vector<uint32_t>& next_seq) {
   arena_.assign(arena.begin(), arena.end());
   BuildShape(items);
-  IndexBuilt(items, next_seq);
+  IndexLater(next_seq);
 }
 
-void ItemTree::IndexBuilt(const std::vector<Item>& items, const std::vector<uint32_t>& next_seq) {
+void ItemTree::IndexLater(const std::vector<uint32_t>& next_seq) {
+  // Empty but addressable: edits made before the build update it as usual
+  // (cheap, and no test on their paths), and it tells the build each
+  // agent's seq bound.
+  index_.Clear(next_seq.size());
+  for (size_t a = 0; a < next_seq.size(); ++a)
+    index_.Reserve(static_cast<uint32_t>(a), next_seq[a]);
+  index_stale_ = true;
+}
+
+void ItemTree::BuildIndex() const {
   // Each agent's Items by seq. A comparison sort of every Item was most of
-  // a snapshot load; instead a counting pass puts them into buckets of
-  // 2^shift seqs, about as many buckets as Items, so few share one and
-  // what is left to order is small.
-  const size_t agents = next_seq.size();
+  // building it; instead a counting pass puts them into buckets of 2^shift
+  // seqs, about as many buckets as Items, so few share one and what is
+  // left to order is small.
+  const size_t agents = index_.agents();
+  std::vector<uint64_t> next_seq(agents);
+  for (size_t a = 0; a < agents; ++a) next_seq[a] = index_.addressable(static_cast<uint32_t>(a));
+  auto each_item = [&](auto&& fn) {
+    for (uint32_t leaf = Begin().leaf; leaf != kNone; leaf = leaves_[leaf].next) {
+      const Leaf& l = leaves_[leaf];
+      for (uint32_t i = 0; i < l.n; ++i) fn(l.items[i], leaf);
+    }
+  };
+  size_t count = 0;
+  each_item([&](const Item& it, uint32_t) {
+    ++count;
+    next_seq[it.agent] = std::max<uint64_t>(next_seq[it.agent], uint64_t{it.seq} + it.len);
+  });
   uint64_t seqs = 0;
-  for (uint32_t next : next_seq) seqs += next;
+  for (uint64_t next : next_seq) seqs += next;
   uint32_t shift = 0;
-  while ((seqs >> shift) > items.size()) ++shift;
+  while ((seqs >> shift) > count) ++shift;
   const uint64_t width = uint64_t{1} << shift;
   std::vector<size_t> first_bucket(agents + 1, 0);
   for (size_t a = 0; a < agents; ++a) {
@@ -332,16 +356,16 @@ void ItemTree::IndexBuilt(const std::vector<Item>& items, const std::vector<uint
   }
   // start[b + 1] counts bucket b's Items, then becomes where bucket b ends.
   std::vector<uint32_t> start(first_bucket[agents] + 1, 0);
-  for (const Item& it : items) ++start[first_bucket[it.agent] + (it.seq >> shift) + 1];
+  each_item(
+      [&](const Item& it, uint32_t) { ++start[first_bucket[it.agent] + (it.seq >> shift) + 1]; });
   for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
-  std::vector<IdIndex::LeafRange> ranges(items.size());
+  std::vector<IdIndex::LeafRange> ranges(count);
   {
     std::vector<uint32_t> fill(start.begin(), start.end() - 1);
-    for (size_t i = 0; i < items.size(); ++i) {
-      const Item& it = items[i];
+    each_item([&](const Item& it, uint32_t leaf) {
       ranges[fill[first_bucket[it.agent] + (it.seq >> shift)]++] =
-          IdIndex::LeafRange{it.seq, it.seq + it.len, BuiltLeafOf(i)};
-    }
+          IdIndex::LeafRange{it.seq, it.seq + it.len, leaf};
+    });
   }
   index_.Clear(agents);
   for (uint32_t a = 0; a < agents; ++a) {
@@ -349,8 +373,8 @@ void ItemTree::IndexBuilt(const std::vector<Item>& items, const std::vector<uint
     // Out of order only within a bucket, a few Items as a rule: one
     // insertion pass over the agent's ranges orders them, where a sort per
     // bucket paid a call and a test for every bucket, most of them holding
-    // one Item or none. A snapshot whose Items crowd into few buckets
-    // (deletes widen them) gets a sort once the moves outgrow the ranges.
+    // one Item or none. Items that crowd into few buckets (deletes widen
+    // them) get a sort once the moves outgrow the ranges.
     IdIndex::LeafRange* r = ranges.data();
     const uint64_t budget = uint64_t{8} * (hi - lo);
     uint64_t moves = 0;
@@ -370,6 +394,7 @@ void ItemTree::IndexBuilt(const std::vector<Item>& items, const std::vector<uint
     }
     index_.LoadRanges(a, r + lo, hi - lo, next_seq[a]);
   }
+  index_stale_ = false;
 }
 
 void ItemTree::BuildShape(const std::vector<Item>& items) {

@@ -49,7 +49,7 @@ void ItemTree::EndTracking(const std::vector<uint32_t>& next_seq) {
     }
   }
   BuildShape(items);
-  IndexBuilt(items, next_seq);
+  IndexLater(next_seq);
 }
 
 void ItemTree::SetPrepState(Loc loc, uint32_t state) {

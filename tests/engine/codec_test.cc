@@ -377,5 +377,47 @@ TEST(Codec, SnapshotOfBackwardTypingFindsEveryId) {
   EXPECT_EQ(b->Text(), a.Text());
 }
 
+// A replica laid out whole (loaded from a snapshot, or merged from a whole
+// history) builds its id index when an id is first looked up. The edits
+// made before that (typing on, Items split, leaves split, a new agent)
+// must all be found by it, and both replicas must converge after.
+TEST(Codec, EditsBeforeTheFirstIdLookupAreFoundByIt) {
+  Doc a(1);
+  Doc c(3);
+  ASSERT_TRUE(a.Insert(0, "The quick brown fox jumps over the lazy dog. ", nullptr).ok());
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(a.Insert(a.size() / 2, "ab" + std::to_string(i), nullptr).ok());
+  }
+  ASSERT_TRUE(c.ApplyUpdate(a.EncodeOpsSince(VersionVector())).ok());
+  ASSERT_TRUE(c.Insert(10, "concurrent", nullptr).ok());
+  ASSERT_TRUE(a.Insert(10, "other", nullptr).ok());
+  ASSERT_TRUE(a.ApplyUpdate(c.EncodeOpsSince(VersionVector())).ok());
+
+  Result<Doc> loaded = Doc::LoadSnapshot(a.EncodeSnapshot(), 2);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  Doc merged(4);
+  ASSERT_TRUE(merged.ApplyUpdate(a.EncodeOpsSince(VersionVector())).ok());
+  for (Doc* b : {&*loaded, &merged}) {
+    const VersionVector before = b->version();
+    // Typing on, Items cut by inserts and deletes, and enough text in one
+    // place to split leaves (moving Items between them).
+    ASSERT_TRUE(b->Insert(5, "typed", nullptr).ok());
+    ASSERT_TRUE(b->Insert(10, " on", nullptr).ok());
+    ASSERT_TRUE(b->Remove(40, 25, nullptr).ok());
+    for (int i = 0; i < 400; ++i) {
+      ASSERT_TRUE(b->Insert(200 + (i * 7) % 300, std::to_string(i), nullptr).ok());
+    }
+    ASSERT_TRUE(b->Remove(3, 2, nullptr).ok());
+    ASSERT_TRUE(b->CheckInvariants().ok()) << b->CheckInvariants().ToString();
+    Doc other(5);
+    ASSERT_TRUE(other.ApplyUpdate(a.EncodeOpsSince(VersionVector())).ok());
+    ASSERT_TRUE(other.Insert(1, "far", nullptr).ok());
+    ASSERT_TRUE(b->ApplyUpdate(other.EncodeOpsSince(before)).ok());
+    ASSERT_TRUE(other.ApplyUpdate(b->EncodeOpsSince(other.version())).ok());
+    EXPECT_EQ(b->Text(), other.Text());
+    EXPECT_TRUE(b->CheckInvariants().ok());
+  }
+}
+
 }  // namespace
 }  // namespace weft::engine
