@@ -321,8 +321,9 @@ void ItemTree::IndexLater(const std::vector<uint32_t>& next_seq) {
   // (cheap, and no test on their paths), and it tells the build each
   // agent's seq bound.
   index_.Clear(next_seq.size());
-  for (size_t a = 0; a < next_seq.size(); ++a)
+  for (size_t a = 0; a < next_seq.size(); ++a) {
     index_.Reserve(static_cast<uint32_t>(a), next_seq[a]);
+  }
   index_stale_ = true;
 }
 

@@ -154,6 +154,7 @@ void Follower::OnCheck(const std::string& ops_key, uint64_t epoch, StreamId sent
   if (it == followed_.end() || it->second.epoch != epoch) return;
   Followed& f = it->second;
   f.checking = false;
+  if (!f.unchecked) return;  // (only a Follow clears it, and that changes the epoch)
   if (!s.ok()) {
     // A dropped link keeps the check for after the reconnect (the probes
     // then compare with the moved position, which cannot see the hole).
