@@ -139,9 +139,11 @@ void Follower::SendChecks() {
   for (auto& [key, f] : followed_) {
     if (!f.unchecked || f.checking) continue;
     std::string_view argv[] = {"EVAL", kTrimmedScript, "2", f.snap_key, key};
-    Status s = conn_.Command(
-        argv, [this, key, epoch = f.epoch, sent_pos = f.pos](
-                  const redisReply* r, const Status& st) { OnCheck(key, epoch, sent_pos, r, st); });
+    // (An init-capture: clang cannot capture a structured binding.)
+    Status s = conn_.Command(argv, [this, ops_key = key, epoch = f.epoch, sent_pos = f.pos](
+                                       const redisReply* r, const Status& st) {
+      OnCheck(ops_key, epoch, sent_pos, r, st);
+    });
     if (!s.ok()) return;
     f.checking = true;
     next_check_ms_ = now + static_cast<uint64_t>(options_.gap_check.count());
