@@ -212,25 +212,6 @@ void IdIndex::SetRanges(uint32_t agent, const Range* ranges, size_t n, uint32_t 
   }
 }
 
-void IdIndex::Load(uint32_t agent, const std::vector<uint32_t>& leaf_of) {
-  agents_[agent].set_end = leaf_of.size();
-  std::vector<Block>& blocks = agents_[agent].blocks;
-  blocks.clear();
-  blocks.resize((leaf_of.size() + kBlock - 1) / kBlock);
-  Run runs[kBlock];  // one block's runs, copied out with one allocation
-  for (size_t b = 0; b < blocks.size(); ++b) {
-    size_t end = std::min(leaf_of.size(), (b + 1) * kBlock);
-    size_t n = 0;
-    for (size_t s = b * kBlock; s < end; ++s) {
-      uint32_t leaf = leaf_of[s];
-      if (n > 0 && (leaf == runs[n - 1].leaf || leaf >= kNoLeaf - 1)) continue;
-      runs[n++] = Run{static_cast<uint32_t>(s - b * kBlock), leaf};
-    }
-    if (n == 0) runs[n++] = Run{0, kNoLeaf};
-    Assign(blocks[b], runs, n);
-  }
-}
-
 void IdIndex::LoadRanges(uint32_t agent, const LeafRange* ranges, size_t n, uint64_t next_seq) {
   Agent& ag = agents_[agent];
   ag.blocks.clear();

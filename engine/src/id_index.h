@@ -58,10 +58,6 @@ class IdIndex {
     agents_.clear();
     agents_.resize(agents);
   }
-  // Replaces `agent`'s entries with `leaf_of[seq]` for every seq: a bulk
-  // load in one pass (snapshots). Values >= UINT32_MAX - 1 mark seqs that
-  // will never be looked up (deletes): they join whatever run is open.
-  void Load(uint32_t agent, const std::vector<uint32_t>& leaf_of);
   // Replaces `agent`'s entries with `leaf` for each range [seq, end) of
   // `ranges` (sorted by seq, disjoint; seqs between them are never looked
   // up), seqs below `next_seq` addressable: O(ranges + blocks).

@@ -190,25 +190,18 @@ class ItemTree {
   }
   size_t arena_size() const { return arena_.size(); }
 
-  // Build() puts Item i into leaf BuiltLeafOf(i): leaves filled to 3/4 so
-  // the first edits after a load do not split everything at once.
+  // Build() fills leaves to 3/4 so the first edits after a load do not
+  // split everything at once.
   static constexpr uint32_t kBuildFill = kLeafCap * 3 / 4;
-  static uint32_t BuiltLeafOf(size_t item) { return static_cast<uint32_t>(item / kBuildFill); }
-  // Replaces the whole content with `items` (document order) over `arena`.
-  // `leaf_of[agent][seq]` is BuiltLeafOf(the Item holding it), or any value
-  // >= kNoLeafBelow for seqs no Item holds (deletes).
-  // REQUIRES: the items' byte ranges lie in `arena`.
-  static constexpr uint32_t kNoLeafBelow = UINT32_MAX - 1;
-  void Build(const std::vector<Item>& items, std::string_view arena,
-             const std::vector<std::vector<uint32_t>>& leaf_of);
   // Replaces the Items with `items` (document order), keeping the arena
   // their text is in, laid out as Build() does.
   void Rebuild(const std::vector<Item>& items, const std::vector<uint32_t>& next_seq) {
     BuildShape(items);
     IndexLater(next_seq);
   }
-  // The same with the id index made from the Items themselves: O(Items),
-  // whatever the number of seqs. `next_seq[agent]` bounds each agent's seqs.
+  // Replaces the whole content with `items` (document order) over a copy
+  // of `arena`. `next_seq[agent]` bounds each agent's seqs. REQUIRES: the
+  // items' byte ranges lie in `arena`.
   void Build(const std::vector<Item>& items, std::string_view arena,
              const std::vector<uint32_t>& next_seq);
 

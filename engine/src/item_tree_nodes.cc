@@ -301,15 +301,6 @@ Loc ItemTree::SplitLeaf(Loc loc) {
 }
 
 void ItemTree::Build(const std::vector<Item>& items, std::string_view arena,
-                     const std::vector<std::vector<uint32_t>>& leaf_of) {
-  arena_.assign(arena.begin(), arena.end());
-  BuildShape(items);
-  index_stale_ = false;
-  index_.Clear(leaf_of.size());
-  for (size_t a = 0; a < leaf_of.size(); ++a) index_.Load(static_cast<uint32_t>(a), leaf_of[a]);
-}
-
-void ItemTree::Build(const std::vector<Item>& items, std::string_view arena,
                      const std::vector<uint32_t>& next_seq) {
   arena_.assign(arena.begin(), arena.end());
   BuildShape(items);
