@@ -35,6 +35,7 @@ uint64_t DocState::NextSeq(uint64_t agent) const {
 }
 
 void DocState::AppendLog(const LogRun& run) {
+  logged_seqs_ += run.len;
   if (!log_.empty()) {
     LogRun& last = log_.back();
     if (last.agent == run.agent && last.seq + last.len == run.seq) {
@@ -305,12 +306,14 @@ Status DocState::CheckInvariants() const {
     }
     if (expect != next_seq_[a]) return Status::Internal("log does not reach next seq");
   }
-  uint64_t inserted = 0;
+  uint64_t inserted = 0, logged = 0;
   for (size_t li = 0; li < log_.size(); ++li) {
     const LogRun& r = log_[li];
     if (r.kind == RunKind::kInsert) inserted += r.len;
+    logged += r.len;
   }
   if (inserted != tree_.all()) return Status::Internal("inserted count differs from items");
+  if (logged != logged_seqs_) return Status::Internal("logged seq count differs from the log");
   return Status::Ok();
 }
 

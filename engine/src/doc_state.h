@@ -187,8 +187,12 @@ class DocState {
   // origins and targets are usually in it or beside it (a hint, checked
   // before use; see ItemTree::FindIdNear).
   Loc hint_;
-  std::vector<uint32_t> next_seq_;              // per local agent
-  ChunkedVector<LogRun, 1024> log_;             // causal order
+  std::vector<uint32_t> next_seq_;   // per local agent
+  ChunkedVector<LogRun, 1024> log_;  // causal order
+  // The seqs log_ covers, all agents together (the sum of next_seq_): a
+  // batch's bounds start from it, and a document with many authors must
+  // not sum every agent for each batch it applies.
+  uint64_t logged_seqs_ = 0;
   std::vector<std::vector<uint32_t>> runs_of_;  // per agent: indices into log_
   ItemTree tree_;
   std::vector<Op> pending_;

@@ -326,10 +326,8 @@ Status DocState::ApplyBatch(std::span<const RawOp> batch, BatchText text) {
   }
   std::vector<size_t> order;
   std::vector<uint8_t> state;
-  // Both bounds below start from what the Doc holds: summed once per batch
-  // (a pass over every agent).
-  uint64_t known_seqs = 0;
-  for (uint32_t next : next_seq_) known_seqs += next;
+  // Both bounds below start from what the Doc holds.
+  const uint64_t known_seqs = logged_seqs_;
   BatchTotals ready;
   WEFT_RETURN_IF_ERROR(PlanBatch(*this, all, known_seqs, chars, &order, &state, &ready));
   WEFT_RETURN_IF_ERROR(CheckBatchBounds(all, known_seqs, ready, state));

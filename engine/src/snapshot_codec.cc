@@ -310,6 +310,7 @@ class SnapshotReader {
     for (size_t a = 0; a < per_agent.size(); ++a) doc_.runs_of_[a].reserve(per_agent[a]);
     for (uint32_t i = 0; i < runs.size(); ++i) doc_.runs_of_[runs[i].agent].push_back(i);
     doc_.log_.Append(runs.data(), runs.size());
+    for (const LogRun& run : runs) doc_.logged_seqs_ += run.len;
     return Status::Ok();
   }
 

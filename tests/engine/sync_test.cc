@@ -240,6 +240,34 @@ TEST(Sync, SeqsRunningFarAheadOfTheTextAreRejected) {
   EXPECT_EQ(testing::StateOf(b), before);
 }
 
+// The bound counts the seqs a replica holds, those a snapshot brought too:
+// a loaded replica may not be pushed further than the one it was taken from.
+TEST(Sync, SeqsASnapshotBroughtCountTowardsTheBound) {
+  const uint64_t n = 100'000;
+  Doc a(1);
+  ASSERT_TRUE(a.Insert(0, std::string(n, 'x'), nullptr).ok());
+  Ops deletes;
+  for (uint64_t i = 0; i < 100; ++i) {
+    Op d;
+    d.kind = Op::Kind::kDelete;
+    d.id = OpId{9, i * n};
+    d.len = n;
+    d.target = OpId{1, 0};
+    deletes.push_back(d);
+  }
+  ASSERT_TRUE(a.Apply(deletes).ok()) << "10^7 seqs over 10^5 characters are within the bound";
+  Result<Doc> b = Doc::LoadSnapshot(a.EncodeSnapshot(), 2);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_TRUE(b->CheckInvariants().ok());
+  // 9 * 10^6 more would be within the bound for a replica holding nothing,
+  // not for one holding the snapshot's 1.01 * 10^7.
+  for (Op& d : deletes) d.id.seq += 100 * n;
+  deletes.resize(90);
+  auto before = StateOf(*b);
+  EXPECT_EQ(b->Apply(deletes).code(), StatusCode::kCorruption);
+  EXPECT_EQ(StateOf(*b), before);
+}
+
 }  // namespace
 }  // namespace weft::engine
 
