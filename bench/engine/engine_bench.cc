@@ -19,6 +19,9 @@
 //   BM_SnapshotLoadAndEdit/T  the same, then one remote insert in the
 //                      middle applied: the first id lookup builds the id
 //                      index, which a load alone leaves for later
+//   BM_ManyAuthorsKeystroke/N  one keystroke encoded by its writer and
+//                      applied by another replica, in a document N authors
+//                      wrote
 //
 // T is every trace file, and gen_paste_delete, a generated sequential
 // history of large pastes and deletes (GeneratePasteDeleteTrace).
@@ -248,6 +251,44 @@ void SnapshotLoadAndEdit(benchmark::State& state, const Trace* trace) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trace->patches));
 }
 
+// One keystroke in a document `state.range(0)` authors have written: the
+// writer types a character and encodes its own edit (Doc::EncodeOpsSince
+// up to its own agent, as transport::Client sends it), and another replica
+// applies it. Ten authors next to ten thousand and a hundred thousand show
+// what a long-lived document's author count costs each keystroke.
+void ManyAuthorsKeystroke(benchmark::State& state) {
+  const auto authors = static_cast<uint64_t>(state.range(0));
+  Doc seed(1);
+  Ops ops;
+  std::optional<OpId> left;
+  for (uint64_t a = 0; a < authors; ++a) {
+    Op op;
+    op.id = OpId{1000 + a * 7919, 0};  // ids in no order, as random ones are
+    op.len = 2;
+    op.text = "ab";
+    op.origin_left = left;
+    left = OpId{op.id.agent, 1};
+    ops.push_back(std::move(op));
+  }
+  if (!seed.Apply(ops).ok()) return state.SkipWithError("seeding failed");
+  const std::string snapshot = seed.EncodeSnapshot();
+  Result<Doc> writer = Doc::LoadSnapshot(snapshot, 7);
+  Result<Doc> reader = Doc::LoadSnapshot(snapshot, 8);
+  if (!writer.ok() || !reader.ok()) return state.SkipWithError("load failed");
+  uint64_t pos = 0;
+  for (auto _ : state) {
+    VersionVector since, until;
+    since.Set(7, writer->known_seqs(7));
+    pos = (pos + 7919) % (writer->size() + 1);
+    if (!writer->Insert(pos, "x", nullptr).ok()) return state.SkipWithError("insert failed");
+    until.Set(7, writer->known_seqs(7));
+    if (!reader->ApplyUpdate(writer->EncodeOpsSince(since, &until)).ok()) {
+      return state.SkipWithError("apply failed");
+    }
+  }
+  if (reader->size() != writer->size()) state.SkipWithError("replicas differ");
+}
+
 std::string TraceName(const std::filesystem::path& p) {
   std::string name = p.filename().string();
   for (const char* ext : {".json.gz", ".json"}) {
@@ -308,6 +349,11 @@ int main(int argc, char** argv) {
     add("BM_SnapshotLoad/" + name, SnapshotLoad, tp);
     add("BM_SnapshotLoadAndEdit/" + name, SnapshotLoadAndEdit, tp);
   }
+  benchmark::RegisterBenchmark("BM_ManyAuthorsKeystroke", ManyAuthorsKeystroke)
+      ->Arg(10)
+      ->Arg(10'000)
+      ->Arg(100'000)
+      ->Unit(benchmark::kMicrosecond);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

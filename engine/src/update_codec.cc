@@ -35,11 +35,7 @@ enum TextMode : uint8_t { kTextStored = 0, kTextCompressed = 1 };
 // split; the agent table grows as agents are first named.
 class UpdateWriter {
  public:
-  explicit UpdateWriter(const DocState& doc)
-      : doc_(doc),
-        table_(doc.agent_ids_.size(), kNone),
-        start_(doc.agent_ids_.size(), 0),
-        started_(doc.agent_ids_.size(), false) {}
+  explicit UpdateWriter(const DocState& doc) : doc_(doc) {}
 
   // The inserted characters [s, end) of `agent`.
   void AddInsert(uint32_t agent, uint32_t s, uint32_t end) {
@@ -83,7 +79,7 @@ class UpdateWriter {
     run.kind = len > 1 && r.kind == RunKind::kDeleteBackward ? ModelKind::kDeleteBackward
                                                              : ModelKind::kDeleteForward;
     run.left = ToModel(target);
-    Begin(r.agent, s0);
+    Begin(run.agent, s0);
     runs_.push_back(run);
   }
 
@@ -94,7 +90,7 @@ class UpdateWriter {
     ByteWriter w(&out);
     w.PutVarint(agents_.size());
     for (uint32_t local : agents_) w.PutLe64(doc_.agent_ids_[local]);
-    for (uint32_t local : agents_) w.PutVarint(start_[local]);
+    for (uint32_t seq : start_) w.PutVarint(seq == kNone ? 0 : seq);
     w.PutVarint(runs_.size());
     w.PutVarint(text_.size());
     WriteText(w, compress);
@@ -104,12 +100,27 @@ class UpdateWriter {
   }
 
  private:
+  // An update names few agents (a keystroke one or two), however many the
+  // document knows: they are searched in the table itself until there are
+  // more than kSearched, and only then is a map sized by the document's
+  // agents made.
+  static constexpr size_t kSearched = 8;
   uint32_t TableIndex(uint32_t local) {
-    if (table_[local] == kNone) {
-      table_[local] = static_cast<uint32_t>(agents_.size());
-      agents_.push_back(local);
+    if (table_.empty()) {
+      for (size_t t = 0; t < agents_.size(); ++t) {
+        if (agents_[t] == local) return static_cast<uint32_t>(t);
+      }
+      if (agents_.size() < kSearched) return Add(local);
+      table_.assign(doc_.agent_ids_.size(), kNone);
+      for (size_t t = 0; t < agents_.size(); ++t) table_[agents_[t]] = static_cast<uint32_t>(t);
     }
+    if (table_[local] == kNone) table_[local] = Add(local);
     return table_[local];
+  }
+  uint32_t Add(uint32_t local) {
+    agents_.push_back(local);
+    start_.push_back(kNone);
+    return static_cast<uint32_t>(agents_.size() - 1);
   }
 
   ModelRef ToModel(Ref ref) {
@@ -118,10 +129,8 @@ class UpdateWriter {
   }
 
   // Notes the first seq of each agent's runs (later runs follow on).
-  void Begin(uint32_t local, uint32_t seq) {
-    if (started_[local]) return;
-    started_[local] = true;
-    start_[local] = seq;
+  void Begin(uint32_t index, uint32_t seq) {
+    if (start_[index] == kNone) start_[index] = seq;
   }
 
   void Flush() {
@@ -133,7 +142,7 @@ class UpdateWriter {
     run.kind = ModelKind::kInsert;
     run.left = ToModel(open_left_);
     run.right = ToModel(open_right_);
-    Begin(open_agent_, open_seq_);
+    Begin(run.agent, open_seq_);
     runs_.push_back(run);
     open_ = false;
   }
@@ -184,10 +193,10 @@ class UpdateWriter {
   }
 
   const DocState& doc_;
-  std::vector<uint32_t> table_;   // local agent -> table index (kNone: not yet)
+  std::vector<uint32_t> table_;   // local agent -> table index (kNone: not yet); empty
+                                  // while agents_ is searched instead
   std::vector<uint32_t> agents_;  // table index -> local agent
-  std::vector<uint32_t> start_;   // local agent -> its first seq here
-  std::vector<bool> started_;     // local agent -> start_ is set
+  std::vector<uint32_t> start_;   // table index -> its first seq here (kNone: no run yet)
   std::vector<ModelRun> runs_;
   std::string text_;
   // The insert run being glued together, not yet written.
@@ -200,37 +209,58 @@ class UpdateWriter {
 
 std::string DocState::EncodeOpsSince(const VersionVector& since, const VersionVector* until,
                                      bool compress) const {
-  // Dense, by local agent index: the loop below looks these up per run.
-  std::vector<uint64_t> limit(next_seq_.begin(), next_seq_.end());
-  std::vector<uint64_t> from_of(agent_ids_.size(), 0);
-  for (const auto& [agent, next] : since.entries()) {
-    if (std::optional<uint32_t> a = FindAgent(agent)) from_of[*a] = next;
-  }
+  // Per agent with ops to send: the seqs [from, limit) it sends.
+  struct Span {
+    uint32_t agent;
+    uint32_t from, limit;
+  };
+  std::vector<Span> spans;
   if (until) {
+    // Only the agents `until` names can send anything: a writer sending its
+    // own edits to a document of many authors looks at its own agents.
+    for (const auto& [agent, cap] : until->entries()) {
+      std::optional<uint32_t> a = FindAgent(agent);
+      if (!a) continue;
+      const uint64_t limit = std::min<uint64_t>(cap, next_seq_[*a]);
+      const uint64_t from = since.Get(agent);
+      if (from < limit)
+        spans.push_back(Span{*a, static_cast<uint32_t>(from), static_cast<uint32_t>(limit)});
+    }
+  } else {
+    std::vector<uint64_t> from_of(agent_ids_.size(), 0);
+    for (const auto& [agent, next] : since.entries()) {
+      if (std::optional<uint32_t> a = FindAgent(agent)) from_of[*a] = next;
+    }
     for (uint32_t a = 0; a < agent_ids_.size(); ++a) {
-      limit[a] = std::min(limit[a], until->Get(agent_ids_[a]));
+      if (from_of[a] < next_seq_[a]) {
+        spans.push_back(Span{a, static_cast<uint32_t>(from_of[a]), next_seq_[a]});
+      }
     }
   }
   // The log runs the other replica lacks, found per agent and put back in
   // log (causal) order: a replica far behind on one agent does not make
   // this scan every run logged since.
-  std::vector<uint32_t> needed;
-  for (uint32_t a = 0; a < agent_ids_.size(); ++a) {
-    if (from_of[a] >= limit[a]) continue;
-    const std::vector<uint32_t>& runs = runs_of_[a];
-    for (size_t k = FirstRunFrom(a, static_cast<uint32_t>(from_of[a]));
-         k < runs.size() && log_[runs[k]].seq < limit[a]; ++k) {
-      needed.push_back(runs[k]);
+  struct Needed {
+    uint32_t run;   // index into log_
+    uint32_t span;  // index into spans
+  };
+  std::vector<Needed> needed;
+  for (uint32_t i = 0; i < spans.size(); ++i) {
+    const Span& sp = spans[i];
+    const std::vector<uint32_t>& runs = runs_of_[sp.agent];
+    for (size_t k = FirstRunFrom(sp.agent, sp.from);
+         k < runs.size() && log_[runs[k]].seq < sp.limit; ++k) {
+      needed.push_back(Needed{runs[k], i});
     }
   }
-  std::sort(needed.begin(), needed.end());
+  std::sort(needed.begin(), needed.end(),
+            [](const Needed& a, const Needed& b) { return a.run < b.run; });
   UpdateWriter writer(*this);
-  for (uint32_t i : needed) {
-    const LogRun& r = log_[i];
-    uint64_t from = from_of[r.agent];
-    uint32_t end = static_cast<uint32_t>(std::min<uint64_t>(r.seq + r.len, limit[r.agent]));
-    if (end <= from || end <= r.seq) continue;
-    uint32_t s0 = static_cast<uint32_t>(std::max<uint64_t>(r.seq, from));
+  for (const Needed& n : needed) {
+    const LogRun& r = log_[n.run];
+    const Span& sp = spans[n.span];
+    uint32_t end = std::min(r.seq + r.len, sp.limit);
+    uint32_t s0 = std::max(r.seq, sp.from);
     if (r.kind == RunKind::kInsert) {
       writer.AddInsert(r.agent, s0, end);
     } else {

@@ -120,6 +120,46 @@ TEST(Sync, OpsSinceIsExactlyWhatIsMissing) {
   EXPECT_EQ((*missing)[0].id, (OpId{1, 4}));
 }
 
+// An `until` naming some agents cuts the others out whatever `since` says
+// of them: a writer sends its own edits by naming only its own agents.
+TEST(Sync, OpsUpToAVersionNamingSomeAgentsAreOnlyTheirs) {
+  Doc a(1), b(2);
+  Edit(a, 0, "one ");
+  ASSERT_TRUE(b.ApplyUpdate(a.EncodeOpsSince({})).ok());
+  Edit(b, 4, "two ");
+  ASSERT_TRUE(a.ApplyUpdate(b.EncodeOpsSince({})).ok());
+  Edit(a, 8, "three");
+  VersionVector since, until;
+  since.Set(1, 4);
+  until.Set(1, 1000);  // past what a holds: capped at its version
+  until.Set(77, 5);    // an agent a never saw: nothing
+  Result<Ops> mine = Doc::DecodeUpdate(a.EncodeOpsSince(since, &until));
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ((*mine)[0].text, "three");
+  EXPECT_EQ((*mine)[0].id, (OpId{1, 4}));
+  // The same from b's side of the history: b's ops are left out although
+  // `since` lacks them, and the cut falls inside a run.
+  until.Set(1, 6);
+  Result<Ops> cut = Doc::DecodeUpdate(a.EncodeOpsSince(since, &until));
+  ASSERT_TRUE(cut.ok());
+  ASSERT_EQ(cut->size(), 1u);
+  EXPECT_EQ((*cut)[0].text, "th");
+  // Nothing when `since` already has all `until` names.
+  since.Set(1, 6);
+  Result<Ops> none = Doc::DecodeUpdate(a.EncodeOpsSince(since, &until));
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  // The replica missing only a's last run takes it and converges.
+  Doc c(3);
+  ASSERT_TRUE(c.ApplyUpdate(b.EncodeOpsSince({})).ok());
+  since.Set(1, 4);
+  until.Set(1, a.known_seqs(1));
+  ASSERT_TRUE(c.ApplyUpdate(a.EncodeOpsSince(since, &until)).ok());
+  EXPECT_EQ(c.Text(), a.Text());
+  EXPECT_EQ(c.pending_ops(), 0u);
+}
+
 TEST(Sync, DeleteOfAnIdThatIsADeleteIsRejected) {
   Doc a(1);
   Edit(a, 0, "ab");
