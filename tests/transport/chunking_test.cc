@@ -128,5 +128,39 @@ TEST(EncodeChunks, OnlyWhatTheOtherSideLacks) {
   ExpectChunksRebuild(a, b.version(), b, kMaxUpdateBytes);
 }
 
+// A writer sends its own agents' edits, in pieces when they are large,
+// naming only its own agents: others' ops it holds are not sent although
+// `since` does not list them.
+TEST(EncodeChunks, UntilOwnAgentsSendsOnlyTheirOpsInPieces) {
+  engine::Doc a(1), b(2);
+  ASSERT_TRUE(a.Insert(0, "hello ").ok());
+  ASSERT_TRUE(b.ApplyUpdate(a.EncodeOpsSince({})).ok());
+  ASSERT_TRUE(b.Insert(6, "world").ok());
+  ASSERT_TRUE(a.ApplyUpdate(b.EncodeOpsSince({})).ok());
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += static_cast<char>('a' + (i * 7919) % 26);
+  ASSERT_TRUE(a.Insert(3, text).ok());
+  engine::VersionVector since, until;
+  since.Set(1, 6);
+  until.Set(1, a.known_seqs(1));
+  Result<std::vector<std::string>> chunks = EncodeChunksUntil(a, since, until, 4096);
+  ASSERT_TRUE(chunks.ok()) << chunks.status().ToString();
+  EXPECT_GT(chunks->size(), 1u);
+  engine::Doc c(3);  // holds a's first edit and b's, through b
+  ASSERT_TRUE(c.ApplyUpdate(b.EncodeOpsSince({})).ok());
+  for (const std::string& chunk : *chunks) {
+    EXPECT_LE(chunk.size(), 4096u);
+    Result<engine::Ops> ops = engine::Doc::DecodeUpdate(chunk);
+    ASSERT_TRUE(ops.ok());
+    for (const engine::Op& op : *ops) EXPECT_EQ(op.id.agent, 1u);
+    ASSERT_TRUE(c.ApplyUpdate(chunk).ok());
+    EXPECT_EQ(c.pending_ops(), 0u) << "a chunk depended on a later one";
+  }
+  EXPECT_EQ(c.Text(), a.Text());
+  Result<std::vector<std::string>> none = EncodeChunksUntil(a, until, until);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 }  // namespace
 }  // namespace weft::transport

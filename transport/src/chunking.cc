@@ -20,18 +20,15 @@ constexpr double kFill = 0.85;
 // chunks that decode to a bounded size.
 constexpr size_t kMaxBudget = size_t{4} << 20;
 
-}  // namespace
-
-Result<std::vector<std::string>> EncodeChunks(const engine::Doc& doc,
-                                              const engine::VersionVector& since,
-                                              size_t max_bytes) {
+Result<std::vector<std::string>> Chunks(const engine::Doc& doc, const engine::VersionVector& since,
+                                        const engine::VersionVector* cut, size_t max_bytes) {
   std::vector<std::string> out;
-  if (since.Includes(doc.version())) return out;
+  if (since.Includes(cut ? *cut : doc.version())) return out;
   // Sized uncompressed first: an upper bound on the compressed size that
   // costs no text compression, and whose ops decode without decompressing.
-  std::string raw = doc.EncodeOpsSince(since, nullptr, /*compress=*/false);
+  std::string raw = doc.EncodeOpsSince(since, cut, /*compress=*/false);
   if (raw.size() <= max_bytes) {
-    out.push_back(doc.EncodeOpsSince(since));
+    out.push_back(doc.EncodeOpsSince(since, cut));
     return out;
   }
   Result<engine::Ops> ops = engine::Doc::DecodeUpdate(raw);
@@ -103,6 +100,21 @@ Result<std::vector<std::string>> EncodeChunks(const engine::Doc& doc,
     offset = off;
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> EncodeChunks(const engine::Doc& doc,
+                                              const engine::VersionVector& since,
+                                              size_t max_bytes) {
+  return Chunks(doc, since, nullptr, max_bytes);
+}
+
+Result<std::vector<std::string>> EncodeChunksUntil(const engine::Doc& doc,
+                                                   const engine::VersionVector& since,
+                                                   const engine::VersionVector& until,
+                                                   size_t max_bytes) {
+  return Chunks(doc, since, &until, max_bytes);
 }
 
 }  // namespace weft::transport

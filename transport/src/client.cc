@@ -102,10 +102,15 @@ class Client::Impl : public ConnectionHost {
     if (!conn_ || conn_->closing()) return NotConnected();
     // A client may author only its own agents' ops (the node refuses any
     // other as foreign): others' ops the replica holds are not resent, even
-    // when they arrived after `since`.
-    engine::VersionVector own = replica.version();
-    for (uint64_t agent : options_.agents) own.Set(agent, since.Get(agent));
-    Result<std::vector<std::string>> chunks = EncodeChunks(replica, own);
+    // when they arrived after `since`. Both versions name only the own
+    // agents, so a keystroke costs the same however many authors the
+    // document has had.
+    engine::VersionVector from, until;
+    for (uint64_t agent : options_.agents) {
+      from.Set(agent, since.Get(agent));
+      until.Set(agent, replica.known_seqs(agent));
+    }
+    Result<std::vector<std::string>> chunks = EncodeChunksUntil(replica, from, until);
     if (!chunks.ok()) return chunks.status();
     for (const std::string& c : *chunks) {
       conn_->Send(OpBatch{doc, std::as_bytes(std::span(c.data(), c.size()))});

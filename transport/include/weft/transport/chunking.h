@@ -22,4 +22,13 @@ Result<std::vector<std::string>> EncodeChunks(const engine::Doc& doc,
                                               const engine::VersionVector& since,
                                               size_t max_bytes = kMaxUpdateBytes);
 
+// The same, only up to `until` (Doc::EncodeOpsSince's cut: agents it does
+// not name send nothing). Costs what the agents `until` names hold, not
+// what the document's every author does: a writer sending its own edits
+// names its own agents in both versions.
+Result<std::vector<std::string>> EncodeChunksUntil(const engine::Doc& doc,
+                                                   const engine::VersionVector& since,
+                                                   const engine::VersionVector& until,
+                                                   size_t max_bytes = kMaxUpdateBytes);
+
 }  // namespace weft::transport
