@@ -11,21 +11,44 @@ namespace {
 
 // Whether txn `a` is txn `b` or one of its ancestors. Only txns between
 // them can be on the way (parents come before their children), so the walk
-// stays within [a, b].
+// stays within [a, b]; and it ends at the first txn known to descend from
+// every txn up to `a`. Such floors come from the txns where the history
+// narrows to one line (every txn before them is their ancestor), which a
+// linear history has at every txn: an author returning after thousands of
+// others' txns is then found at once, not by walking back over them.
 class Ancestry {
  public:
   explicit Ancestry(const std::vector<std::vector<uint32_t>>& parents)
-      : parents_(parents), seen_(parents.size(), 0) {}
+      : parents_(parents), seen_(parents.size(), 0), floor_(parents.size()) {
+    // floor_[t]: every txn below it is an ancestor of t (0: none known).
+    // Tips are the txns no later one names as a parent yet; when t leaves
+    // itself the only tip, every earlier txn leads to it.
+    std::vector<bool> tip(parents.size(), false);
+    size_t tips = 0;
+    for (uint32_t t = 0; t < parents.size(); ++t) {
+      uint32_t floor = 0;
+      for (uint32_t p : parents[t]) {
+        floor = std::max(floor, floor_[p]);
+        if (tip[p]) {
+          tip[p] = false;
+          --tips;
+        }
+      }
+      tip[t] = true;
+      ++tips;
+      floor_[t] = tips == 1 ? t : floor;
+    }
+  }
 
   bool Reaches(uint32_t b, uint32_t a) {
-    if (a == b) return true;
+    if (a == b || a < floor_[b]) return true;
     ++epoch_;
     stack_.assign(1, b);
     while (!stack_.empty()) {
       uint32_t t = stack_.back();
       stack_.pop_back();
       for (uint32_t p : parents_[t]) {
-        if (p == a) return true;
+        if (p == a || a < floor_[p]) return true;
         if (p > a && seen_[p] != epoch_) {
           seen_[p] = epoch_;
           stack_.push_back(p);
@@ -40,6 +63,7 @@ class Ancestry {
   std::vector<uint32_t> seen_;  // epoch_ marks txns already walked
   uint32_t epoch_ = 0;
   std::vector<uint32_t> stack_;
+  std::vector<uint32_t> floor_;
 };
 
 // The agent id each txn types under, as ReplayConcurrent picks replicas:
