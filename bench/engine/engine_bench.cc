@@ -23,8 +23,10 @@
 //                      applied by another replica, in a document N authors
 //                      wrote
 //
-// T is every trace file, and gen_paste_delete, a generated sequential
-// history of large pastes and deletes (GeneratePasteDeleteTrace).
+// T is every trace file, gen_paste_delete, a generated sequential history
+// of large pastes and deletes (GeneratePasteDeleteTrace), and
+// gen_many_authors, a generated history of short edits by 20,000 authors
+// who come back now and then (GenerateManyAuthorsTrace).
 //
 // Every benchmark checks the final length against endContent so a broken
 // build cannot look fast. Counters: bytes_per_char (Doc heap per character
@@ -329,6 +331,8 @@ int main(int argc, char** argv) {
   }
   traces.push_back(GeneratePasteDeleteTrace(PasteDeleteOptions{}));
   names.push_back("gen_paste_delete");
+  traces.push_back(GenerateManyAuthorsTrace(ManyAuthorsOptions{}));
+  names.push_back("gen_many_authors");
   auto add = [](const std::string& name, void (*fn)(benchmark::State&, const Trace*),
                 const Trace* t) {
     benchmark::RegisterBenchmark(name.c_str(), fn, t)->Unit(benchmark::kMillisecond);

@@ -197,4 +197,36 @@ Trace GeneratePasteDeleteTrace(const PasteDeleteOptions& options) {
   return Generator(options).Run();
 }
 
+Trace GenerateManyAuthorsTrace(const ManyAuthorsOptions& options) {
+  std::mt19937_64 rng(options.seed);
+  auto below = [&](uint64_t n) { return n == 0 ? 0 : rng() % n; };
+  Trace trace;
+  trace.concurrent = true;
+  trace.num_agents = std::max<uint32_t>(options.authors, 1);
+  trace.txns.reserve(static_cast<size_t>(std::max(options.txns, 0)));
+  CodePointBuffer buf;
+  for (int i = 0; i < options.txns; ++i) {
+    TraceTxn txn;
+    if (i > 0) txn.parents = {static_cast<uint64_t>(i - 1)};
+    txn.agent = static_cast<uint32_t>(below(trace.num_agents));
+    uint64_t pos = below(buf.size() + 1);
+    for (int k = 0; k < 8; ++k) {
+      if (k == 5 && pos > 0) {
+        --pos;
+        buf.Remove(pos, 1);
+        txn.patches.push_back(TracePatch{pos, 1, ""});
+      } else {
+        std::u32string c(1, k == 7 ? U' ' : static_cast<char32_t>('a' + below(26)));
+        buf.Insert(pos, c);
+        txn.patches.push_back(TracePatch{pos, 0, ToUtf8(c)});
+        ++pos;
+      }
+    }
+    trace.patches += txn.patches.size();
+    trace.txns.push_back(std::move(txn));
+  }
+  trace.end_content = ToUtf8(buf.All());
+  return trace;
+}
+
 }  // namespace weft::engine

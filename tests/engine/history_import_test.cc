@@ -76,6 +76,27 @@ TEST(HistoryImport, ManyAgentHistoriesMakeTheReplicasOps) {
   }
 }
 
+// Authors who come back after thousands of others' txns type under their
+// own ids again (their txns descend from their last), and the text is
+// exact; the merge of the import's ops gives it too.
+TEST(HistoryImport, ReturningAuthorsOfALongHistoryKeepTheirIds) {
+  ManyAuthorsOptions o;
+  o.authors = 3000;
+  o.txns = 9000;
+  Trace t = GenerateManyAuthorsTrace(o);
+  Doc doc(UINT64_MAX - 3);
+  ASSERT_TRUE(ImportConcurrent(t, doc).ok());
+  EXPECT_EQ(doc.Text(), t.end_content);
+  EXPECT_TRUE(doc.CheckInvariants().ok());
+  EXPECT_EQ(doc.known_seqs(TraceAgentId(o.authors)), 0u) << "an author was given a second id";
+  uint64_t seqs = 0;
+  for (uint32_t k = 0; k < o.authors; ++k) seqs += doc.known_seqs(TraceAgentId(k));
+  EXPECT_EQ(seqs, t.patches);
+  Doc merged(7);
+  ASSERT_TRUE(merged.ApplyUpdate(doc.EncodeOpsSince({})).ok());
+  EXPECT_EQ(merged.Text(), t.end_content);
+}
+
 TEST(HistoryImport, AgentOnTwoBranchesTakesTheReplaysNextId) {
   Trace t = testing::ManyAgentTrace(3, 40, 9);
   // One of agent 0's txns starts over from the empty document, concurrently

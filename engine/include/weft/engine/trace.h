@@ -60,6 +60,20 @@ struct PasteDeleteOptions {
 };
 Trace GeneratePasteDeleteTrace(const PasteDeleteOptions& options);
 
+// A generated concurrent-format trace of a document many people edit now
+// and then: each txn is a short edit (a few letters typed at one place,
+// one backspace) by an author drawn at random from `authors`, on top of
+// the txn before it. Authors come back after thousands of others' txns,
+// which is what a long-lived shared document's history looks like to
+// the importer and to a merge. Deterministic for a seed; endContent is
+// computed on a plain buffer.
+struct ManyAuthorsOptions {
+  uint64_t seed = 1;
+  uint32_t authors = 20'000;
+  int txns = 40'000;
+};
+Trace GenerateManyAuthorsTrace(const ManyAuthorsOptions& options);
+
 // The agent id of trace agent `k` in replays (ids order concurrent inserts).
 inline uint64_t TraceAgentId(uint32_t k) { return uint64_t{k} + 1; }
 
