@@ -117,8 +117,13 @@ class Doc {
   // The ops this replica has that a replica at `since` lacks, encoded as an
   // Update (engine/FORMAT.md). Pending ops are not included. The bytes are
   // the same on every platform the engine builds for.
-  // With `until`, only ops inside that version (REQUIRES: a version some
-  // replica had, i.e. causally closed) are included.
+  // With `until`, only ops inside that version are included, and only the
+  // agents it names are looked at: a writer sending its own edits names its
+  // own agents in both versions and pays for them, not for every author
+  // the document has had. An `until` some replica had (causally closed)
+  // gives an update that applies at `since` on its own; one naming only
+  // some agents gives their ops, whose dependencies wait in the receiver's
+  // Pending until it has them.
   std::string EncodeOpsSince(const VersionVector& since,
                              const VersionVector* until = nullptr) const;
   // The same, written uncompressed when `compress` is false, whatever
