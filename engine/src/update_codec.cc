@@ -223,8 +223,9 @@ std::string DocState::EncodeOpsSince(const VersionVector& since, const VersionVe
       if (!a) continue;
       const uint64_t limit = std::min<uint64_t>(cap, next_seq_[*a]);
       const uint64_t from = since.Get(agent);
-      if (from < limit)
+      if (from < limit) {
         spans.push_back(Span{*a, static_cast<uint32_t>(from), static_cast<uint32_t>(limit)});
+      }
     }
   } else {
     std::vector<uint64_t> from_of(agent_ids_.size(), 0);
