@@ -90,10 +90,8 @@ int RunType(int argc, char** argv) {
   Clock::time_point start = Clock::now();
   uint64_t sent = 0;
   for (const engine::TraceTxn& txn : trace->txns) {
-    // Only the writer's own agent is sent (SendOpsSince), so only its
-    // entry is needed: the whole version costs every author the document has.
-    engine::VersionVector before;
-    before.Set(agent, replica.known_seqs(agent));
+    // SendOpsSince reads the writer's own agent only.
+    engine::VersionVector before = replica.version(o.agents);
     for (const engine::TracePatch& p : txn.patches) {
       if (p.del > 0) {
         if (Status s = replica.Remove(p.pos, p.del, nullptr); !s.ok()) return Fail("type", s);

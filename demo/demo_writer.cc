@@ -106,11 +106,9 @@ void Writer::SendWhatTheNodeLacks(const engine::VersionVector& node_has) {
 void Writer::Edit(const std::function<void(engine::Doc&)>& edit) {
   {
     std::lock_guard<std::mutex> l(mu_);
-    // SendOpsSince reads the writer's own agents only: their entries are
-    // enough, and cost the same however many authors the document has had.
-    engine::VersionVector before;
+    // SendOpsSince reads the writer's own agents only.
+    engine::VersionVector before = doc_.version(also_);
     before.Set(agent_, doc_.known_seqs(agent_));
-    for (uint64_t a : also_) before.Set(a, doc_.known_seqs(a));
     edit(doc_);
     latency_->Typed(agent_, doc_.known_seqs(agent_));
     // Offline, the edit stays in the replica: the next connect sends it.

@@ -159,18 +159,9 @@ class Editor {
     }
   }
 
-  // The replica's version for its own agent: all SendOpsSince reads, and
-  // unlike the whole version it costs the same however many authors the
-  // document has had.
-  engine::VersionVector Own() const {
-    engine::VersionVector v;
-    v.Set(agent_, doc_.known_seqs(agent_));
-    return v;
-  }
-
   // Applies an edit to the replica, sends its ops, moves the caret.
   void Edit(const std::function<Status(engine::Doc&)>& edit, uint64_t caret_after) {
-    engine::VersionVector before = Own();
+    engine::VersionVector before = doc_.version(options_.agents);
     if (!edit(doc_).ok()) return;
     Place(caret_after);
     if (client_) (void)client_->SendOpsSince(name_, doc_, before);
@@ -194,7 +185,7 @@ class Editor {
       return true;
     }
     if (kind == OK && (ch == kCtrlZ || ch == kCtrlY)) {
-      engine::VersionVector before = Own();
+      engine::VersionVector before = doc_.version(options_.agents);
       Result<engine::Ops> ops = ch == kCtrlZ ? doc_.Undo() : doc_.Redo();
       if (ops.ok() && client_) (void)client_->SendOpsSince(name_, doc_, before);
       return true;

@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <memory>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -197,8 +198,7 @@ class LoadRun {
     if (c.failed) return;
     engine::Doc& d = *c.replica;
     // SendOpsSince reads the client's own agent only.
-    engine::VersionVector before;
-    before.Set(c.agent, d.known_seqs(c.agent));
+    engine::VersionVector before = d.version(std::span(&c.agent, 1));
     size_t len = d.size();
     if (c.cursor > len || rng_() % 64 == 0) c.cursor = len == 0 ? 0 : rng_() % (len + 1);
     Status s;

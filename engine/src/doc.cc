@@ -67,6 +67,12 @@ VersionVector Doc::version() const {
   return v;
 }
 
+VersionVector Doc::version(std::span<const uint64_t> agents) const {
+  VersionVector v;
+  for (uint64_t agent : agents) v.Set(agent, known_seqs(agent));
+  return v;
+}
+
 uint64_t Doc::known_seqs(uint64_t agent) const { return state_->NextSeq(agent); }
 
 size_t Doc::pending_ops() const { return state_->pending_.size(); }

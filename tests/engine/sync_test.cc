@@ -150,6 +150,10 @@ TEST(Sync, OpsUpToAVersionNamingSomeAgentsAreOnlyTheirs) {
   Result<Ops> none = Doc::DecodeUpdate(a.EncodeOpsSince(since, &until));
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+  // A version of some agents names those the replica knows, at its seqs.
+  VersionVector own;
+  own.Set(1, a.known_seqs(1));
+  EXPECT_EQ(a.version(std::vector<uint64_t>{1, 77}), own);
   // The replica missing only a's last run takes it and converges.
   Doc c(3);
   ASSERT_TRUE(c.ApplyUpdate(b.EncodeOpsSince({})).ok());

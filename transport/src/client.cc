@@ -105,11 +105,9 @@ class Client::Impl : public ConnectionHost {
     // when they arrived after `since`. Both versions name only the own
     // agents, so a keystroke costs the same however many authors the
     // document has had.
-    engine::VersionVector from, until;
-    for (uint64_t agent : options_.agents) {
-      from.Set(agent, since.Get(agent));
-      until.Set(agent, replica.known_seqs(agent));
-    }
+    engine::VersionVector from;
+    for (uint64_t agent : options_.agents) from.Set(agent, since.Get(agent));
+    const engine::VersionVector until = replica.version(options_.agents);
     Result<std::vector<std::string>> chunks = EncodeChunksUntil(replica, from, until);
     if (!chunks.ok()) return chunks.status();
     for (const std::string& c : *chunks) {

@@ -104,6 +104,10 @@ class Doc {
   std::string Text() const;
   uint64_t size() const;  // visible code points
   VersionVector version() const;
+  // version()'s entries for `agents` only: what a writer sending its own
+  // edits needs, at the cost of those agents, not of every author the
+  // document has had.
+  VersionVector version(std::span<const uint64_t> agents) const;
   // version().Get(agent) without building the vector.
   uint64_t known_seqs(uint64_t agent) const;
   size_t pending_ops() const;  // ops waiting for dependencies
