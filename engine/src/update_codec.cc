@@ -284,14 +284,10 @@ struct DecodedUpdate {
 Status ReadRuns(SymbolReader& src, const std::vector<uint64_t>& agents, std::vector<uint64_t> cur,
                 std::string_view text, uint64_t nruns, std::vector<RawOp>* ops) {
   const uint64_t section_bytes = src.bytes();
-  std::optional<uint64_t> text_len = CountUtf8(text);
-  if (!text_len) return Status::Corruption("update text is not valid UTF-8");
-  const bool ascii = *text_len == text.size();
   const auto nagents = static_cast<uint32_t>(agents.size());
   RefPredictor predictor(nagents);
   ModelKind previous = ModelKind::kInsert;
   uint32_t agent = 0;
-  uint64_t text_used = 0;
   size_t byte_pos = 0;
   auto id = [&](const ModelRef& r) -> std::optional<OpId> {
     if (r.none()) return std::nullopt;
@@ -335,11 +331,11 @@ Status ReadRuns(SymbolReader& src, const std::vector<uint64_t>& agents, std::vec
       op.kind = Op::Kind::kInsert;
       op.left = id(run.left);
       op.right = id(run.right);
-      if (run.len > *text_len - text_used) return Status::Corruption("update text too short");
-      size_t bytes = ascii ? run.len : Utf8Offset(text.substr(byte_pos), run.len);
-      op.text = text.substr(byte_pos, bytes);
-      byte_pos += bytes;
-      text_used += run.len;
+      // Checked as it is cut: each byte of the text is read once.
+      std::optional<size_t> bytes = Utf8Prefix(text.substr(byte_pos), run.len);
+      if (!bytes) return Status::Corruption("update text too short or not valid UTF-8");
+      op.text = text.substr(byte_pos, *bytes);
+      byte_pos += *bytes;
     } else {
       op.kind = Op::Kind::kDelete;
       op.backward = run.kind == ModelKind::kDeleteBackward;
@@ -348,7 +344,7 @@ Status ReadRuns(SymbolReader& src, const std::vector<uint64_t>& agents, std::vec
     previous = run.kind;
   }
   if (!src.Finished()) return Status::Corruption("ops section has bytes left over");
-  if (text_used != *text_len) return Status::Corruption("update text too long");
+  if (byte_pos != text.size()) return Status::Corruption("update text too long");
   return Status::Ok();
 }
 

@@ -1,6 +1,7 @@
 // UTF-8 helpers: validation and code point <-> byte offsets.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -10,56 +11,94 @@
 
 namespace weft::engine::detail {
 
-// Number of code points in `s`, or no value if `s` is not valid UTF-8
-// (overlong forms, surrogates, code points above U+10FFFF and truncated
-// sequences are all invalid).
+// Width in bytes of the valid UTF-8 code point at p[i] (i < n), or 0 if
+// none starts there: overlong forms, surrogates, code points above
+// U+10FFFF and truncated sequences are all invalid.
+inline size_t CodePointWidth(const unsigned char* p, size_t n, size_t i) {
+  const unsigned char c = p[i];
+  if (c < 0x80) return 1;
+  size_t extra;
+  uint32_t cp;
+  if (c >= 0xC2 && c <= 0xDF) {
+    extra = 1;
+    cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    extra = 2;
+    cp = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    extra = 3;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (n - i <= extra) return 0;
+  for (size_t k = 1; k <= extra; ++k) {
+    unsigned char cc = p[i + k];
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+      (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
+    return 0;
+  }
+  return extra + 1;
+}
+
+// How many leading bytes of the eight at `p` are ASCII (8: all of them).
+inline size_t AsciiPrefix(const unsigned char* p) {
+  uint64_t word;
+  std::memcpy(&word, p, 8);
+  if constexpr (std::endian::native == std::endian::big) word = __builtin_bswap64(word);
+  const uint64_t high = word & 0x8080808080808080ull;
+  return high == 0 ? 8 : static_cast<size_t>(std::countr_zero(high)) / 8;
+}
+
+// Bytes taken by the first `k` code points of `s`, or no value if `s` is
+// not valid UTF-8 that far or holds fewer than `k` code points. Validating
+// and measuring in one pass lets a decoder cut a text into runs while it
+// checks it, reading each byte once.
+inline std::optional<size_t> Utf8Prefix(std::string_view s, uint64_t k) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0;
+  while (k > 0) {
+    // ASCII a word at a time; in mixed text, the ASCII before the next
+    // other byte in one step.
+    if (n - i >= 8) {
+      const size_t ascii = std::min<uint64_t>(AsciiPrefix(p + i), k);
+      i += ascii;
+      k -= ascii;
+      if (k == 0) break;
+      if (ascii == 8) continue;
+    }
+    if (i >= n) return std::nullopt;
+    size_t width = CodePointWidth(p, n, i);
+    if (width == 0) return std::nullopt;
+    i += width;
+    --k;
+  }
+  return i;
+}
+
+// Number of code points in `s`, or no value if `s` is not valid UTF-8.
 inline std::optional<uint64_t> CountUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
   uint64_t count = 0;
   size_t i = 0;
   while (i < n) {
-    // Eight ASCII bytes at a time: most text is mostly ASCII.
+    // ASCII a word at a time (most text is mostly ASCII); in mixed text,
+    // the ASCII before the next other byte in one step.
     if (n - i >= 8) {
-      uint64_t word;
-      std::memcpy(&word, p + i, 8);
-      if ((word & 0x8080808080808080ull) == 0) {
-        i += 8;
-        count += 8;
-        continue;
-      }
+      size_t ascii = AsciiPrefix(p + i);
+      i += ascii;
+      count += ascii;
+      if (ascii == 8) continue;
     }
-    unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      ++count;
-      continue;
-    }
-    size_t extra;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-      extra = 1;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      extra = 2;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      extra = 3;
-      cp = c & 0x07;
-    } else {
-      return std::nullopt;
-    }
-    if (n - i <= extra) return std::nullopt;
-    for (size_t k = 1; k <= extra; ++k) {
-      unsigned char cc = p[i + k];
-      if ((cc & 0xC0) != 0x80) return std::nullopt;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
-      return std::nullopt;
-    }
-    i += extra + 1;
+    if (i >= n) break;
+    size_t width = CodePointWidth(p, n, i);
+    if (width == 0) return std::nullopt;
+    i += width;
     ++count;
   }
   return count;

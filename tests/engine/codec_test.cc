@@ -4,11 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <iterator>
+#include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "engine_test_util.h"
 #include "envelope.h"
+#include "utf8.h"
 #include "weft/engine/doc.h"
 #include "weft/engine/utf8.h"
 
@@ -306,6 +310,65 @@ TEST(Codec, UnicodeSurvivesEveryPath) {
   Result<Doc> c = Doc::LoadSnapshot(a.EncodeSnapshot(), 3);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->Text(), "aéß€");
+}
+
+// The decoder's UTF-8 checks take ASCII a word at a time and skip the
+// ASCII before a multi-byte character in one step. Strings built from
+// pieces whose validity and length are known, with the pieces falling at
+// every alignment within a word, must give the counts and prefixes the
+// pieces add up to, and no value from the first bad piece on.
+TEST(Codec, Utf8CountAndPrefixAgreeWithThePiecesTheyAreMadeOf) {
+  struct Piece {
+    std::string_view bytes;
+    int chars;  // -1: not valid UTF-8 whatever surrounds it
+  };
+  static constexpr Piece kPieces[] = {{"a", 1},
+                                      {"bcdefghijk", 10},
+                                      {"\xc3\xa9", 1},
+                                      {"\xe2\x82\xac", 1},
+                                      {"\xf0\x9f\x98\x80", 1},
+                                      {"\x80", -1},
+                                      {"\xc0\xaf", -1},
+                                      {"\xed\xa0\x80", -1},
+                                      {"\xf4\x90\x80\x80", -1},
+                                      {"\xff", -1}};
+  std::mt19937 rng(7);
+  for (int round = 0; round < 3000; ++round) {
+    std::string s;
+    std::vector<size_t> ends;  // byte offset after each valid code point, up to the first bad one
+    bool valid = true;
+    const int pieces = static_cast<int>(rng() % 12);
+    const bool bad_allowed = rng() % 3 == 0;
+    for (int i = 0; i < pieces; ++i) {
+      const Piece& p = kPieces[rng() % (bad_allowed ? std::size(kPieces) : 5)];
+      if (p.chars < 0) valid = false;
+      for (int c = 0; valid && c < p.chars; ++c) {
+        ends.push_back(s.size() + (p.chars == 1 ? p.bytes.size() : static_cast<size_t>(c) + 1));
+      }
+      s += p.bytes;
+    }
+    // A code point cut short at the very end is bad too.
+    if (rng() % 8 == 0) {
+      s += "\xe2\x82";
+      valid = false;
+    }
+    SCOPED_TRACE(::testing::PrintToString(s));
+    std::optional<uint64_t> count = detail::CountUtf8(s);
+    EXPECT_EQ(count.has_value(), valid);
+    if (valid && count) {
+      EXPECT_EQ(*count, ends.size());
+    }
+    for (uint64_t k = 0; k <= ends.size() + 2; ++k) {
+      std::optional<size_t> prefix = detail::Utf8Prefix(s, k);
+      if (k == 0) {
+        EXPECT_EQ(prefix, std::optional<size_t>(0));
+      } else if (k <= ends.size()) {
+        EXPECT_EQ(prefix, std::optional<size_t>(ends[k - 1])) << "k " << k;
+      } else {
+        EXPECT_EQ(prefix, std::nullopt) << "k " << k;
+      }
+    }
+  }
 }
 
 // IsValidUtf8 is the check Insert makes, offered to the other modules.
