@@ -91,6 +91,8 @@ class ItemTree {
 
   uint64_t visible() const { return visible_; }  // visible characters
   uint64_t all() const { return all_; }          // characters including tombstones
+  // At least as many as the Items there are (leaves are at most full).
+  size_t item_bound() const { return leaves_.size() * size_t{kLeafCap}; }
 
   Item& at(Loc loc) { return leaves_[loc.leaf].items[loc.idx]; }
   const Item& at(Loc loc) const { return leaves_[loc.leaf].items[loc.idx]; }

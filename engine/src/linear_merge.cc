@@ -12,7 +12,14 @@
 // right after L (concurrency) ends the list: the tree is built from it and
 // the rest of the batch is integrated the usual way. The result is the
 // same Doc either way.
+//
+// A Doc that already holds text (a replica catching up after a long time
+// offline, a node taking in a large batch) goes the same way when the
+// batch is large beside it: its Items are put in the list first, which
+// costs a step per Item where the tree costs a search and a shift per op.
+#include <algorithm>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "doc_state.h"
@@ -24,8 +31,9 @@ namespace {
 
 class LinearMerge {
  public:
-  // `ops`: how many ops may follow. A node for each is room enough for
-  // most histories (typing on adds none, a split one more).
+  // `ops`: how many ops (and Items already there) may follow. A node for
+  // each is room enough for most histories (typing on adds none, a split
+  // one more).
   LinearMerge(DocState& doc, size_t ops) : doc_(doc) {
     nodes_.reserve(ops + 2);
     nodes_.push_back(Node{});  // kHead: the document start
@@ -34,14 +42,33 @@ class LinearMerge {
     nodes_[kTail].prev = kHead;
   }
 
+  // Puts the Doc's Items in the list, in document order.
+  void Load() {
+    const ItemTree& tree = doc_.tree_;
+    AddAgents();
+    // Indexed in id order, each agent at once: set in document order, the
+    // runs of a block would be inserted out of order, a shift each.
+    std::vector<Placed> placed;
+    for (Loc loc = tree.Begin(); loc.leaf != kNone; loc = tree.Next(loc)) {
+      const Item& it = tree.at(loc);
+      const uint32_t n = Link(it, nodes_[kTail].prev);
+      placed.push_back(Placed{it.agent, IdIndex::LeafRange{it.seq, it.seq + it.len, n}});
+    }
+    SortById(placed);
+    std::vector<IdIndex::LeafRange> ranges;
+    for (size_t i = 0; i < placed.size();) {
+      const uint32_t agent = placed[i].agent;
+      ranges.clear();
+      for (; i < placed.size() && placed[i].agent == agent; ++i) ranges.push_back(placed[i].range);
+      index_.LoadRanges(agent, ranges.data(), ranges.size(), doc_.next_seq_[agent]);
+    }
+  }
+
   // Applies the op, or returns false (nothing changed) if it is an insert
   // whose origins are not adjacent.
   bool Apply(const RawOp& op) {
     uint32_t agent = doc_.AgentIndex(op.agent);
-    while (index_agents_ < doc_.agent_ids_.size()) {
-      index_.AddAgent();
-      ++index_agents_;
-    }
+    AddAgents();
     uint32_t known = doc_.next_seq_[agent];
     uint32_t skip = known - static_cast<uint32_t>(op.seq);
     uint32_t seq = known;
@@ -83,6 +110,50 @@ class LinearMerge {
 
  private:
   static constexpr uint32_t kHead = 0, kTail = 1;
+
+  void AddAgents() {
+    while (index_agents_ < doc_.agent_ids_.size()) {
+      index_.AddAgent();
+      ++index_agents_;
+    }
+  }
+
+  struct Placed {
+    uint32_t agent;
+    IdIndex::LeafRange range;
+  };
+
+  // Sorts by (agent, seq). A Doc holds hundreds of thousands of Items
+  // after a long history, and a comparison sort of them cost more than the
+  // merge they serve: a radix sort, 11 bits a pass, least significant
+  // first, each pass skipped when every Item has the same digit there
+  // (the agent passes, mostly).
+  static void SortById(std::vector<Placed>& v) {
+    if (v.size() < 2048) {
+      std::sort(v.begin(), v.end(), [](const Placed& a, const Placed& b) {
+        return a.agent != b.agent ? a.agent < b.agent : a.range.seq < b.range.seq;
+      });
+      return;
+    }
+    constexpr uint32_t kBits = 11, kMask = (1u << kBits) - 1;
+    std::vector<Placed> out(v.size());
+    std::vector<uint32_t> count(size_t{1} << kBits);
+    auto pass = [&](bool agent, uint32_t shift) {
+      auto digit = [&](const Placed& p) {
+        return ((agent ? p.agent : p.range.seq) >> shift) & kMask;
+      };
+      std::fill(count.begin(), count.end(), 0);
+      for (const Placed& p : v) ++count[digit(p)];
+      if (count[digit(v[0])] == v.size()) return;
+      uint32_t sum = 0;
+      for (uint32_t& c : count) sum += std::exchange(c, sum);
+      for (const Placed& p : v) out[count[digit(p)]++] = p;
+      v.swap(out);
+    };
+    for (bool agent : {false, true}) {
+      for (uint32_t shift = 0; shift < 32; shift += kBits) pass(agent, shift);
+    }
+  }
   struct Node {
     Item item;
     uint32_t prev = kNone, next = kNone;
@@ -172,7 +243,8 @@ class LinearMerge {
 }  // namespace
 
 size_t DocState::CommitLinear(std::span<const RawOp> all, const std::vector<size_t>& order) {
-  LinearMerge merge(*this, order.size());
+  LinearMerge merge(*this, order.size() + (tree_.all() > 0 ? tree_.item_bound() : 0));
+  if (tree_.all() > 0) merge.Load();
   size_t k = 0;
   while (k < order.size() && merge.Apply(all[order[k]])) ++k;
   merge.Finish();

@@ -342,6 +342,16 @@ TEST(Sync, HistoryDeliveredNewestFirstAppliesInOneCall) {
 namespace weft::engine {
 namespace {
 
+// The replica the linear merge made (`fast`) against the one the usual
+// way made: the same text, version and history, and sound.
+void ExpectSameReplica(const Doc& fast, const Doc& usual, int seed) {
+  ASSERT_TRUE(fast.CheckInvariants().ok()) << "seed " << seed;
+  EXPECT_EQ(fast.Text(), usual.Text()) << "seed " << seed;
+  EXPECT_EQ(fast.version(), usual.version()) << "seed " << seed;
+  EXPECT_EQ(fast.EncodeOpsSince(VersionVector()), usual.EncodeOpsSince(VersionVector()))
+      << "seed " << seed;
+}
+
 // A history merged into a fresh replica is applied without positions while
 // it is linear (each op made against everything before it), and the usual
 // way from the first concurrent op on. A change listener forces the usual
@@ -387,14 +397,71 @@ TEST(Sync, LinearHistoryMergesIntoAFreshReplicaLikeTheUsualPath) {
     usual.SetChangeListener([](const Delta&) {});
     ASSERT_TRUE(fast.Apply(history).ok());
     ASSERT_TRUE(usual.Apply(history).ok());
-    ASSERT_TRUE(fast.CheckInvariants().ok()) << "seed " << seed;
-    EXPECT_EQ(fast.Text(), usual.Text()) << "seed " << seed;
-    EXPECT_EQ(fast.version(), usual.version());
-    EXPECT_EQ(fast.EncodeOpsSince(VersionVector()), usual.EncodeOpsSince(VersionVector()));
+    ExpectSameReplica(fast, usual, seed);
     // Both go on merging alike.
     Ops more = edit(authors[0]);
     ASSERT_TRUE(fast.Apply(more).ok());
     ASSERT_TRUE(usual.Apply(more).ok());
+    EXPECT_EQ(fast.Text(), usual.Text()) << "seed " << seed;
+    ASSERT_TRUE(fast.CheckInvariants().ok());
+  }
+}
+
+// A replica that already holds part of a history and takes in the rest as
+// one large batch (a catch-up after a long time offline) puts its Items in
+// the linear merge's list first. It must end as the usual way ends: with
+// the history linear, with its own edit made meanwhile (the fallback at
+// the first insert next to it), with part of the rest already there.
+TEST(Sync, ALargeBatchIntoAReplicaHoldingTextMergesLikeTheUsualPath) {
+  for (int seed = 0; seed < testing::PropertyScenarios(24); ++seed) {
+    std::mt19937_64 rng(static_cast<uint64_t>(seed) + 100);
+    const char* pieces[] = {"a", "bc", "é", "日本", "xyz", "🙂", "hello world "};
+    std::vector<Doc> authors;
+    for (uint64_t a = 1; a <= 3; ++a) authors.emplace_back(a * 1000 + static_cast<uint64_t>(seed));
+    Ops history;
+    std::vector<size_t> seen(authors.size(), 0);  // how much of history each author has
+    // One long history, whose Items are enough to be put in order by the
+    // radix sort rather than a comparison sort.
+    const int steps = seed == 0 ? 12000 : 400;
+    for (int step = 0; step < steps; ++step) {
+      const size_t who = rng() % authors.size();
+      Doc& doc = authors[who];
+      ASSERT_TRUE(
+          doc.Apply(Ops(history.begin() + static_cast<std::ptrdiff_t>(seen[who]), history.end()))
+              .ok());
+      const uint64_t size = doc.size();
+      const uint64_t pos = size == 0 ? 0 : rng() % size;
+      Result<Ops> ops = size > 0 && rng() % 3 == 0
+                            ? doc.Remove(pos, 1 + rng() % std::min<uint64_t>(
+                                                              size - pos, rng() % 5 == 0 ? 100 : 4))
+                            : doc.Insert(pos, pieces[rng() % std::size(pieces)]);
+      ASSERT_TRUE(ops.ok());
+      history.insert(history.end(), ops->begin(), ops->end());
+      seen[who] = history.size();
+    }
+    // The replica's part: a prefix, and on some seeds a few ops of the
+    // rest too (they come again in the batch, known in part or whole).
+    const size_t held = history.size() / (2 + seed % 3);
+    Ops prefix(history.begin(), history.begin() + static_cast<std::ptrdiff_t>(held));
+    Ops rest(history.begin() + static_cast<std::ptrdiff_t>(held), history.end());
+    if (seed % 3 == 2) prefix.insert(prefix.end(), rest.begin(), rest.begin() + 5);
+    // One agent for both: they never meet, and their own edits must encode alike.
+    Doc fast(7), usual(7);
+    ASSERT_TRUE(fast.Apply(prefix).ok());
+    ASSERT_TRUE(usual.Apply(prefix).ok());
+    if (seed % 2 == 1) {
+      // An edit of its own, concurrent with the whole batch.
+      const uint64_t at = fast.size() / 2;
+      ASSERT_TRUE(fast.Insert(at, "mine").ok());
+      ASSERT_TRUE(usual.Insert(at, "mine").ok());
+    }
+    usual.SetChangeListener([](const Delta&) {});
+    ASSERT_TRUE(fast.Apply(rest).ok());
+    ASSERT_TRUE(usual.Apply(rest).ok());
+    ExpectSameReplica(fast, usual, seed);
+    // Both go on alike.
+    ASSERT_TRUE(fast.Insert(1, "z").ok());
+    ASSERT_TRUE(usual.Insert(1, "z").ok());
     EXPECT_EQ(fast.Text(), usual.Text()) << "seed " << seed;
     ASSERT_TRUE(fast.CheckInvariants().ok());
   }
