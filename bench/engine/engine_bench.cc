@@ -15,6 +15,11 @@
 //                      import's baseline
 //   BM_Merge/T         T's full history (EncodeOpsSince of the empty
 //                      version) applied to a fresh Doc
+//   BM_LocalRest/T     sequential T's second half of txns typed into a
+//                      replica that holds the first (merged from an update)
+//   BM_MergeRest/T     the same replica merging the second half as one
+//                      update instead: a catch-up after a long time
+//                      offline, against its local baseline above
 //   BM_SnapshotLoad/T  a snapshot of T loaded into a fresh Doc
 //   BM_SnapshotLoadAndEdit/T  the same, then one remote insert in the
 //                      middle applied: the first id lookup builds the id
@@ -36,6 +41,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -221,6 +227,67 @@ void Merge(benchmark::State& state, const Trace* trace) {
   state.counters["update_bytes"] = static_cast<double>(update.size());
 }
 
+// A sequential trace cut after half its txns: the first half's history as
+// an update, the second half as txns and as an update.
+struct Halves {
+  std::string first;  // update: the first half's history
+  Trace rest;         // the second half's txns
+  std::string rest_update;
+  uint64_t size = 0;  // characters at the end
+};
+
+Status SplitHalves(const Trace& trace, Halves* out) {
+  Trace first = trace;
+  first.txns.resize(trace.txns.size() / 2);
+  Doc src(UINT64_MAX - 3);
+  WEFT_RETURN_IF_ERROR(ReplaySequential(first, src));
+  out->first = src.EncodeOpsSince(VersionVector());
+  const VersionVector middle = src.version();
+  out->rest = trace;
+  out->rest.start_content.clear();  // typed by the first half
+  out->rest.txns.erase(out->rest.txns.begin(), out->rest.txns.begin() + first.txns.size());
+  WEFT_RETURN_IF_ERROR(ReplaySequential(out->rest, src));
+  out->rest_update = src.EncodeOpsSince(middle);
+  out->size = src.size();
+  return Status::Ok();
+}
+
+// Times `second` on a replica that `first` made, each made afresh (and the
+// one before freed) with the timer stopped.
+template <typename First, typename Second>
+void OnHalf(benchmark::State& state, First first, Second second) {
+  std::optional<Doc> doc;
+  for (auto _ : state) {
+    state.PauseTiming();
+    doc.reset();
+    doc.emplace(UINT64_MAX - 3);
+    const bool made = first(*doc);
+    state.ResumeTiming();
+    if (!made || !second(*doc)) {
+      state.SkipWithError("replay or merge failed, or length differs");
+      break;
+    }
+  }
+}
+
+void LocalRest(benchmark::State& state, const Trace* trace) {
+  Halves h;
+  if (!SplitHalves(*trace, &h).ok()) return state.SkipWithError("replay failed");
+  OnHalf(
+      state, [&](Doc& d) { return d.ApplyUpdate(h.first).ok(); },
+      [&](Doc& d) { return ReplaySequential(h.rest, d).ok() && d.size() == h.size; });
+  state.counters["update_bytes"] = static_cast<double>(h.rest_update.size());
+}
+
+void MergeRest(benchmark::State& state, const Trace* trace) {
+  Halves h;
+  if (!SplitHalves(*trace, &h).ok()) return state.SkipWithError("replay failed");
+  OnHalf(
+      state, [&](Doc& d) { return d.ApplyUpdate(h.first).ok(); },
+      [&](Doc& d) { return d.ApplyUpdate(h.rest_update).ok() && d.size() == h.size; });
+  state.counters["update_bytes"] = static_cast<double>(h.rest_update.size());
+}
+
 void SnapshotLoad(benchmark::State& state, const Trace* trace) {
   Doc src(UINT64_MAX - 3);
   if (!Build(*trace, src).ok()) return state.SkipWithError("replay failed");
@@ -348,6 +415,8 @@ int main(int argc, char** argv) {
       add("BM_PlainBuffer/" + name, PlainBuffer, tp);
       add("BM_LocalReplay/" + name, LocalReplay, tp);
       add("BM_LocalBatch/" + name, LocalBatch, tp);
+      add("BM_LocalRest/" + name, LocalRest, tp);
+      add("BM_MergeRest/" + name, MergeRest, tp);
     }
     add("BM_Merge/" + name, Merge, tp);
     add("BM_SnapshotLoad/" + name, SnapshotLoad, tp);
