@@ -95,7 +95,6 @@ inline std::optional<uint64_t> CountUtf8(std::string_view s) {
       count += ascii;
       if (ascii == 8) continue;
     }
-    if (i >= n) break;
     size_t width = CodePointWidth(p, n, i);
     if (width == 0) return std::nullopt;
     i += width;
