@@ -123,11 +123,12 @@ class LinearMerge {
     IdIndex::LeafRange range;
   };
 
-  // Sorts by (agent, seq). A Doc holds hundreds of thousands of Items
-  // after a long history, and a comparison sort of them cost more than the
-  // merge they serve: a radix sort, 11 bits a pass, least significant
-  // first, each pass skipped when every Item has the same digit there
-  // (the agent passes, mostly).
+  // Sorts by (agent, seq): a radix sort, 11 bits a pass, least significant
+  // first, each pass skipped when every Item has the same digit there (the
+  // agent passes, mostly). A comparison sort cost about 4 % of a catch-up's
+  // instructions (gen_paste_delete at its half: 237.7 M against 227.6 M).
+  // ItemTree::BuildIndex orders every Item by (agent, seq) for the same
+  // purpose with buckets; the two could share one routine.
   static void SortById(std::vector<Placed>& v) {
     if (v.size() < 2048) {
       std::sort(v.begin(), v.end(), [](const Placed& a, const Placed& b) {
