@@ -572,6 +572,35 @@ TEST(Client, ErrorsAreTypedByTheirCodeNotTheirWording) {
   }
 }
 
+// Regression: the client's loop clock stood still between runs, so a
+// caller busy for longer than a wait's timeout (typing a long history into
+// its replica) found the next wait expired at once, before the node could
+// answer. Side by side under a sanitizer, writers gave up on acks that were
+// on their way.
+TEST(Client, AWaitCountsItsTimeoutFromTheCall) {
+  TestNode n;
+  Peer writer(n, 1, "d");
+  writer.Type(0, "hello");
+  // The caller's own work, longer than the wait below; nothing waits on it.
+  std::this_thread::sleep_for(milliseconds(2500));
+  // Two round trips: the first ack (waiting in the socket by now) has the
+  // second edit sent, whose ack needs the loop to run on. An expired wait
+  // stops after the first.
+  bool sent = false;
+  Status s = writer.client->RunUntil(
+      [&] {
+        if (writer.client->acked("d").Get(1) < 5) return false;
+        if (!sent) {
+          sent = true;
+          writer.Type(5, " world");
+        }
+        return writer.client->acked("d").Get(1) == writer.doc.known_seqs(1);
+      },
+      seconds(2));
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(sent);
+}
+
 // Regression: a peer that set is_node in its Hello could author ops under
 // any agent, whatever credential it proved. Only the node secret makes a
 // relay now; forged ops are refused, counted and logged.
@@ -817,7 +846,9 @@ TEST(Node, ChattySubscriberThatDoesNotDrainIsDropped) {
   Peer writer(n, 1, "flood");
   TypeIncompressible(writer, 2000, 12000, 3);
   uint64_t end = writer.doc.known_seqs(1);
-  EXPECT_TRUE(writer.WaitFor([&] { return writer.client->acked("flood").Get(1) == end; }));
+  EXPECT_TRUE(writer.WaitFor([&] { return writer.client->acked("flood").Get(1) == end; }))
+      << "the writer stalled: " << writer.client->acked("flood").Get(1) << " of " << end << ": "
+      << writer.client->close_reason();
   // Still reading nothing, and still chatting, it is dropped...
   EXPECT_TRUE(n.Logged("took nothing of its queue", seconds(30))) << "never disconnected";
   done = true;
@@ -847,7 +878,8 @@ TEST(Node, SlowSubscriberDoesNotHoldThePools) {
   TypeIncompressible(writer, 2000, 12000, 4);
   uint64_t end = writer.doc.known_seqs(1);
   EXPECT_TRUE(writer.WaitFor([&] { return writer.client->acked("paste").Get(1) == end; }))
-      << "the writer stalled: " << writer.client->acked("paste").Get(1) << " of " << end;
+      << "the writer stalled: " << writer.client->acked("paste").Get(1) << " of " << end << ": "
+      << writer.client->close_reason();
 }
 
 // A connection that found the pools dry waits without a polling timer:

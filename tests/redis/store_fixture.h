@@ -86,6 +86,7 @@ class StoreFixture : public ::testing::Test {
     uv_timer_t timer;
     uv_timer_init(&loop_, &timer);
     timer.data = &expired;
+    uv_update_time(&loop_);  // the deadline counts from now, not from the last run
     uv_timer_start(
         &timer, [](uv_timer_t* t) { *static_cast<bool*>(t->data) = true; },
         static_cast<uint64_t>(std::chrono::milliseconds(deadline).count()), 0);

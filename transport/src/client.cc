@@ -151,6 +151,10 @@ class Client::Impl : public ConnectionHost {
     alloc_.AdoptCurrentThread();
     bool timed_out = false;
     timer_.data = &timed_out;
+    // The loop's clock stands still between runs: after the caller's own
+    // work (typing a long history, say) it is behind, and a deadline counted
+    // from it would expire early, even at once.
+    uv_update_time(&loop_);
     uv_timer_start(
         &timer_, [](uv_timer_t* t) { *static_cast<bool*>(t->data) = true; },
         static_cast<uint64_t>(timeout.count()), 0);
