@@ -12,6 +12,7 @@
 // no two neighbours have the same leaf; a block of one run keeps no list.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -65,6 +66,13 @@ class IdIndex {
     uint32_t seq, end, leaf;
   };
   void LoadRanges(uint32_t agent, const LeafRange* ranges, size_t n, uint64_t next_seq);
+  // Replaces every entry with one range per Item, seqs below `next_seq[a]`
+  // (and below each Item's end) addressable for agent a. `each(fn)` calls
+  // fn(agent, range) for every Item, in the same order each time it is
+  // called (three times), in any order of ids: document order, as a
+  // tree's leaves or a list's nodes hold them.
+  template <typename EachItem>
+  void LoadItems(std::vector<uint64_t> next_seq, EachItem&& each);
   size_t HeapBytes() const;
 
  private:
@@ -101,5 +109,67 @@ class IdIndex {
   };
   std::vector<Agent> agents_;
 };
+
+template <typename EachItem>
+void IdIndex::LoadItems(std::vector<uint64_t> next_seq, EachItem&& each) {
+  // Each agent's Items by seq. A comparison sort of every Item was most of
+  // the work; instead a counting pass puts them into buckets of 2^shift
+  // seqs, about as many buckets as Items, so few share one and what is
+  // left to order is small.
+  const size_t agents = next_seq.size();
+  size_t count = 0;
+  each([&](uint32_t agent, const LeafRange& r) {
+    ++count;
+    next_seq[agent] = std::max<uint64_t>(next_seq[agent], r.end);
+  });
+  uint64_t seqs = 0;
+  for (uint64_t next : next_seq) seqs += next;
+  uint32_t shift = 0;
+  while ((seqs >> shift) > count) ++shift;
+  const uint64_t width = uint64_t{1} << shift;
+  std::vector<size_t> first_bucket(agents + 1, 0);
+  for (size_t a = 0; a < agents; ++a) {
+    first_bucket[a + 1] = first_bucket[a] + static_cast<size_t>((next_seq[a] + width - 1) >> shift);
+  }
+  // start[b + 1] counts bucket b's Items, then becomes where bucket b ends.
+  std::vector<uint32_t> start(first_bucket[agents] + 1, 0);
+  each([&](uint32_t agent, const LeafRange& r) {
+    ++start[first_bucket[agent] + (r.seq >> shift) + 1];
+  });
+  for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+  std::vector<LeafRange> ranges(count);
+  {
+    std::vector<uint32_t> fill(start.begin(), start.end() - 1);
+    each([&](uint32_t agent, const LeafRange& r) {
+      ranges[fill[first_bucket[agent] + (r.seq >> shift)]++] = r;
+    });
+  }
+  Clear(agents);
+  for (uint32_t a = 0; a < agents; ++a) {
+    const uint32_t lo = start[first_bucket[a]], hi = start[first_bucket[a + 1]];
+    // Out of order only within a bucket, a few Items as a rule: one
+    // insertion pass over the agent's ranges orders them, where a sort per
+    // bucket paid a call and a test for every bucket, most of them holding
+    // one Item or none. Items that crowd into few buckets (deletes widen
+    // them) get a sort once the moves outgrow the ranges.
+    LeafRange* r = ranges.data();
+    const uint64_t budget = uint64_t{8} * (hi - lo);
+    uint64_t moves = 0;
+    for (uint32_t i = lo + 1; i < hi; ++i) {
+      if (r[i - 1].seq <= r[i].seq) continue;
+      const LeafRange x = r[i];
+      uint32_t j = i;
+      for (; j > lo && r[j - 1].seq > x.seq; --j) r[j] = r[j - 1];
+      r[j] = x;
+      moves += i - j;
+      if (moves > budget) {
+        std::sort(r + lo, r + hi,
+                  [](const LeafRange& p, const LeafRange& q) { return p.seq < q.seq; });
+        break;
+      }
+    }
+    LoadRanges(a, r + lo, hi - lo, next_seq[a]);
+  }
+}
 
 }  // namespace weft::engine::detail

@@ -319,73 +319,19 @@ void ItemTree::IndexLater(const std::vector<uint32_t>& next_seq) {
 }
 
 void ItemTree::BuildIndex() const {
-  // Each agent's Items by seq. A comparison sort of every Item was most of
-  // building it; instead a counting pass puts them into buckets of 2^shift
-  // seqs, about as many buckets as Items, so few share one and what is
-  // left to order is small.
-  const size_t agents = index_.agents();
-  std::vector<uint64_t> next_seq(agents);
-  for (size_t a = 0; a < agents; ++a) next_seq[a] = index_.addressable(static_cast<uint32_t>(a));
-  auto each_item = [&](auto&& fn) {
+  std::vector<uint64_t> next_seq(index_.agents());
+  for (size_t a = 0; a < next_seq.size(); ++a) {
+    next_seq[a] = index_.addressable(static_cast<uint32_t>(a));
+  }
+  index_.LoadItems(std::move(next_seq), [&](auto&& fn) {
     for (uint32_t leaf = Begin().leaf; leaf != kNone; leaf = leaves_[leaf].next) {
       const Leaf& l = leaves_[leaf];
-      for (uint32_t i = 0; i < l.n; ++i) fn(l.items[i], leaf);
-    }
-  };
-  size_t count = 0;
-  each_item([&](const Item& it, uint32_t) {
-    ++count;
-    next_seq[it.agent] = std::max<uint64_t>(next_seq[it.agent], uint64_t{it.seq} + it.len);
-  });
-  uint64_t seqs = 0;
-  for (uint64_t next : next_seq) seqs += next;
-  uint32_t shift = 0;
-  while ((seqs >> shift) > count) ++shift;
-  const uint64_t width = uint64_t{1} << shift;
-  std::vector<size_t> first_bucket(agents + 1, 0);
-  for (size_t a = 0; a < agents; ++a) {
-    first_bucket[a + 1] = first_bucket[a] + static_cast<size_t>((next_seq[a] + width - 1) >> shift);
-  }
-  // start[b + 1] counts bucket b's Items, then becomes where bucket b ends.
-  std::vector<uint32_t> start(first_bucket[agents] + 1, 0);
-  each_item(
-      [&](const Item& it, uint32_t) { ++start[first_bucket[it.agent] + (it.seq >> shift) + 1]; });
-  for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
-  std::vector<IdIndex::LeafRange> ranges(count);
-  {
-    std::vector<uint32_t> fill(start.begin(), start.end() - 1);
-    each_item([&](const Item& it, uint32_t leaf) {
-      ranges[fill[first_bucket[it.agent] + (it.seq >> shift)]++] =
-          IdIndex::LeafRange{it.seq, it.seq + it.len, leaf};
-    });
-  }
-  index_.Clear(agents);
-  for (uint32_t a = 0; a < agents; ++a) {
-    const uint32_t lo = start[first_bucket[a]], hi = start[first_bucket[a + 1]];
-    // Out of order only within a bucket, a few Items as a rule: one
-    // insertion pass over the agent's ranges orders them, where a sort per
-    // bucket paid a call and a test for every bucket, most of them holding
-    // one Item or none. Items that crowd into few buckets (deletes widen
-    // them) get a sort once the moves outgrow the ranges.
-    IdIndex::LeafRange* r = ranges.data();
-    const uint64_t budget = uint64_t{8} * (hi - lo);
-    uint64_t moves = 0;
-    for (uint32_t i = lo + 1; i < hi; ++i) {
-      if (r[i - 1].seq <= r[i].seq) continue;
-      const IdIndex::LeafRange x = r[i];
-      uint32_t j = i;
-      for (; j > lo && r[j - 1].seq > x.seq; --j) r[j] = r[j - 1];
-      r[j] = x;
-      moves += i - j;
-      if (moves > budget) {
-        std::sort(r + lo, r + hi, [](const IdIndex::LeafRange& p, const IdIndex::LeafRange& q) {
-          return p.seq < q.seq;
-        });
-        break;
+      for (uint32_t i = 0; i < l.n; ++i) {
+        const Item& it = l.items[i];
+        fn(it.agent, IdIndex::LeafRange{it.seq, it.seq + it.len, leaf});
       }
     }
-    index_.LoadRanges(a, r + lo, hi - lo, next_seq[a]);
-  }
+  });
   index_stale_ = false;
 }
 

@@ -17,7 +17,7 @@
 // offline, a node taking in a large batch) goes the same way when the
 // batch is large beside it: its Items are put in the list first, which
 // costs a step per Item where the tree costs a search and a shift per op.
-#include <algorithm>
+#include <cassert>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -45,23 +45,20 @@ class LinearMerge {
   // Puts the Doc's Items in the list, in document order.
   void Load() {
     const ItemTree& tree = doc_.tree_;
+    assert(nodes_.size() == kFirst);  // nodes kFirst.. are then the Items, in order
     AddAgents();
+    for (Loc loc = tree.Begin(); loc.leaf != kNone; loc = tree.Next(loc)) {
+      Link(tree.at(loc), nodes_[kTail].prev);
+    }
     // Indexed in id order, each agent at once: set in document order, the
     // runs of a block would be inserted out of order, a shift each.
-    std::vector<Placed> placed;
-    for (Loc loc = tree.Begin(); loc.leaf != kNone; loc = tree.Next(loc)) {
-      const Item& it = tree.at(loc);
-      const uint32_t n = Link(it, nodes_[kTail].prev);
-      placed.push_back(Placed{it.agent, IdIndex::LeafRange{it.seq, it.seq + it.len, n}});
-    }
-    SortById(placed);
-    std::vector<IdIndex::LeafRange> ranges;
-    for (size_t i = 0; i < placed.size();) {
-      const uint32_t agent = placed[i].agent;
-      ranges.clear();
-      for (; i < placed.size() && placed[i].agent == agent; ++i) ranges.push_back(placed[i].range);
-      index_.LoadRanges(agent, ranges.data(), ranges.size(), doc_.next_seq_[agent]);
-    }
+    index_.LoadItems(std::vector<uint64_t>(doc_.next_seq_.begin(), doc_.next_seq_.end()),
+                     [&](auto&& fn) {
+                       for (uint32_t n = kFirst; n < nodes_.size(); ++n) {
+                         const Item& it = nodes_[n].item;
+                         fn(it.agent, IdIndex::LeafRange{it.seq, it.seq + it.len, n});
+                       }
+                     });
   }
 
   // Applies the op, or returns false (nothing changed) if it is an insert
@@ -110,6 +107,7 @@ class LinearMerge {
 
  private:
   static constexpr uint32_t kHead = 0, kTail = 1;
+  static constexpr uint32_t kFirst = 2;  // the first node after them
 
   void AddAgents() {
     while (index_agents_ < doc_.agent_ids_.size()) {
@@ -118,43 +116,6 @@ class LinearMerge {
     }
   }
 
-  struct Placed {
-    uint32_t agent;
-    IdIndex::LeafRange range;
-  };
-
-  // Sorts by (agent, seq): a radix sort, 11 bits a pass, least significant
-  // first, each pass skipped when every Item has the same digit there (the
-  // agent passes, mostly). A comparison sort cost about 4 % of a catch-up's
-  // instructions (gen_paste_delete at its half: 237.7 M against 227.6 M).
-  // ItemTree::BuildIndex orders every Item by (agent, seq) for the same
-  // purpose with buckets; the two could share one routine.
-  static void SortById(std::vector<Placed>& v) {
-    if (v.size() < 2048) {
-      std::sort(v.begin(), v.end(), [](const Placed& a, const Placed& b) {
-        return a.agent != b.agent ? a.agent < b.agent : a.range.seq < b.range.seq;
-      });
-      return;
-    }
-    constexpr uint32_t kBits = 11, kMask = (1u << kBits) - 1;
-    std::vector<Placed> out(v.size());
-    std::vector<uint32_t> count(size_t{1} << kBits);
-    auto pass = [&](bool agent, uint32_t shift) {
-      auto digit = [&](const Placed& p) {
-        return ((agent ? p.agent : p.range.seq) >> shift) & kMask;
-      };
-      std::fill(count.begin(), count.end(), 0);
-      for (const Placed& p : v) ++count[digit(p)];
-      if (count[digit(v[0])] == v.size()) return;
-      uint32_t sum = 0;
-      for (uint32_t& c : count) sum += std::exchange(c, sum);
-      for (const Placed& p : v) out[count[digit(p)]++] = p;
-      v.swap(out);
-    };
-    for (bool agent : {false, true}) {
-      for (uint32_t shift = 0; shift < 32; shift += kBits) pass(agent, shift);
-    }
-  }
   struct Node {
     Item item;
     uint32_t prev = kNone, next = kNone;
