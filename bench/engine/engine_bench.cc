@@ -19,7 +19,10 @@
 //                      replica that holds the first (merged from an update)
 //   BM_MergeRest/T     the same replica merging the second half as one
 //                      update instead: a catch-up after a long time
-//                      offline, against its local baseline above
+//                      offline, against its local baseline above. For a
+//                      concurrent T, the second half of its history's ops
+//                      into a replica holding the first (baseline:
+//                      BM_Merge, the whole history into an empty one)
 //   BM_SnapshotLoad/T  a snapshot of T loaded into a fresh Doc
 //   BM_SnapshotLoadAndEdit/T  the same, then one remote insert in the
 //                      middle applied: the first id lookup builds the id
@@ -227,19 +230,33 @@ void Merge(benchmark::State& state, const Trace* trace) {
   state.counters["update_bytes"] = static_cast<double>(update.size());
 }
 
-// A sequential trace cut after half its txns: the first half's history as
-// an update, the second half as txns and as an update.
+// A trace cut in two: the first half's history as an update, the second
+// half as an update and, for a sequential trace, as txns to type. A
+// sequential trace is cut after half its txns; a concurrent one after half
+// the ops of its whole history's encoding (causally ordered, so the first
+// half is a version of its own).
 struct Halves {
   std::string first;  // update: the first half's history
-  Trace rest;         // the second half's txns
+  Trace rest;         // the second half's txns (sequential traces)
   std::string rest_update;
   uint64_t size = 0;  // characters at the end
 };
 
 Status SplitHalves(const Trace& trace, Halves* out) {
+  Doc src(UINT64_MAX - 3);
+  if (trace.concurrent) {
+    WEFT_RETURN_IF_ERROR(Build(trace, src));
+    Result<Ops> ops = Doc::DecodeUpdate(src.EncodeOpsSince(VersionVector()));
+    if (!ops.ok()) return ops.status();
+    Doc half(UINT64_MAX - 4);
+    WEFT_RETURN_IF_ERROR(half.Apply(std::span<const Op>(ops->data(), ops->size() / 2)));
+    out->first = half.EncodeOpsSince(VersionVector());
+    out->rest_update = src.EncodeOpsSince(half.version());
+    out->size = src.size();
+    return Status::Ok();
+  }
   Trace first = trace;
   first.txns.resize(trace.txns.size() / 2);
-  Doc src(UINT64_MAX - 3);
   WEFT_RETURN_IF_ERROR(ReplaySequential(first, src));
   out->first = src.EncodeOpsSince(VersionVector());
   const VersionVector middle = src.version();
@@ -276,7 +293,6 @@ void LocalRest(benchmark::State& state, const Trace* trace) {
   OnHalf(
       state, [&](Doc& d) { return d.ApplyUpdate(h.first).ok(); },
       [&](Doc& d) { return ReplaySequential(h.rest, d).ok() && d.size() == h.size; });
-  state.counters["update_bytes"] = static_cast<double>(h.rest_update.size());
 }
 
 void MergeRest(benchmark::State& state, const Trace* trace) {
@@ -411,6 +427,7 @@ int main(int argc, char** argv) {
       add("BM_Import/" + name, Import, tp);
       // A replica per agent costs agents x history: only for a few agents.
       if (tp->num_agents <= 4) add("BM_ReplicaReplay/" + name, ReplicaReplay, tp);
+      add("BM_MergeRest/" + name, MergeRest, tp);
     } else {
       add("BM_PlainBuffer/" + name, PlainBuffer, tp);
       add("BM_LocalReplay/" + name, LocalReplay, tp);
