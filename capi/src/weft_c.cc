@@ -291,11 +291,12 @@ weft_status EncodeRange(const weft_doc* doc, const uint8_t* since_bytes, size_t 
     if (weft_status s = ReadVersion(since_bytes, since_len, &since); s != WEFT_OK) return s;
     if (until_bytes == nullptr) return CopyOut(d.doc.EncodeOpsSince(since), out_buf, out_len);
     if (weft_status s = ReadVersion(until_bytes, until_len, &until); s != WEFT_OK) return s;
-    // Nothing beyond what the doc has, whatever `until` names.
-    weft::engine::VersionVector have = d.doc.version();
+    // Nothing beyond what the doc has, whatever `until` names. Asked agent
+    // by agent: the doc's whole version costs as many steps as it has
+    // authors, `until` may name a few.
     weft::engine::VersionVector cut;
     for (const auto& [agent, next] : until.entries()) {
-      uint64_t n = std::min(next, have.Get(agent));
+      uint64_t n = std::min(next, d.doc.known_seqs(agent));
       if (n > 0) cut.Set(agent, n);
     }
     return CopyOut(d.doc.EncodeOpsSince(since, &cut), out_buf, out_len);
