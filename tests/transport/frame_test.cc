@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -91,16 +92,99 @@ TEST_F(FrameTest, RandomSplitsGiveTheSameFrames) {
   }
 }
 
-TEST_F(FrameTest, ReadBufferNeverCrossesAFrameBoundary) {
-  auto prefix = asm_.ReadBuffer();
-  ASSERT_TRUE(prefix.ok());
-  EXPECT_EQ(prefix->size(), kFramePrefixBytes);
-  auto p = EncodeFramePrefix(10);
-  std::memcpy(prefix->data(), p.data(), p.size());
-  ASSERT_TRUE(asm_.Commit(p.size()).ok());
-  auto body = asm_.ReadBuffer();
-  ASSERT_TRUE(body.ok());
-  EXPECT_EQ(body->size(), 10u);  // exactly the body: the next prefix is not read here
+TEST_F(FrameTest, FramesThatArriveTogetherTakeOneRead) {
+  std::vector<std::byte> bytes;
+  for (const char* body : {"relay", "ack", "a keystroke"}) {
+    std::vector<std::byte> f = Framed(body);
+    bytes.insert(bytes.end(), f.begin(), f.end());
+  }
+  auto buf = asm_.ReadBuffer();
+  ASSERT_TRUE(buf.ok());
+  ASSERT_EQ(buf->size(), kReadAheadBytes);
+  std::memcpy(buf->data(), bytes.data(), bytes.size());
+  asm_.Commit(bytes.size());
+  for (const char* body : {"relay", "ack", "a keystroke"}) {
+    Result<FrameRef> f = asm_.Next();
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE(*f);
+    EXPECT_EQ(BodyOf(*f), body);
+  }
+  Result<FrameRef> none = asm_.Next();
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(*none);
+  EXPECT_FALSE(asm_.mid_frame());
+}
+
+TEST_F(FrameTest, ALongBodyIsReadStraightIntoItsSlot) {
+  std::string body(5000, 'b');
+  body[4999] = 'e';
+  std::vector<std::byte> bytes = Framed(body);
+  std::vector<std::byte> next = Framed("next");
+  bytes.insert(bytes.end(), next.begin(), next.end());
+  auto head = asm_.ReadBuffer();
+  ASSERT_TRUE(head.ok());
+  std::memcpy(head->data(), bytes.data(), head->size());
+  asm_.Commit(head->size());
+  size_t at = head->size();
+  Result<FrameRef> partial = asm_.Next();
+  ASSERT_TRUE(partial.ok());
+  EXPECT_FALSE(*partial);
+  // What the read-ahead held went to the slot; the rest of the body is read
+  // there directly, and no further: the next frame's bytes wait.
+  auto rest = asm_.ReadBuffer();
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), kFramePrefixBytes + body.size() - at);
+  std::memcpy(rest->data(), bytes.data() + at, rest->size());
+  asm_.Commit(rest->size());
+  at += rest->size();
+  Result<FrameRef> whole = asm_.Next();
+  ASSERT_TRUE(whole.ok());
+  ASSERT_TRUE(*whole);
+  EXPECT_EQ(BodyOf(*whole), body);
+  frames_.push_back(std::move(*whole));
+  ASSERT_TRUE(
+      Feed(std::vector<std::byte>(bytes.begin() + static_cast<ptrdiff_t>(at), bytes.end())).ok());
+  ASSERT_EQ(frames_.size(), 2u);
+  EXPECT_EQ(BodyOf(frames_[1]), "next");
+}
+
+TEST_F(FrameTest, AStarvedStreamBuffersNoMoreThanTheReadAhead) {
+  // Every XS slot taken: the frames read next wait, and the assembler takes
+  // no more than its read-ahead of them.
+  std::vector<FrameRef> taken;
+  for (int i = 0; i < 8; ++i) {
+    Result<FrameRef> s = alloc_.AllocateForSize(1);
+    ASSERT_TRUE(s.ok());
+    taken.push_back(std::move(*s));
+  }
+  std::vector<std::byte> bytes;
+  std::vector<std::string> want;
+  for (int i = 0; i < 200; ++i) {
+    want.push_back("f" + std::to_string(i));
+    std::vector<std::byte> f = Framed(want.back());
+    bytes.insert(bytes.end(), f.begin(), f.end());
+  }
+  size_t used = 0;
+  Status s = asm_.Feed(
+      bytes, [&](FrameRef&& f) { frames_.push_back(std::move(f)); }, &used);
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(frames_.empty());
+  EXPECT_LE(used, kReadAheadBytes);
+  // Slots come back; a reader takes each frame as it arrives.
+  taken.clear();
+  size_t at = used;
+  std::vector<std::string> got;
+  for (int round = 0; round < 1000 && got.size() < want.size(); ++round) {
+    s = asm_.Feed(
+        std::span(bytes).subspan(at),
+        [&](FrameRef&& f) {
+          got.push_back(BodyOf(f));  // the slot returns as `f` goes
+        },
+        &used);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    at += used;
+  }
+  EXPECT_EQ(got, want);
 }
 
 TEST_F(FrameTest, OversizedLengthPrefixIsRejected) {

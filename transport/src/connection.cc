@@ -157,12 +157,26 @@ void Connection::OnRead(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
     if (c->ws_->blocked()) c->UpdateReading();
     return;
   }
-  Result<FrameRef> frame = c->assembler_.Commit(static_cast<size_t>(n));
-  if (!frame.ok()) {
-    c->Fail(ErrorCode::kFrameTooLarge, frame.status().ToString());
-    return;
+  c->assembler_.Commit(static_cast<size_t>(n));
+  c->TakeFrames();
+}
+
+void Connection::TakeFrames() {
+  while (!closing_ && !held_) {
+    Result<FrameRef> frame = assembler_.Next();
+    if (!frame.ok()) {
+      if (frame.status().code() == StatusCode::kResourceExhausted) {
+        starved_ = true;
+        UpdateReading();
+        host_->OnStalled(*this);
+      } else {
+        Fail(ErrorCode::kFrameTooLarge, frame.status().ToString());
+      }
+      return;
+    }
+    if (!*frame) return;
+    HandleFrame(std::move(*frame));
   }
-  if (*frame) c->HandleFrame(std::move(*frame));
 }
 
 void Connection::HandleFrame(FrameRef frame) {
@@ -173,24 +187,17 @@ void Connection::HandleFrame(FrameRef frame) {
 
 size_t Connection::OnPayload(std::span<const std::byte> bytes) {
   size_t used = 0;
-  while (used < bytes.size() && !held_ && !closing_) {
+  while (true) {
+    TakeFrames();
+    if (closing_ || held_ || starved_ || used == bytes.size()) break;
     Result<std::span<std::byte>> buf = assembler_.ReadBuffer();
-    if (!buf.ok()) {
-      // No slot for the next frame: wait for one, as a TCP read would.
-      starved_ = true;
-      UpdateReading();
-      host_->OnStalled(*this);
-      break;
-    }
+    // Only a read-ahead full of a frame that waits for a slot refuses bytes,
+    // and TakeFrames has then marked the connection starved.
+    if (!buf.ok()) break;
     size_t n = std::min(buf->size(), bytes.size() - used);
     std::memcpy(buf->data(), bytes.data() + used, n);
     used += n;
-    Result<FrameRef> frame = assembler_.Commit(n);
-    if (!frame.ok()) {
-      Fail(ErrorCode::kFrameTooLarge, frame.status().ToString());
-      break;
-    }
-    if (*frame) HandleFrame(std::move(*frame));
+    assembler_.Commit(n);
   }
   // Once closing, the rest of the stream is moot.
   return closing_ ? bytes.size() : used;
@@ -246,7 +253,10 @@ void Connection::Retry() {
     held_.reset();
   }
   starved_ = false;
-  // Payload a WebSocket held back comes before new reads.
+  // Whole frames already read come first, then payload a WebSocket held
+  // back, then new reads.
+  TakeFrames();
+  if (closing_ || held_ || starved_) return;
   if (ws_ && !ws_->Resume()) return;
   UpdateReading();
 }

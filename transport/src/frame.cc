@@ -1,6 +1,8 @@
 #include "weft/transport/frame.h"
 
+#include <algorithm>
 #include <cassert>
+#include <cstring>
 #include <string>
 
 namespace weft::transport {
@@ -18,30 +20,41 @@ FrameAssembler::FrameAssembler(ringbuf::EventAllocator* alloc, size_t max_body)
 }
 
 Result<std::span<std::byte>> FrameAssembler::ReadBuffer() {
-  if (!slot_ && body_len_ == 0) {
-    return std::span<std::byte>(prefix_.data() + have_, kFramePrefixBytes - have_);
+  // The rest of a long body goes straight into its slot, once the
+  // read-ahead has handed over what it held of it.
+  if (slot_ && have_ < body_len_ && ahead_begin_ == ahead_end_) {
+    into_slot_ = true;
+    return ringbuf::PayloadOf(*slot_, body_len_).subspan(have_);
   }
-  if (!slot_) {
-    // The prefix is in; the body needs a slot sized for it. Exhaustion is
-    // back-pressure, not an error in the stream: nothing is consumed.
-    Result<FrameRef> slot = alloc_->AllocateForSize(body_len_);
-    if (!slot.ok()) return slot.status();
-    slot_ = std::move(*slot);
-    slot_->len = body_len_;
-    slot_->event_type = kFrameEventType;
+  into_slot_ = false;
+  if (ahead_begin_ != 0) {
+    std::memmove(ahead_.data(), ahead_.data() + ahead_begin_, ahead_end_ - ahead_begin_);
+    ahead_end_ -= ahead_begin_;
+    ahead_begin_ = 0;
   }
-  return ringbuf::PayloadOf(*slot_, body_len_).subspan(have_);
+  if (ahead_end_ == ahead_.size()) {
+    return Status::ResourceExhausted("the read-ahead holds a frame that waits for a slot");
+  }
+  return std::span<std::byte>(ahead_.data() + ahead_end_, ahead_.size() - ahead_end_);
 }
 
-Result<FrameRef> FrameAssembler::Commit(size_t n) {
+void FrameAssembler::Commit(size_t n) {
   bytes_ += n;
-  have_ += n;
-  if (!slot_) {
-    assert(have_ <= kFramePrefixBytes);
-    if (have_ < kFramePrefixBytes) return FrameRef();
+  if (into_slot_) {
+    assert(have_ + n <= body_len_);
+    have_ += n;
+  } else {
+    assert(ahead_end_ + n <= ahead_.size());
+    ahead_end_ += n;
+  }
+}
+
+Result<FrameRef> FrameAssembler::Next() {
+  if (body_len_ == 0) {
+    if (ahead_end_ - ahead_begin_ < kFramePrefixBytes) return FrameRef();
     uint32_t len = 0;
     for (size_t i = 0; i < kFramePrefixBytes; ++i) {
-      len |= static_cast<uint32_t>(prefix_[i]) << (8 * i);
+      len |= static_cast<uint32_t>(ahead_[ahead_begin_ + i]) << (8 * i);
     }
     if (len == 0) return Status::Corruption("frame length 0");
     if (len > max_body_) {
@@ -49,13 +62,28 @@ Result<FrameRef> FrameAssembler::Commit(size_t n) {
                                 std::to_string(max_body_));
     }
     body_len_ = len;
-    have_ = 0;
-    return FrameRef();
+    ahead_begin_ += kFramePrefixBytes;
   }
-  assert(have_ <= body_len_);
+  if (!slot_) {
+    // Exhaustion is back-pressure, not an error in the stream: the bytes
+    // stay where they are until a slot is free.
+    Result<FrameRef> slot = alloc_->AllocateForSize(body_len_);
+    if (!slot.ok()) return slot.status();
+    slot_ = std::move(*slot);
+    slot_->len = body_len_;
+    slot_->event_type = kFrameEventType;
+  }
+  if (have_ < body_len_ && ahead_begin_ != ahead_end_) {
+    size_t n = std::min(body_len_ - have_, ahead_end_ - ahead_begin_);
+    std::memcpy(ringbuf::PayloadOf(*slot_, body_len_).data() + have_, ahead_.data() + ahead_begin_,
+                n);
+    have_ += n;
+    ahead_begin_ += n;
+  }
   if (have_ < body_len_) return FrameRef();
   have_ = 0;
   body_len_ = 0;
+  if (ahead_begin_ == ahead_end_) ahead_begin_ = ahead_end_ = 0;
   ++frames_;
   return std::move(slot_);
 }

@@ -20,6 +20,11 @@
 //             the same share of each pool. Past it, a relay is copied out of
 //             its slot into the queue, so a slow reader never holds a pool.
 //
+// Read-ahead. Each connection reads up to kReadAheadBytes [512 B]
+// (weft/transport/frame.h) past the frame it assembles, so frames that
+// arrive together take one read: max_connections x 512 B = 2 MiB at most.
+// A connection stopped for want of a slot holds no more than that.
+//
 // Write queues. What a connection has queued and the kernel has not taken:
 //   outbound_credit_bytes [1 MiB]: past it, the node stops reading the
 //             connection (it may not ask for more) until the queue is back

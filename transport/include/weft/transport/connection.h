@@ -141,6 +141,9 @@ class Connection : private WebSocketStream::Owner {
   static void OnCloseTimer(uv_timer_t* t);
   static void OnHandleClosed(uv_handle_t* h);
 
+  // Hands on the frames the assembler holds whole, until it has none, the
+  // host holds one back, or no slot is free for the next.
+  void TakeFrames();
   void HandleFrame(FrameRef frame);
   bool Dispatch(const FrameRef& frame);
   // `raw`: the bytes go out as they are, even on a WebSocket.
