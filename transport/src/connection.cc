@@ -342,12 +342,39 @@ void Connection::Write(WriteReq* req, size_t nbufs, bool raw) {
   if (outbound_bytes_ == 0) last_write_progress_ = Clock::now();
   outbound_bytes_ += req->bytes;
   if (req->catch_up) catch_up_bytes_ += req->bytes;
-  int rc = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(&tcp_), req->bufs,
-                    static_cast<unsigned>(nbufs), OnWrite);
+  auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+  // Most frames fit the socket's buffer at once: written here, they skip
+  // libuv's write request, whose completion costs a loop pass and an
+  // epoll_ctl (re-arming the socket) per write. libuv refuses (EAGAIN)
+  // while earlier writes are queued, so order holds.
+  int tried = uv_try_write(stream, req->bufs, static_cast<unsigned>(nbufs));
+  if (tried > 0 && static_cast<size_t>(tried) == req->bytes) {
+    FinishWrite(req, 0);
+    CheckOutbound();
+    return;
+  }
+  uv_buf_t* bufs = req->bufs;
+  if (tried > 0) {
+    for (auto left = static_cast<size_t>(tried); left > 0;) {
+      size_t n = std::min(left, bufs->len);
+      bufs->base += n;
+      bufs->len -= n;
+      left -= n;
+      if (bufs->len == 0) {
+        ++bufs;
+        --nbufs;
+      }
+    }
+  }
+  int rc = uv_write(&req->req, stream, bufs, static_cast<unsigned>(nbufs), OnWrite);
   if (rc != 0) {
     OnWrite(&req->req, rc);
     return;
   }
+  CheckOutbound();
+}
+
+void Connection::CheckOutbound() {
   if (closing_) return;
   if (outbound_bytes_ - catch_up_bytes_ > options_.max_outbound_bytes) {
     // The peer reads slower than others write: it resyncs when it returns.
@@ -380,11 +407,14 @@ void Connection::UpdateReading() {
 
 void Connection::OnWrite(uv_write_t* r, int status) {
   auto* req = static_cast<WriteReq*>(r->data);
-  Connection* c = req->conn;
-  c->outbound_bytes_ -= req->bytes;
-  if (req->catch_up) c->catch_up_bytes_ -= req->bytes;
-  if (req->pool >= 0) --c->pinned_[req->pool];
-  c->last_write_progress_ = Clock::now();
+  req->conn->FinishWrite(req, status);
+}
+
+void Connection::FinishWrite(WriteReq* req, int status) {
+  outbound_bytes_ -= req->bytes;
+  if (req->catch_up) catch_up_bytes_ -= req->bytes;
+  if (req->pool >= 0) --pinned_[req->pool];
+  last_write_progress_ = Clock::now();
   req->slot.reset();
   req->keep.reset();
   req->owned.clear();
@@ -396,13 +426,13 @@ void Connection::OnWrite(uv_write_t* r, int status) {
   } else {
     delete req;
   }
-  if (status < 0 && status != UV_ECANCELED && !c->closing_) {
-    c->Close(std::string("write failed: ") + uv_strerror(status));
+  if (status < 0 && status != UV_ECANCELED && !closing_) {
+    Close(std::string("write failed: ") + uv_strerror(status));
     return;
   }
-  if (c->output_full_ && c->outbound_bytes_ <= c->options_.outbound_credit_bytes / 2) {
-    c->output_full_ = false;
-    c->UpdateReading();
+  if (output_full_ && outbound_bytes_ <= options_.outbound_credit_bytes / 2) {
+    output_full_ = false;
+    UpdateReading();
   }
 }
 

@@ -137,6 +137,11 @@ class Connection : private WebSocketStream::Owner {
   static void OnAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void OnRead(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
   static void OnWrite(uv_write_t* req, int status);
+  // A write is done (or failed): its bytes leave the queue's count, its
+  // buffers' owners are let go and the request returns to the free list.
+  void FinishWrite(WriteReq* req, int status);
+  // After a write is queued: the queue's bounds.
+  void CheckOutbound();
   static void OnShutdown(uv_shutdown_t* req, int status);
   static void OnCloseTimer(uv_timer_t* t);
   static void OnHandleClosed(uv_handle_t* h);
