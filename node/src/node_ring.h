@@ -28,13 +28,18 @@
 
 namespace weft::node {
 
+// The node's threads outnumber the cores, and at typing rates each stage
+// hands on one entry at a time: its waiters sleep after a few yields
+// (bench/README.md, "Fewer system calls per patch").
+using PipelineWait = ringbuf::LightBackoffWait;
+
 template <typename Entry>
 class NodeRing {
  public:
   using Slot = typename Entry::Slot;
   using View = typename Entry::View;
   using Control = decltype(Entry::control);
-  using Ring = ringbuf::Ring<Slot>;
+  using Ring = ringbuf::Ring<Slot, PipelineWait>;
   using Reader = typename Ring::Reader;
 
   // REQUIRES: Validate(options).ok().

@@ -285,7 +285,7 @@ static_assert(sizeof(EgressEntry::Record) == 48);
 using IngressView = IngressEntry::View;
 using EgressView = EgressEntry::View;
 using IngressRing = NodeRing<IngressEntry>;
-using IngressProcessor = ringbuf::EventProcessor<IngressEntry::Slot>;
+using IngressProcessor = ringbuf::EventProcessor<IngressEntry::Slot, PipelineWait>;
 using EgressRing = NodeRing<EgressEntry>;
 
 // An op batch's received_micros: the steady clock, in microseconds.

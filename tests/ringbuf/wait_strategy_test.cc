@@ -12,7 +12,7 @@ namespace {
 template <typename Wait>
 class WaitStrategyTest : public ::testing::Test {};
 
-using Strategies = ::testing::Types<BusySpinWait, YieldingWait, BackoffWait>;
+using Strategies = ::testing::Types<BusySpinWait, YieldingWait, BackoffWait, LightBackoffWait>;
 TYPED_TEST_SUITE(WaitStrategyTest, Strategies);
 
 // A producer that outruns its reader must wait for room (Publish) and the

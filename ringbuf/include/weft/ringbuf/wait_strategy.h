@@ -84,11 +84,19 @@ struct YieldingWait {
 // 55 ns, 19 -> 40 M/s and 6.4 -> 12.5 M/s when it costs 370 ns. The price is
 // up to that much extra latency while spinning (the node's per-hop latency
 // is hundreds of microseconds), and two checks keep the spin phase short.
-class BackoffWait {
+//
+// kYieldsBeforeSleep: how many times a waiter gives up the core before it
+// sleeps. 64 (BackoffWait) keeps a reader of a busy ring awake between
+// bursts. A pipeline whose threads outnumber the cores and whose stages pass
+// one entry at a time (the node at typing rates) wants few: every yield is
+// a system call, and a yielding thread competes for the core with the
+// stage it waits for (LightBackoffWait).
+template <int kYieldsBeforeSleep>
+class BasicBackoffWait {
  public:
   static constexpr int kSpins = 2;  // checks in the spin phase
   static constexpr int kPausesPerCheck = 64;
-  static constexpr int kYields = 64;
+  static constexpr int kYields = kYieldsBeforeSleep;
   static constexpr size_t kSmallBatch = 128;  // see BeforePoll
 
   template <typename Ready>
@@ -184,6 +192,9 @@ class BackoffWait {
   alignas(kCacheLine) std::atomic<uint32_t> sleepers_{0};
   std::atomic<uint32_t> epoch_{0};
 };
+
+using BackoffWait = BasicBackoffWait<64>;
+using LightBackoffWait = BasicBackoffWait<4>;
 
 // The blocking strategy is the backoff one: it blocks once spinning and
 // yielding have not paid off.
