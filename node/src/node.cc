@@ -1,7 +1,10 @@
 #include "weft/node/node.h"
 
+#include <pthread.h>
+
 #include <cinttypes>
 #include <cstdio>
+#include <string>
 
 #include "node_impl.h"
 
@@ -75,8 +78,17 @@ Status Node::Impl::Run() {
     uv_signal_start(&sigterm_, OnSignal, SIGTERM);
   }
   if (redis_) OpenRedisConn();
-  for (auto& w : workers_) threads_.emplace_back([w = w.get()] { w->Run(); });
-  threads_.emplace_back([p = persister_.get()] { p->Run(); });
+  // Named, so that top -H, perf and gdb tell the stages apart.
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    threads_.emplace_back([w = workers_[i].get(), i] {
+      pthread_setname_np(pthread_self(), ("weft-merge-" + std::to_string(i)).substr(0, 15).c_str());
+      w->Run();
+    });
+  }
+  threads_.emplace_back([p = persister_.get()] {
+    pthread_setname_np(pthread_self(), "weft-persist");
+    p->Run();
+  });
   Log("node " + Hex(node_id_) + " listening on " + options_.listen.host + ":" +
       std::to_string(port_) + " with " + std::to_string(options_.workers) + " worker(s)" +
       AccessNote());
