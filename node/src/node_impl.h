@@ -144,7 +144,7 @@ class Node::Impl : public ConnectionHost, private RedisDocs::Host {
 
   // Publishes a control entry, queueing it behind others while the ring is
   // full: control entries are never dropped and keep their order.
-  void PublishControl(IngressEntry&& e);
+  void PublishControl(IngressEntry&& e) override;
   void Announce(uint64_t conn, const std::string& doc);
 
   // Waiting without a timer. Whatever the loop cannot do now (a frame with
