@@ -85,18 +85,30 @@ struct YieldingWait {
 // up to that much extra latency while spinning (the node's per-hop latency
 // is hundreds of microseconds), and two checks keep the spin phase short.
 //
-// kYieldsBeforeSleep: how many times a waiter gives up the core before it
-// sleeps. 64 (BackoffWait) keeps a reader of a busy ring awake between
-// bursts. A pipeline whose threads outnumber the cores and whose stages pass
-// one entry at a time (the node at typing rates) wants few: every yield is
-// a system call, and a yielding thread competes for the core with the
-// stage it waits for (LightBackoffWait).
-template <int kYieldsBeforeSleep>
+// BackoffConfig tunes it for two kinds of user:
+//  - BackoffWait, for rings that carry bursts (the defaults above): 64
+//    yields keep a reader awake between bursts, BeforePoll paces readers
+//    of a busy producer, and the fences are asymmetric.
+//  - LightBackoffWait, for a pipeline whose threads outnumber the cores and
+//    whose stages pass one entry at a time (the node at typing rates).
+//    There each yield is a system call, and a yielding thread competes for
+//    the core with the stage it waits for; and the heavy fence (membarrier:
+//    an interrupt to every core running the process) costs tens of
+//    microseconds in a VM, while a seq_cst fence per publish costs little at
+//    thousands of entries a second. So: 4 yields, no pacing, and a seq_cst
+//    fence on both sides.
+struct BackoffConfig {
+  int yields;               // times a waiter gives up the core before it sleeps
+  bool pace_small_batches;  // BeforePoll yields and pauses after a small batch
+  bool asymmetric_fences;   // membarrier for the sleeper, a compiler barrier for Notify
+};
+
+template <BackoffConfig kConfig>
 class BasicBackoffWait {
  public:
   static constexpr int kSpins = 2;  // checks in the spin phase
   static constexpr int kPausesPerCheck = 64;
-  static constexpr int kYields = kYieldsBeforeSleep;
+  static constexpr int kYields = kConfig.yields;
   static constexpr size_t kSmallBatch = 128;  // see BeforePoll
 
   template <typename Ready>
@@ -110,10 +122,14 @@ class BasicBackoffWait {
       std::this_thread::yield();
     }
     while (true) {
-      // seq_cst: this increment and the heavy fence below are the sleeper's
-      // half of the Dekker pair with Notify()'s light fence and sleepers_ load.
+      // seq_cst: this increment and the fence below are the sleeper's half
+      // of the Dekker pair with Notify()'s fence and sleepers_ load.
       sleepers_.fetch_add(1, std::memory_order_seq_cst);
-      if (!detail::HeavyFence()) {
+      if constexpr (!kConfig.asymmetric_fences) {
+        // Pairs with the seq_cst fence in Notify(): two seq_cst fences order
+        // as the asymmetric pair does.
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+      } else if (!detail::HeavyFence()) {
         // The pair is not established, so sleeping could miss a wake-up:
         // keep yielding instead. Relaxed: as below.
         sleepers_.fetch_sub(1, std::memory_order_relaxed);
@@ -156,6 +172,7 @@ class BasicBackoffWait {
   // 8, readers of a producer publishing 16 at a time never yielded, and the
   // lap-long stall came back for them.)
   static void BeforePoll(size_t previous_batch) {
+    if (!kConfig.pace_small_batches) return;
     if (previous_batch != 0 && previous_batch < kSmallBatch) {
       std::this_thread::yield();
       for (int p = 0; p < kPausesPerCheck; ++p) CpuRelax();
@@ -163,9 +180,13 @@ class BasicBackoffWait {
   }
 
   void Notify() {
-    // Notifier's half of the Dekker pair: with the sleeper's HeavyFence,
-    // orders the cursor store the caller just made before the sleepers_ load.
-    detail::LightFence();
+    // Notifier's half of the Dekker pair: with the sleeper's fence, orders
+    // the cursor store the caller just made before the sleepers_ load.
+    if constexpr (kConfig.asymmetric_fences) {
+      detail::LightFence();
+    } else {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
     // Relaxed: the light fence above, paired with the heavy one, orders it.
     if (sleepers_.load(std::memory_order_relaxed) != 0) Wake();
   }
@@ -193,8 +214,8 @@ class BasicBackoffWait {
   std::atomic<uint32_t> epoch_{0};
 };
 
-using BackoffWait = BasicBackoffWait<64>;
-using LightBackoffWait = BasicBackoffWait<4>;
+using BackoffWait = BasicBackoffWait<BackoffConfig{64, true, true}>;
+using LightBackoffWait = BasicBackoffWait<BackoffConfig{4, false, false}>;
 
 // The blocking strategy is the backoff one: it blocks once spinning and
 // yielding have not paid off.
