@@ -24,6 +24,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -65,7 +67,10 @@ class BenchNode {
       if (std::getenv("WEFT_BENCH_LOG")) std::fprintf(stderr, "node: %s\n", l.c_str());
     };
     node_ = std::move(*node::Node::Create(std::move(o)));
-    thread_ = std::thread([this] { (void)node_->Run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "node-loop");
+      (void)node_->Run();
+    });
   }
   ~BenchNode() {
     node_->Stop();
@@ -209,7 +214,10 @@ class LiveReader {
       : client_(Connect(n, agent)), doc_(agent), writer_(writer), sent_(sent), mu_(mu) {
     PreTouch(&latencies_, capacity);
     (void)client_->Subscribe("live", &doc_);
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "live-reader");
+      Loop();
+    });
   }
   ~LiveReader() {
     stop_ = true;
