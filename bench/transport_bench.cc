@@ -21,14 +21,14 @@
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -410,6 +410,13 @@ void RunLive(benchmark::State& state, double rate, Next&& next, const std::strin
       std::fprintf(stderr, "%zu s: rss %ld kB\n", i + 1, rss_kb[i]);
   }
   std::vector<double> lat = rig.Latencies();
+  // Every sample, for looking at how the slow ones cluster (bench/README.md).
+  if (const char* path = std::getenv("WEFT_BENCH_LAT")) {
+    if (FILE* out = std::fopen(path, "w")) {
+      for (double us : lat) std::fprintf(out, "%.1f\n", us);
+      std::fclose(out);
+    }
+  }
   state.counters["patches_per_s"] = static_cast<double>(patches) / g_live_seconds;
   state.counters["p50_us"] = Percentile(lat, 0.50);
   state.counters["p99_us"] = Percentile(lat, 0.99);
