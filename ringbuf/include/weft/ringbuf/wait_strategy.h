@@ -187,7 +187,7 @@ class BasicBackoffWait {
     } else {
       std::atomic_thread_fence(std::memory_order_seq_cst);
     }
-    // Relaxed: the light fence above, paired with the heavy one, orders it.
+    // Relaxed: the fence above, paired with the sleeper's, orders it.
     if (sleepers_.load(std::memory_order_relaxed) != 0) Wake();
   }
 
