@@ -1,8 +1,6 @@
 #include "connection.h"
 
-// hiredis and its libuv adapter are C headers with static functions; they
-// stay inside this file.
-#include <hiredis/adapters/libuv.h>
+// hiredis's headers are C; they stay inside this file.
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
@@ -32,6 +30,107 @@ bool IsTransientError(std::string_view text) {
     }
   }
   return false;
+}
+
+// hiredis's hooks into the loop, in place of its stock libuv adapter,
+// which re-armed the socket in epoll on every call (a read wanted after
+// every write, a write wanted for every command) and sent each command
+// only in the loop pass after the one that queued it, once epoll said the
+// socket was writable. Here a command queued while connected is written
+// just before the loop next waits (a prepare handle), together with every
+// other command queued until then; the socket is watched for writability
+// only while the kernel cannot take the rest, or while connecting (hiredis
+// takes the first writable event as "connected"). The poll handle is
+// changed only when what it should watch changes.
+struct LoopEvents {
+  redisAsyncContext* context = nullptr;  // null once hiredis let go
+  uv_poll_t poll{};
+  uv_prepare_t flush{};
+  int events = 0;         // what the poll handle watches (UV_READABLE, UV_WRITABLE)
+  bool flushing = false;  // inside redisAsyncHandleWrite from Flush
+  int open_handles = 2;
+
+  void Watch(int wanted) {
+    if (wanted == events) return;
+    events = wanted;
+    if (events != 0) {
+      uv_poll_start(&poll, events, OnPoll);
+    } else {
+      uv_poll_stop(&poll);
+    }
+  }
+
+  static void OnPoll(uv_poll_t* handle, int status, int ready) {
+    auto* p = static_cast<LoopEvents*>(handle->data);
+    // A poll error stops the handle; Connection::OnCheck notices that.
+    if (status != 0) return;
+    if (p->context != nullptr && (ready & UV_READABLE)) redisAsyncHandleRead(p->context);
+    if (p->context != nullptr && (ready & UV_WRITABLE)) redisAsyncHandleWrite(p->context);
+  }
+
+  static void Flush(uv_prepare_t* handle) {
+    auto* p = static_cast<LoopEvents*>(handle->data);
+    uv_prepare_stop(handle);
+    if (p->context == nullptr) return;
+    p->flushing = true;
+    redisAsyncHandleWrite(p->context);
+    p->flushing = false;
+  }
+
+  static void AddRead(void* data) {
+    auto* p = static_cast<LoopEvents*>(data);
+    p->Watch(p->events | UV_READABLE);
+  }
+  static void DelRead(void* data) {
+    auto* p = static_cast<LoopEvents*>(data);
+    p->Watch(p->events & ~UV_READABLE);
+  }
+  static void AddWrite(void* data) {
+    auto* p = static_cast<LoopEvents*>(data);
+    // Called again from inside the flush: the kernel took only part.
+    if (p->flushing || p->context == nullptr || !(p->context->c.flags & REDIS_CONNECTED)) {
+      p->Watch(p->events | UV_WRITABLE);
+      return;
+    }
+    if (!(p->events & UV_WRITABLE)) uv_prepare_start(&p->flush, Flush);
+  }
+  static void DelWrite(void* data) {
+    auto* p = static_cast<LoopEvents*>(data);
+    uv_prepare_stop(&p->flush);
+    p->Watch(p->events & ~UV_WRITABLE);
+  }
+  static void Cleanup(void* data) {
+    auto* p = static_cast<LoopEvents*>(data);
+    p->context = nullptr;
+    auto closed = [](uv_handle_t* h) {
+      auto* events = static_cast<LoopEvents*>(h->data);
+      if (--events->open_handles == 0) delete events;
+    };
+    uv_close(reinterpret_cast<uv_handle_t*>(&p->poll), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&p->flush), closed);
+  }
+};
+
+bool AttachToLoop(redisAsyncContext* ac, uv_loop_t* loop) {
+  if (ac->ev.data != nullptr) return false;
+  auto* p = new LoopEvents;
+  if (uv_poll_init(loop, &p->poll, ac->c.fd) != 0) {
+    delete p;
+    return false;
+  }
+  uv_prepare_init(loop, &p->flush);
+  // A pending flush must not keep a loop alive on its own.
+  uv_unref(reinterpret_cast<uv_handle_t*>(&p->flush));
+  p->poll.data = p;
+  p->flush.data = p;
+  p->context = ac;
+  ac->ev.data = p;
+  ac->ev.addRead = LoopEvents::AddRead;
+  ac->ev.delRead = LoopEvents::DelRead;
+  ac->ev.addWrite = LoopEvents::AddWrite;
+  ac->ev.delWrite = LoopEvents::DelWrite;
+  ac->ev.cleanup = LoopEvents::Cleanup;
+  return true;
 }
 
 }  // namespace
@@ -87,7 +186,7 @@ void Connection::Connect() {
   } else if (ac->err != 0) {
     failed =
         Status::Unavailable("cannot connect to " + options_.address.ToString() + ": " + ac->errstr);
-  } else if (redisLibuvAttach(ac, loop_) != REDIS_OK) {
+  } else if (!AttachToLoop(ac, loop_)) {
     failed = Status::Unavailable("cannot watch the Redis socket");
   }
   if (!failed.ok()) {
@@ -369,12 +468,12 @@ void Connection::OnTimer() {
 
 void Connection::OnCheck() {
   if (ac_ == nullptr || !fail_status_.ok()) return;
-  // Debian's hiredis 0.14 libuv adapter ignores a poll error (a refused
-  // connect, a reset): libuv stops the poll handle and hiredis never hears
-  // of it. A stopped poll that still wants events is that case.
-  auto* ev = static_cast<redisLibuvEvents*>(ac_->ev.data);
+  // A poll error (a refused connect, a reset) stops the poll handle, and
+  // hiredis hears nothing of it. A stopped poll that still wants events is
+  // that case.
+  auto* ev = static_cast<LoopEvents*>(ac_->ev.data);
   if (ev != nullptr && ev->events != 0 &&
-      !uv_is_active(reinterpret_cast<uv_handle_t*>(&ev->handle))) {
+      !uv_is_active(reinterpret_cast<uv_handle_t*>(&ev->poll))) {
     Fail(Status::Unavailable("socket error on the connection to " + options_.address.ToString()));
     return;
   }
