@@ -880,6 +880,17 @@ TEST(Node, SlowSubscriberDoesNotHoldThePools) {
   EXPECT_TRUE(writer.WaitFor([&] { return writer.client->acked("paste").Get(1) == end; }))
       << "the writer stalled: " << writer.client->acked("paste").Get(1) << " of " << end << ": "
       << writer.client->close_reason();
+  // What queued for it arrives whole once it reads: a write the kernel took
+  // only part of goes on from where the kernel stopped.
+  engine::Doc replica(4);
+  while (replica.size() < writer.doc.size()) {
+    std::optional<Message> m = slow.ReadFrame();
+    ASSERT_TRUE(m.has_value()) << "the stream broke after " << replica.size() << " characters";
+    if (const OpBatch* b = std::get_if<OpBatch>(&*m)) {
+      ASSERT_TRUE(replica.ApplyUpdate(b->update).ok());
+    }
+  }
+  EXPECT_EQ(replica.Text(), writer.doc.Text());
 }
 
 // A connection that found the pools dry waits without a polling timer:
