@@ -15,6 +15,8 @@
 //                      import's baseline
 //   BM_Merge/T         T's full history (EncodeOpsSince of the empty
 //                      version) applied to a fresh Doc
+//   BM_EncodeUpdate/T  T's full history encoded as one update
+//   BM_EncodeSnapshot/T  T's final state encoded as a snapshot
 //   BM_LocalRest/T     sequential T's second half of txns typed into a
 //                      replica that holds the first (merged from an update)
 //   BM_MergeRest/T     the same replica merging the second half as one
@@ -230,6 +232,36 @@ void Merge(benchmark::State& state, const Trace* trace) {
   state.counters["update_bytes"] = static_cast<double>(update.size());
 }
 
+// Encoding T's whole history as one update (what a node sends a replica
+// that has nothing, and a client its first sync), and its state as a
+// snapshot: both are decoded above, and a paste's text must not cost the
+// encoder much more per byte than the decoder.
+void EncodeUpdate(benchmark::State& state, const Trace* trace) {
+  Doc src(UINT64_MAX - 3);
+  if (!Build(*trace, src).ok()) return state.SkipWithError("replay failed");
+  size_t bytes = 0;
+  for (auto _ : state) {
+    std::string update = src.EncodeOpsSince(VersionVector());
+    bytes = update.size();
+    benchmark::DoNotOptimize(update.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trace->patches));
+  state.counters["update_bytes"] = static_cast<double>(bytes);
+}
+
+void EncodeSnapshot(benchmark::State& state, const Trace* trace) {
+  Doc src(UINT64_MAX - 3);
+  if (!Build(*trace, src).ok()) return state.SkipWithError("replay failed");
+  size_t bytes = 0;
+  for (auto _ : state) {
+    std::string snapshot = src.EncodeSnapshot();
+    bytes = snapshot.size();
+    benchmark::DoNotOptimize(snapshot.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trace->patches));
+  state.counters["snapshot_bytes"] = static_cast<double>(bytes);
+}
+
 // A trace cut in two: the first half's history as an update, the second
 // half as an update and, for a sequential trace, as txns to type. A
 // sequential trace is cut after half its txns; a concurrent one after half
@@ -436,6 +468,8 @@ int main(int argc, char** argv) {
       add("BM_MergeRest/" + name, MergeRest, tp);
     }
     add("BM_Merge/" + name, Merge, tp);
+    add("BM_EncodeUpdate/" + name, EncodeUpdate, tp);
+    add("BM_EncodeSnapshot/" + name, EncodeSnapshot, tp);
     add("BM_SnapshotLoad/" + name, SnapshotLoad, tp);
     add("BM_SnapshotLoadAndEdit/" + name, SnapshotLoadAndEdit, tp);
   }
