@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "envelope.h"
@@ -32,6 +34,15 @@ uint32_t Load32(const uint8_t* p) {
   return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
 }
 
+// Eight bytes, the first in the low byte, so the lowest set bit of two
+// words' XOR falls in their first differing byte.
+uint64_t Load64(const uint8_t* p) {
+  uint64_t word;
+  std::memcpy(&word, p, sizeof word);
+  if constexpr (std::endian::native == std::endian::big) word = __builtin_bswap64(word);
+  return word;
+}
+
 // Costs in 1/16 bit, estimates for choosing matches (the coder decides the
 // real ones). A number costs its extra bits plus a few for the token.
 uint32_t NumCost(uint32_t v) { return (v < 16 ? 3 : 3 + TokenOf(v).nbits) * 16; }
@@ -43,7 +54,10 @@ class MatchFinder {
     hash_bits_ = std::clamp(BitLen(n_), 10u, 18u);
     head_.assign(size_t{1} << hash_bits_, kNil);
     window_ = std::min(kMaxWindow, uint32_t{1} << std::clamp(BitLen(n_), 10u, 22u));
-    prev_.assign(window_, kNil);
+    // Left unset: a chain reads a position's link only while the position
+    // is within the window, and InsertBefore wrote it then. Setting 16 MiB
+    // for a large paste first cost more than the search.
+    prev_ = std::make_unique_for_overwrite<uint32_t[]>(window_);
   }
 
   // Adds every position before `pos` to the chains.
@@ -57,7 +71,14 @@ class MatchFinder {
 
   // Length of the common prefix of pos and pos - dist, at most `max`.
   uint32_t Extend(uint32_t pos, uint32_t dist, uint32_t max) const {
+    // Eight bytes a step: a pasted block repeats thousands of bytes, and
+    // every candidate of a search is measured.
     uint32_t len = 0;
+    while (len + 8 <= max) {
+      const uint64_t diff = Load64(p_ + pos + len) ^ Load64(p_ + pos + len - dist);
+      if (diff != 0) return len + static_cast<uint32_t>(__builtin_ctzll(diff)) / 8;
+      len += 8;
+    }
     while (len < max && p_[pos + len] == p_[pos + len - dist]) ++len;
     return len;
   }
@@ -99,7 +120,7 @@ class MatchFinder {
   uint32_t window_;
   uint32_t next_ = 0;
   std::vector<uint32_t> head_;
-  std::vector<uint32_t> prev_;
+  std::unique_ptr<uint32_t[]> prev_;
 };
 
 struct Choice {
@@ -119,7 +140,8 @@ class Parser {
         n_(static_cast<uint32_t>(text.size())),
         finder_(finder),
         literal_cost_(literal_cost),
-        prefix_(n_ + 1, 0) {
+        prefix_(std::make_unique_for_overwrite<uint32_t[]>(size_t{n_} + 1)) {
+    prefix_[0] = 0;
     for (uint32_t i = 0; i < n_; ++i) prefix_[i + 1] = prefix_[i] + literal_cost_[p_[i]];
   }
 
@@ -152,7 +174,7 @@ class Parser {
   const std::array<uint32_t, 256>& literal_cost_;
   // Literal costs of text[0, i), modulo 2^32: differences are exact for
   // spans of up to kMaxCompressedText bytes (a literal costs at most 256).
-  std::vector<uint32_t> prefix_;
+  std::unique_ptr<uint32_t[]> prefix_;
 };
 
 // Order-0 literal costs of the text, 1/16 bit: what a byte costs if sent

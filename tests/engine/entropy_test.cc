@@ -223,6 +223,14 @@ TEST(TextLz, RoundTripsAwkwardTexts) {
       "the ", "merge ", "of ", "a ", "history ", "\xc3\xa9t\xc3\xa9 ", "\xf0\x9d\x84\x9e ", "\n"};
   while (words.size() < 100000) words += vocabulary[rng() % 8];
   std::string overlapping = "ab" + std::string(20000, 'x') + "abcabcabcabcabcabcabc";
+  // Copies of one block, each with a byte changed at another offset within
+  // an eight-byte word: a match must end exactly at each change.
+  std::string block = random.substr(0, 3000), copies = block;
+  for (size_t k = 0; k < 24; ++k) {
+    std::string copy = block;
+    copy[1000 + 9 * k] ^= 0x20;
+    copies += copy;
+  }
   struct Case {
     const char* name;
     std::string text;
@@ -234,6 +242,7 @@ TEST(TextLz, RoundTripsAwkwardTexts) {
       {"one byte repeated", std::string(60000, ' ')},
       {"past the budget", std::string(300000, ' ')},
       {"short overlapping repeats", overlapping},
+      {"copies that differ at every byte of a word", copies},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
