@@ -55,9 +55,11 @@ class MatchFinder {
     head_.assign(size_t{1} << hash_bits_, kNil);
     window_ = std::min(kMaxWindow, uint32_t{1} << std::clamp(BitLen(n_), 10u, 22u));
     // Left unset: a chain reads a position's link only while the position
-    // is within the window, and InsertBefore wrote it then. Setting 16 MiB
-    // for a large paste first cost more than the search.
-    prev_ = std::make_unique_for_overwrite<uint32_t[]>(window_);
+    // is within the window, and InsertBefore wrote it then. Setting it
+    // first touched every page of up to 16 MiB before the search began.
+    // (new[], not make_unique_for_overwrite: the WebAssembly build's
+    // library lacks it.)
+    prev_.reset(new uint32_t[window_]);
   }
 
   // Adds every position before `pos` to the chains.
@@ -140,7 +142,7 @@ class Parser {
         n_(static_cast<uint32_t>(text.size())),
         finder_(finder),
         literal_cost_(literal_cost),
-        prefix_(std::make_unique_for_overwrite<uint32_t[]>(size_t{n_} + 1)) {
+        prefix_(new uint32_t[size_t{n_} + 1]) {
     prefix_[0] = 0;
     for (uint32_t i = 0; i < n_; ++i) prefix_[i + 1] = prefix_[i] + literal_cost_[p_[i]];
   }
