@@ -234,8 +234,8 @@ void Merge(benchmark::State& state, const Trace* trace) {
 
 // Encoding T's whole history as one update (what a node sends a replica
 // that has nothing, and a client its first sync), and its state as a
-// snapshot: both are decoded above, and a paste's text must not cost the
-// encoder much more per byte than the decoder.
+// snapshot: the other halves of BM_Merge and BM_SnapshotLoad, so each pair
+// shows what a round trip costs.
 void EncodeUpdate(benchmark::State& state, const Trace* trace) {
   Doc src(UINT64_MAX - 3);
   if (!Build(*trace, src).ok()) return state.SkipWithError("replay failed");
