@@ -805,6 +805,10 @@ TEST_F(NodeUnderAbuse, InvalidUpdateBytesAreRefused) {
 // ---- Memory bounds ----------------------------------------------------------------
 
 // `n` lines of `bytes` random letters (incompressible), typed at the end.
+// Batches of 12,000 letters a flood sends to a subscriber that does not
+// read: 12 MB, three times a loopback socket's largest send buffer.
+constexpr int kFloodBatches = 1000;
+
 void TypeIncompressible(Peer& writer, int n, size_t bytes, uint32_t seed) {
   std::mt19937 rng(seed);
   for (int i = 0; i < n; ++i) {
@@ -841,10 +845,11 @@ TEST(Node, ChattySubscriberThatDoesNotDrainIsDropped) {
       std::this_thread::sleep_for(milliseconds(20));
     }
   });
-  // It reads nothing while a writer floods the document with 24 MB: more
-  // than the kernel's socket buffers on loopback take (several MB).
+  // It reads nothing while a writer floods the document with 12 MB: more
+  // than the kernel's socket buffers on loopback take (a 4 MiB send
+  // buffer at most, by tcp_wmem's default).
   Peer writer(n, 1, "flood");
-  TypeIncompressible(writer, 2000, 12000, 3);
+  TypeIncompressible(writer, kFloodBatches, 12000, 3);
   uint64_t end = writer.doc.known_seqs(1);
   EXPECT_TRUE(writer.WaitFor([&] { return writer.client->acked("flood").Get(1) == end; }))
       << "the writer stalled: " << writer.client->acked("flood").Get(1) << " of " << end << ": "
@@ -853,10 +858,10 @@ TEST(Node, ChattySubscriberThatDoesNotDrainIsDropped) {
   EXPECT_TRUE(n.Logged("took nothing of its queue", seconds(30))) << "never disconnected";
   done = true;
   chatter.join();
-  // ...and reading now, it finds the end of the stream before the 24 MB.
+  // ...and reading now, it finds the end of the stream before the 12 MB.
   size_t received = 0;
   EXPECT_TRUE(slow.Closed(kDeadline, &received));
-  EXPECT_LT(received, size_t{2000} * 12000);
+  EXPECT_LT(received, size_t{kFloodBatches} * 12000);
 }
 
 // Regression: relays pinned their slots in a slow subscriber's write queue
@@ -873,9 +878,10 @@ TEST(Node, SlowSubscriberDoesNotHoldThePools) {
   slow.Handshake();
   slow.WriteFrame(Subscribe{"paste", {}});
   ASSERT_TRUE(slow.ReadUntil<SyncDone>().has_value());
-  // 24 MB in XL frames: more than the kernel buffers, so relays queue.
+  // 12 MB in XL frames: more than the kernel buffers, so relays queue,
+  // and a thousand frames for the pools' 15 XL slots.
   Peer writer(n, 1, "paste");
-  TypeIncompressible(writer, 2000, 12000, 4);
+  TypeIncompressible(writer, kFloodBatches, 12000, 4);
   uint64_t end = writer.doc.known_seqs(1);
   EXPECT_TRUE(writer.WaitFor([&] { return writer.client->acked("paste").Get(1) == end; }))
       << "the writer stalled: " << writer.client->acked("paste").Get(1) << " of " << end << ": "
