@@ -804,11 +804,11 @@ TEST_F(NodeUnderAbuse, InvalidUpdateBytesAreRefused) {
 
 // ---- Memory bounds ----------------------------------------------------------------
 
-// `n` lines of `bytes` random letters (incompressible), typed at the end.
 // Batches of 12,000 letters a flood sends to a subscriber that does not
 // read: 12 MB, three times a loopback socket's largest send buffer.
 constexpr int kFloodBatches = 1000;
 
+// `n` lines of `bytes` random letters (incompressible), typed at the end.
 void TypeIncompressible(Peer& writer, int n, size_t bytes, uint32_t seed) {
   std::mt19937 rng(seed);
   for (int i = 0; i < n; ++i) {
