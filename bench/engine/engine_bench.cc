@@ -235,31 +235,30 @@ void Merge(benchmark::State& state, const Trace* trace) {
 // Encoding T's whole history as one update (what a node sends a replica
 // that has nothing, and a client its first sync), and its state as a
 // snapshot: the other halves of BM_Merge and BM_SnapshotLoad, so each pair
-// shows what a round trip costs.
-void EncodeUpdate(benchmark::State& state, const Trace* trace) {
+// shows what a round trip costs. `encode` turns T's replica into bytes,
+// whose size goes in `counter`.
+template <typename Encode>
+void EncodeEach(benchmark::State& state, const Trace* trace, Encode&& encode, const char* counter) {
   Doc src(UINT64_MAX - 3);
   if (!Build(*trace, src).ok()) return state.SkipWithError("replay failed");
   size_t bytes = 0;
   for (auto _ : state) {
-    std::string update = src.EncodeOpsSince(VersionVector());
-    bytes = update.size();
-    benchmark::DoNotOptimize(update.data());
+    std::string encoded = encode(src);
+    bytes = encoded.size();
+    benchmark::DoNotOptimize(encoded.data());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trace->patches));
-  state.counters["update_bytes"] = static_cast<double>(bytes);
+  state.counters[counter] = static_cast<double>(bytes);
+}
+
+void EncodeUpdate(benchmark::State& state, const Trace* trace) {
+  EncodeEach(
+      state, trace, [](const Doc& d) { return d.EncodeOpsSince(VersionVector()); }, "update_bytes");
 }
 
 void EncodeSnapshot(benchmark::State& state, const Trace* trace) {
-  Doc src(UINT64_MAX - 3);
-  if (!Build(*trace, src).ok()) return state.SkipWithError("replay failed");
-  size_t bytes = 0;
-  for (auto _ : state) {
-    std::string snapshot = src.EncodeSnapshot();
-    bytes = snapshot.size();
-    benchmark::DoNotOptimize(snapshot.data());
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trace->patches));
-  state.counters["snapshot_bytes"] = static_cast<double>(bytes);
+  EncodeEach(
+      state, trace, [](const Doc& d) { return d.EncodeSnapshot(); }, "snapshot_bytes");
 }
 
 // A trace cut in two: the first half's history as an update, the second
