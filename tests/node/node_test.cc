@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -805,8 +806,14 @@ TEST_F(NodeUnderAbuse, InvalidUpdateBytesAreRefused) {
 // ---- Memory bounds ----------------------------------------------------------------
 
 // Batches of 12,000 letters a flood sends to a subscriber that does not
-// read: 12 MB, three times a loopback socket's largest send buffer.
-constexpr int kFloodBatches = 1000;
+// read: three times the largest send buffer the kernel may give the node's
+// socket (tcp_wmem's maximum; 12 MB at the default 4 MiB), so relays queue
+// in the node whatever the machine's tuning.
+int FloodBatches() {
+  uint64_t low = 0, initial = 0, max = 4 << 20;
+  std::ifstream("/proc/sys/net/ipv4/tcp_wmem") >> low >> initial >> max;
+  return static_cast<int>(std::max<uint64_t>(1000, 3 * max / 12000 + 1));
+}
 
 // `n` lines of `bytes` random letters (incompressible), typed at the end.
 void TypeIncompressible(Peer& writer, int n, size_t bytes, uint32_t seed) {
@@ -845,11 +852,11 @@ TEST(Node, ChattySubscriberThatDoesNotDrainIsDropped) {
       std::this_thread::sleep_for(milliseconds(20));
     }
   });
-  // It reads nothing while a writer floods the document with 12 MB: more
-  // than the kernel's socket buffers on loopback take (a 4 MiB send
-  // buffer at most, by tcp_wmem's default).
+  // It reads nothing while a writer floods the document with more than the
+  // kernel's socket buffers on loopback take.
   Peer writer(n, 1, "flood");
-  TypeIncompressible(writer, kFloodBatches, 12000, 3);
+  const int batches = FloodBatches();
+  TypeIncompressible(writer, batches, 12000, 3);
   uint64_t end = writer.doc.known_seqs(1);
   EXPECT_TRUE(writer.WaitFor([&] { return writer.client->acked("flood").Get(1) == end; }))
       << "the writer stalled: " << writer.client->acked("flood").Get(1) << " of " << end << ": "
@@ -858,10 +865,10 @@ TEST(Node, ChattySubscriberThatDoesNotDrainIsDropped) {
   EXPECT_TRUE(n.Logged("took nothing of its queue", seconds(30))) << "never disconnected";
   done = true;
   chatter.join();
-  // ...and reading now, it finds the end of the stream before the 12 MB.
+  // ...and reading now, it finds the end of the stream before the flood's.
   size_t received = 0;
   EXPECT_TRUE(slow.Closed(kDeadline, &received));
-  EXPECT_LT(received, size_t{kFloodBatches} * 12000);
+  EXPECT_LT(received, size_t(batches) * 12000);
 }
 
 // Regression: relays pinned their slots in a slow subscriber's write queue
@@ -878,10 +885,10 @@ TEST(Node, SlowSubscriberDoesNotHoldThePools) {
   slow.Handshake();
   slow.WriteFrame(Subscribe{"paste", {}});
   ASSERT_TRUE(slow.ReadUntil<SyncDone>().has_value());
-  // 12 MB in XL frames: more than the kernel buffers, so relays queue,
-  // and a thousand frames for the pools' 15 XL slots.
+  // XL frames, more than the kernel buffers take, so relays queue: at
+  // least a thousand of them for the pools' 15 XL slots.
   Peer writer(n, 1, "paste");
-  TypeIncompressible(writer, kFloodBatches, 12000, 4);
+  TypeIncompressible(writer, FloodBatches(), 12000, 4);
   uint64_t end = writer.doc.known_seqs(1);
   EXPECT_TRUE(writer.WaitFor([&] { return writer.client->acked("paste").Get(1) == end; }))
       << "the writer stalled: " << writer.client->acked("paste").Get(1) << " of " << end << ": "
