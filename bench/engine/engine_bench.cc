@@ -34,7 +34,9 @@
 //                      wrote
 //
 // T is every trace file, gen_paste_delete, a generated sequential history
-// of large pastes and deletes (GeneratePasteDeleteTrace), and
+// of large pastes and deletes (GeneratePasteDeleteTrace), gen_bottom_up,
+// the same with its renames applied from the end of a region up (as a
+// codemod applies edits; each cuts a long Item near its end), and
 // gen_many_authors, a generated history of short edits by 20,000 authors
 // who come back now and then (GenerateManyAuthorsTrace).
 //
@@ -433,7 +435,7 @@ int main(int argc, char** argv) {
   }
   static std::vector<Trace> traces;  // outlive the registered benchmarks
   static std::vector<std::string> names;
-  traces.reserve(files.size() + 1);
+  traces.reserve(files.size() + 3);
   for (const auto& f : files) {
     weft::Result<Trace> t = LoadTrace(f.string());
     if (!t.ok()) {
@@ -445,6 +447,12 @@ int main(int argc, char** argv) {
   }
   traces.push_back(GeneratePasteDeleteTrace(PasteDeleteOptions{}));
   names.push_back("gen_paste_delete");
+  {
+    PasteDeleteOptions bottom_up;
+    bottom_up.bottom_up = true;
+    traces.push_back(GeneratePasteDeleteTrace(bottom_up));
+    names.push_back("gen_bottom_up");
+  }
   traces.push_back(GenerateManyAuthorsTrace(ManyAuthorsOptions{}));
   names.push_back("gen_many_authors");
   auto add = [](const std::string& name, void (*fn)(benchmark::State&, const Trace*),

@@ -137,13 +137,25 @@ class Generator {
   }
 
   // A rename across a region: every few dozen characters a short
-  // identifier is replaced by a longer one, walking forwards. Each leaves a
-  // tombstone and a new Item, so the region ends up as many small Items.
+  // identifier is replaced by a longer one, walking forwards (or up, see
+  // PasteDeleteOptions). Each leaves a tombstone and a new Item, so the
+  // region ends up as many small Items.
   void Rename() {
     uint64_t span = std::min<uint64_t>(buf_.size(), Between(o_.max_chars / 16, o_.max_chars / 4));
     uint64_t pos = Below(buf_.size() - span + 1);
     uint64_t end = pos + span;
     trace_.txns.emplace_back();
+    if (o_.bottom_up) {
+      // From the region's end up: each edit leaves the positions above it
+      // as they were, and cuts the Item it lands in near that Item's end.
+      uint64_t at = end;
+      while (at >= pos + 8 + 16) {
+        at -= 8 + Between(16, 64);
+        if (at < pos) break;
+        Add(at, 4, U"renamed_");
+      }
+      return;
+    }
     while (pos + 8 < end && pos + 8 < buf_.size()) {
       Add(pos, 4, U"renamed_");
       pos += 8 + Between(16, 64);

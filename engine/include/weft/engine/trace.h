@@ -53,10 +53,14 @@ Status ReplaySequential(const Trace& trace, Doc& doc,
 // further paste or, once the text nears max_chars, a large delete. Mostly
 // ASCII with some non-ASCII characters. Deterministic for a seed; its
 // endContent is computed on a plain buffer, not by a Doc.
+// With `bottom_up` the renames walk from the region's end to its start,
+// as codemods and language servers apply a batch of edits so that each
+// leaves the positions of the ones still to come unchanged.
 struct PasteDeleteOptions {
   uint64_t seed = 1;
   int cycles = 40;
   uint64_t max_chars = 400'000;
+  bool bottom_up = false;
 };
 Trace GeneratePasteDeleteTrace(const PasteDeleteOptions& options);
 
