@@ -218,7 +218,8 @@ void ItemTree::CloseSlot(uint32_t leaf, uint32_t idx) {
 }
 
 Item CutItem(Item& it, std::string_view bytes, uint32_t offset) {
-  uint32_t b = it.byte_len == it.len ? offset : static_cast<uint32_t>(Utf8Offset(bytes, offset));
+  uint32_t b =
+      it.byte_len == it.len ? offset : static_cast<uint32_t>(Utf8OffsetNear(bytes, it.len, offset));
   Item right = it;
   right.seq += offset;
   right.len -= offset;

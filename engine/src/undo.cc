@@ -74,8 +74,8 @@ Result<Ops> DocState::UndoRedo(bool undo) {
       const Item& it = tree_.at(f.loc);
       uint32_t take = std::min(rg.first.seq + rg.len - s, it.len - f.offset);
       std::string_view bytes = tree_.Bytes(it);
-      size_t b0 = Utf8Offset(bytes, f.offset);
-      size_t b1 = b0 + Utf8Offset(bytes.substr(b0), take);
+      size_t b0 = Utf8OffsetNear(bytes, it.len, f.offset);
+      size_t b1 = b0 + Utf8OffsetNear(bytes.substr(b0), it.len - f.offset, take);
       text.append(bytes.substr(b0, b1 - b0));
       s += take;
     }

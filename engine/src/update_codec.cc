@@ -46,8 +46,9 @@ class UpdateWriter {
       uint32_t take = std::min(end, it.seq + it.len) - s;
       Ref left = f.offset > 0 ? Ref{agent, s - 1} : it.left;
       std::string_view bytes = tree.Bytes(it);
-      size_t b0 = it.byte_len == it.len ? f.offset : Utf8Offset(bytes, f.offset);
-      size_t b1 = it.byte_len == it.len ? f.offset + take : Utf8Offset(bytes, f.offset + take);
+      size_t b0 = it.byte_len == it.len ? f.offset : Utf8OffsetNear(bytes, it.len, f.offset);
+      size_t b1 =
+          it.byte_len == it.len ? f.offset + take : Utf8OffsetNear(bytes, it.len, f.offset + take);
       bool glue = open_ && open_agent_ == agent && open_seq_ + open_len_ == s &&
                   open_right_ == it.right && left == Ref{agent, s - 1};
       if (!glue) {

@@ -164,4 +164,34 @@ inline size_t Utf8Offset(std::string_view s, uint64_t k) {
   return n;
 }
 
+// Utf8Offset for `s` of `n` code points, counted from whichever end of `s`
+// is nearer. Cutting a long non-ASCII text again and again (edits applied
+// from the end of a pasted file up, as codemods do) then reads, over all
+// the cuts, at most length * log2(length) bytes, not the offset of every
+// cut: a cut reads about the smaller of the two parts it makes, and a byte
+// can be in the smaller part of at most log2(length) cuts.
+// REQUIRES: s is valid, has n code points, k <= n.
+inline size_t Utf8OffsetNear(std::string_view s, uint64_t n, uint64_t k) {
+  if (k <= n / 2) return Utf8Offset(s, k);
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t i = s.size();
+  // Code point k starts at the (n - k)-th code point start from the end.
+  uint64_t m = n - k;
+  constexpr uint64_t kLow = 0x0101010101010101ull;
+  // Whole words while more than eight starts remain (a word holds at most
+  // eight, so the one sought is not in it).
+  while (m > 8 && i >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i - 8, 8);
+    uint64_t continuation = (w >> 7) & ~(w >> 6) & kLow;
+    m -= 8 - ((continuation * kLow) >> 56);
+    i -= 8;
+  }
+  while (m > 0 && i > 0) {
+    --i;
+    if ((p[i] & 0xC0) != 0x80) --m;
+  }
+  return i;
+}
+
 }  // namespace weft::engine::detail

@@ -371,6 +371,36 @@ TEST(Codec, Utf8CountAndPrefixAgreeWithThePiecesTheyAreMadeOf) {
   }
 }
 
+// Both ways of finding a code point's byte offset, from the start and from
+// the nearer end, on valid text of one- to four-byte code points: in runs
+// longer than a word, so the word-at-a-time steps run, and shorter.
+TEST(Codec, Utf8OffsetsFromEitherEndAgreeWithTheCodePoints) {
+  static constexpr std::string_view kPieces[] = {"a", "bcdefghijk", "\xc3\xa9", "\xe2\x82\xac",
+                                                 "\xf0\x9f\x98\x80"};
+  std::mt19937 rng(11);
+  for (int round = 0; round < 2000; ++round) {
+    std::string s;
+    std::vector<size_t> starts;  // byte offset of each code point
+    const int pieces = static_cast<int>(rng() % 40);
+    for (int i = 0; i < pieces; ++i) {
+      std::string_view p = kPieces[rng() % std::size(kPieces)];
+      if (p.size() == 10) {
+        for (size_t c = 0; c < p.size(); ++c) starts.push_back(s.size() + c);
+      } else {
+        starts.push_back(s.size());
+      }
+      s += p;
+    }
+    starts.push_back(s.size());  // "code point n" is the end
+    SCOPED_TRACE(::testing::PrintToString(s));
+    const uint64_t n = starts.size() - 1;
+    for (uint64_t k = 0; k <= n; ++k) {
+      EXPECT_EQ(detail::Utf8Offset(s, k), starts[k]) << "k " << k;
+      EXPECT_EQ(detail::Utf8OffsetNear(s, n, k), starts[k]) << "k " << k;
+    }
+  }
+}
+
 // IsValidUtf8 is the check Insert makes, offered to the other modules.
 TEST(Codec, IsValidUtf8AgreesWithInsert) {
   const std::string cases[] = {"",
