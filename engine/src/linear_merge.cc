@@ -93,6 +93,9 @@ class LinearMerge {
   // Lays the item tree out from the list.
   void Finish() {
     std::vector<Item> items;
+    // At most a node each: grown instead, the Items were copied about once
+    // more, into memory touched for the first time.
+    items.reserve(nodes_.size() - kFirst);
     for (uint32_t n = nodes_[kHead].next; n != kTail; n = nodes_[n].next) {
       const Item& it = nodes_[n].item;
       if (!items.empty() && Continues(items.back(), it)) {
