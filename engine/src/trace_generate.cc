@@ -149,9 +149,10 @@ class Generator {
       // From the region's end up: each edit leaves the positions above it
       // as they were, and cuts the Item it lands in near that Item's end.
       uint64_t at = end;
-      while (at >= pos + 8 + 16) {
-        at -= 8 + Between(16, 64);
-        if (at < pos) break;
+      for (;;) {
+        const uint64_t step = 8 + Between(16, 64);
+        if (at < pos + step) break;  // tested before subtracting: `at` is unsigned
+        at -= step;
         Add(at, 4, U"renamed_");
       }
       return;
