@@ -136,21 +136,27 @@ inline uint64_t CountCodePoints(const char* p, size_t n, const char* end) {
   return n - continuation;
 }
 
+// How many of the eight bytes at `p` start a code point: a byte does
+// unless it is 10xxxxxx. Bytes are flagged in place and the flags summed
+// into the top byte by one multiply, so the byte order does not matter.
+inline uint64_t CodePointStartsIn8(const unsigned char* p) {
+  constexpr uint64_t kLow = 0x0101010101010101ull;
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  const uint64_t continuation = (w >> 7) & ~(w >> 6) & kLow;
+  return 8 - ((continuation * kLow) >> 56);
+}
+
 // Byte offset of code point `k` in valid UTF-8 `s` (s.size() if k is the
 // number of code points). REQUIRES: s is valid and has at least k code points.
 inline size_t Utf8Offset(std::string_view s, uint64_t k) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
   size_t i = 0;
-  // Eight bytes at a time while the k-th code point lies beyond them: a
-  // byte starts a code point unless it is 10xxxxxx, so a long paste costs
-  // a few instructions per eight bytes wherever it is cut.
-  constexpr uint64_t kLow = 0x0101010101010101ull;
+  // Eight bytes at a time while the k-th code point lies beyond them, so a
+  // long paste costs a few instructions per eight bytes wherever it is cut.
   while (k >= 8 && n - i >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    uint64_t continuation = (w >> 7) & ~(w >> 6) & kLow;
-    uint64_t starts = 8 - ((continuation * kLow) >> 56);  // the sum of its bytes
+    const uint64_t starts = CodePointStartsIn8(p + i);
     if (starts > k) break;
     k -= starts;
     i += 8;
@@ -177,14 +183,10 @@ inline size_t Utf8OffsetNear(std::string_view s, uint64_t n, uint64_t k) {
   size_t i = s.size();
   // Code point k starts at the (n - k)-th code point start from the end.
   uint64_t m = n - k;
-  constexpr uint64_t kLow = 0x0101010101010101ull;
   // Whole words while more than eight starts remain (a word holds at most
   // eight, so the one sought is not in it).
   while (m > 8 && i >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i - 8, 8);
-    uint64_t continuation = (w >> 7) & ~(w >> 6) & kLow;
-    m -= 8 - ((continuation * kLow) >> 56);
+    m -= CodePointStartsIn8(p + i - 8);
     i -= 8;
   }
   while (m > 0 && i > 0) {
