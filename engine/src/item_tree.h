@@ -201,6 +201,13 @@ class ItemTree {
     BuildShape(items);
     IndexLater(next_seq);
   }
+  // Rebuild() from a source of Items (see BuildShapeFrom): a caller holding them in another
+  // structure lays the tree out without copying them into a vector first.
+  template <class Source>
+  void RebuildFrom(Source& source, const std::vector<uint32_t>& next_seq) {
+    BuildShapeFrom(source);
+    IndexLater(next_seq);
+  }
   // Replaces the whole content with `items` (document order) over a copy
   // of `arena`. `next_seq[agent]` bounds each agent's seqs. REQUIRES: the
   // items' byte ranges lie in `arena`.
@@ -286,7 +293,51 @@ class ItemTree {
   void SpillPrev(uint32_t leaf, uint32_t k);
   // Lays `items` out in fresh leaves and nodes (counts included); the
   // arena and the id index are the callers'.
-  void BuildShape(const std::vector<Item>& items);
+  void BuildShape(const std::vector<Item>& items) {
+    struct {
+      const std::vector<Item>& items;
+      size_t i = 0;
+      bool Done() const { return i == items.size(); }
+      void Next(Item* out) { *out = items[i++]; }
+    } source{items};
+    BuildShapeFrom(source);
+  }
+  // BuildShape() from a source of Items in document order: `Done()` when
+  // none is left, else `Next(Item*)` stores the next one. It stores it
+  // straight into its leaf: held in between, an Item is split into its
+  // fields and its bit fields are packed again at every copy.
+  template <class Source>
+  void BuildShapeFrom(Source& source) {
+    StartLayout();
+    uint32_t k = 0;
+    do {
+      leaves_.emplace_back();
+      Leaf& l = leaves_[k];
+      if (k > 0) {
+        l.prev = k - 1;
+        leaves_[k - 1].next = k;
+      }
+      // Counted in locals: `Next` writes through a pointer the compiler
+      // cannot tell apart from the leaf's fields.
+      uint32_t n = 0;
+      uint64_t vis = 0, all = 0;
+      for (; n < kBuildFill && !source.Done(); ++n) {
+        Item& it = l.items[n];
+        source.Next(&it);
+        vis += it.visible();
+        all += it.len;
+      }
+      l.n = n;
+      l.vis = vis;
+      l.all = all;
+      ++k;
+    } while (!source.Done());
+    FinishLayout(k);
+  }
+  // Empties the tree for a layout in fresh leaves.
+  void StartLayout();
+  // Sums the filled leaves' counts and builds the nodes above them.
+  void FinishLayout(size_t nleaves);
   // Drops the id index until a lookup needs it; `next_seq[agent]` bounds
   // each agent's seqs.
   void IndexLater(const std::vector<uint32_t>& next_seq);

@@ -335,9 +335,8 @@ void ItemTree::BuildIndex() const {
   index_stale_ = false;
 }
 
-void ItemTree::BuildShape(const std::vector<Item>& items) {
+void ItemTree::StartLayout() {
   assert(!tracking_);
-  constexpr uint32_t kNodeFill = kFanout * 3 / 4;
   leaves_.clear();
   nodes_.clear();
   pending_leaf_ = kNone;
@@ -345,21 +344,10 @@ void ItemTree::BuildShape(const std::vector<Item>& items) {
   cache_valid_ = false;
   hint_valid_ = false;
   prep_cache_valid_ = false;
-  size_t nleaves = std::max<size_t>(1, (items.size() + kBuildFill - 1) / kBuildFill);
-  leaves_.resize(nleaves);
-  for (size_t k = 0; k < nleaves; ++k) {
-    Leaf& l = leaves_[k];
-    l.prev = k == 0 ? kNone : static_cast<uint32_t>(k - 1);
-    l.next = k + 1 == nleaves ? kNone : static_cast<uint32_t>(k + 1);
-    size_t begin = k * kBuildFill;
-    size_t end = std::min(items.size(), begin + kBuildFill);
-    for (size_t i = begin; i < end; ++i) {
-      const Item& it = items[i];
-      l.items[l.n++] = it;
-      l.vis += it.visible();
-      l.all += it.len;
-    }
-  }
+}
+
+void ItemTree::FinishLayout(size_t nleaves) {
+  constexpr uint32_t kNodeFill = kFanout * 3 / 4;
   visible_ = all_ = 0;
   for (size_t k = 0; k < nleaves; ++k) {
     visible_ += leaves_[k].vis;

@@ -31,11 +31,13 @@ namespace {
 
 class LinearMerge {
  public:
-  // `ops`: how many ops (and Items already there) may follow. A node for
-  // each is room enough for most histories (typing on adds none, a split
-  // one more).
-  LinearMerge(DocState& doc, size_t ops) : doc_(doc) {
-    nodes_.reserve(ops + 2);
+  // `ops`: how many ops may follow, `items`: how many Items are there
+  // already. An op adds at most two nodes (an insert a split and its own,
+  // a delete a split at each end), so the nodes never move to a larger
+  // buffer, a copy of them all into memory touched for the first time; the
+  // room a history does not use (typing on adds no node) is never touched.
+  LinearMerge(DocState& doc, size_t ops, size_t items) : doc_(doc) {
+    nodes_.reserve(2 + items + 2 * ops);
     nodes_.push_back(Node{});  // kHead: the document start
     nodes_.push_back(Node{});  // kTail: the document end
     nodes_[kHead].next = kTail;
@@ -90,22 +92,25 @@ class LinearMerge {
     return true;
   }
 
-  // Lays the item tree out from the list.
+  // Lays the item tree out from the list, joining the nodes that continue
+  // one another. The Items go straight from the nodes into the leaves: a
+  // vector of them between the two would be one more copy of the document,
+  // in memory touched for the first time.
   void Finish() {
-    std::vector<Item> items;
-    // At most a node each: grown instead, the Items were copied about once
-    // more, into memory touched for the first time.
-    items.reserve(nodes_.size() - kFirst);
-    for (uint32_t n = nodes_[kHead].next; n != kTail; n = nodes_[n].next) {
-      const Item& it = nodes_[n].item;
-      if (!items.empty() && Continues(items.back(), it)) {
-        items.back().len += it.len;
-        items.back().byte_len += it.byte_len;
-      } else {
-        items.push_back(it);
+    struct {
+      const std::vector<Node>& nodes;
+      uint32_t n;
+      bool Done() const { return n == kTail; }
+      void Next(Item* joined) {
+        *joined = nodes[n].item;
+        for (n = nodes[n].next; n != kTail && Continues(*joined, nodes[n].item);
+             n = nodes[n].next) {
+          joined->len += nodes[n].item.len;
+          joined->byte_len += nodes[n].item.byte_len;
+        }
       }
-    }
-    doc_.tree_.Rebuild(items, doc_.next_seq_);
+    } source{nodes_, nodes_[kHead].next};
+    doc_.tree_.RebuildFrom(source, doc_.next_seq_);
   }
 
  private:
@@ -208,7 +213,7 @@ class LinearMerge {
 }  // namespace
 
 size_t DocState::CommitLinear(std::span<const RawOp> all, const std::vector<size_t>& order) {
-  LinearMerge merge(*this, order.size() + (tree_.all() > 0 ? tree_.item_bound() : 0));
+  LinearMerge merge(*this, order.size(), tree_.all() > 0 ? tree_.item_bound() : 0);
   if (tree_.all() > 0) merge.Load();
   size_t k = 0;
   while (k < order.size() && merge.Apply(all[order[k]])) ++k;

@@ -407,6 +407,29 @@ TEST(Sync, LinearHistoryMergesIntoAFreshReplicaLikeTheUsualPath) {
   }
 }
 
+// A merge into a fresh replica lays its Items out in leaves straight from
+// its list, a fixed number to a leaf. Whatever their number, every leaf
+// holds some (the last one full included) and edits go on as usual.
+TEST(Sync, AMergeLaysOutWholeLeavesForAnyNumberOfItems) {
+  for (int items = 1; items <= 100; ++items) {
+    Doc author(1);
+    Ops history;
+    // Each insert at the start is an Item of its own: nothing joins them.
+    for (int i = 0; i < items; ++i) {
+      Ops ops = Edit(author, 0, i % 2 == 0 ? "a" : "é");
+      history.insert(history.end(), ops.begin(), ops.end());
+    }
+    Doc merged(2);
+    ASSERT_TRUE(merged.Apply(history).ok());
+    ASSERT_EQ(merged.Text(), author.Text()) << items << " items";
+    ASSERT_TRUE(merged.CheckInvariants().ok()) << items << " items";
+    ASSERT_TRUE(merged.Insert(merged.size(), "z").ok());
+    ASSERT_TRUE(merged.Insert(merged.size() / 2, "y").ok());
+    ASSERT_TRUE(merged.Remove(0, 1).ok());
+    ASSERT_TRUE(merged.CheckInvariants().ok()) << items << " items";
+  }
+}
+
 // A replica that already holds part of a history and takes in the rest as
 // one large batch (a catch-up after a long time offline) puts its Items in
 // the linear merge's list first. It must end as the usual way ends: with
