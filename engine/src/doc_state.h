@@ -59,17 +59,31 @@ struct LogRun {
 };
 
 // An op as decoded or as borrowed from an Op: text is a view into the caller's
-// buffer, agents are global ids.
+// buffer, agents are global ids. A whole update's ops are held at once while
+// it is applied, so the origins are ids beside flags (96 bytes) rather than
+// two std::optional (120).
 struct RawOp {
   Op::Kind kind = Op::Kind::kInsert;
+  bool backward = false;
+  bool has_left = false;   // left_id is an origin; none means the document start
+  bool has_right = false;  // right_id is an origin; none means the document end
   uint64_t agent = 0;
   uint64_t seq = 0;
   uint64_t len = 0;
-  std::optional<OpId> left, right;
+  OpId left_id, right_id;
   std::string_view text;
   OpId target;
-  bool backward = false;
+
+  std::optional<OpId> left() const { return has_left ? std::optional(left_id) : std::nullopt; }
+  std::optional<OpId> right() const { return has_right ? std::optional(right_id) : std::nullopt; }
+  void SetOrigins(std::optional<OpId> left, std::optional<OpId> right) {
+    has_left = left.has_value();
+    left_id = left.value_or(OpId{});
+    has_right = right.has_value();
+    right_id = right.value_or(OpId{});
+  }
 };
+static_assert(sizeof(void*) != 8 || sizeof(RawOp) == 96, "keep RawOp packed");
 
 // Whether the inserts of a batch are known to carry valid UTF-8 of exactly
 // their length (a decoder that cut them so: kChecked) or must be counted.

@@ -141,11 +141,11 @@ Readiness CheckReady(Simulation& sim, const RawOp& op, Blocker* blocker) {
   };
   if (op.kind == Op::Kind::kInsert) {
     // When a prefix is already known the rest's left origin is that prefix.
-    if (op.left && known == op.seq) {
-      Readiness r = dep_ready(op.left->agent, op.left->seq, op.left->seq);
+    if (op.has_left && known == op.seq) {
+      Readiness r = dep_ready(op.left_id.agent, op.left_id.seq, op.left_id.seq);
       if (r != Readiness::kReady) return r;
     }
-    if (op.right) return dep_ready(op.right->agent, op.right->seq, op.right->seq);
+    if (op.has_right) return dep_ready(op.right_id.agent, op.right_id.seq, op.right_id.seq);
     return Readiness::kReady;
   }
   uint64_t lo = op.backward ? op.target.seq - (op.len - 1) : op.target.seq;
@@ -164,7 +164,7 @@ Status CheckShape(const RawOp& op, BatchText text) {
       if (!n) return Status::Corruption("insert text is not valid UTF-8");
       if (*n != op.len) return Status::Corruption("insert text length differs from op length");
     }
-    if ((op.left && op.left->seq > kMaxSeq) || (op.right && op.right->seq > kMaxSeq)) {
+    if ((op.has_left && op.left_id.seq > kMaxSeq) || (op.has_right && op.right_id.seq > kMaxSeq)) {
       return Status::Corruption("origin seq out of range");
     }
     return Status::Ok();
@@ -184,8 +184,7 @@ RawOp ViewOf(const Op& op) {
   r.agent = op.id.agent;
   r.seq = op.id.seq;
   r.len = op.len;
-  r.left = op.origin_left;
-  r.right = op.origin_right;
+  r.SetOrigins(op.origin_left, op.origin_right);
   r.text = op.text;
   r.target = op.target;
   r.backward = op.backward;
@@ -197,8 +196,8 @@ Op OwnedOp(const RawOp& r) {
   op.kind = r.kind;
   op.id = OpId{r.agent, r.seq};
   op.len = r.len;
-  op.origin_left = r.left;
-  op.origin_right = r.right;
+  op.origin_left = r.left();
+  op.origin_right = r.right();
   op.text = std::string(r.text);
   op.target = r.target;
   op.backward = r.backward;
@@ -370,8 +369,8 @@ void DocState::CommitOp(const RawOp& op) {
   uint32_t len = static_cast<uint32_t>(op.len) - skip;
   if (op.kind == Op::Kind::kInsert) {
     std::string_view text = op.text.substr(Utf8Offset(op.text, skip));
-    Ref left = skip > 0 ? Ref{agent, seq - 1} : (op.left ? ToRef(*op.left) : Ref{});
-    Ref right = op.right ? ToRef(*op.right) : Ref{};
+    Ref left = skip > 0 ? Ref{agent, seq - 1} : (op.has_left ? ToRef(op.left_id) : Ref{});
+    Ref right = op.has_right ? ToRef(op.right_id) : Ref{};
     IntegrateInsert(agent, seq, len, text, left, right);
     next_seq_[agent] = seq + len;
     AppendLog(LogRun{agent, seq, len, RunKind::kInsert, Ref{}});

@@ -73,8 +73,8 @@ class LinearMerge {
     uint32_t seq = known;
     uint32_t len = static_cast<uint32_t>(op.len) - skip;
     if (op.kind == Op::Kind::kInsert) {
-      Ref left = skip > 0 ? Ref{agent, seq - 1} : (op.left ? doc_.ToRef(*op.left) : Ref{});
-      Ref right = op.right ? doc_.ToRef(*op.right) : Ref{};
+      Ref left = skip > 0 ? Ref{agent, seq - 1} : (op.has_left ? doc_.ToRef(op.left_id) : Ref{});
+      Ref right = op.has_right ? doc_.ToRef(op.right_id) : Ref{};
       std::string_view text = op.text.substr(Utf8Offset(op.text, skip));
       if (!Insert(agent, seq, len, text, left, right)) return false;
       doc_.next_seq_[agent] = seq + len;

@@ -330,8 +330,7 @@ Status ReadRuns(SymbolReader& src, const std::vector<uint64_t>& agents, std::vec
     op.len = run.len;
     if (run.kind == ModelKind::kInsert) {
       op.kind = Op::Kind::kInsert;
-      op.left = id(run.left);
-      op.right = id(run.right);
+      op.SetOrigins(id(run.left), id(run.right));
       // Checked as it is cut: each byte of the text is read once.
       std::optional<size_t> bytes = Utf8Prefix(text.substr(byte_pos), run.len);
       if (!bytes) return Status::Corruption("update text too short or not valid UTF-8");
