@@ -195,14 +195,9 @@ class ItemTree {
   // Build() fills leaves to 3/4 so the first edits after a load do not
   // split everything at once.
   static constexpr uint32_t kBuildFill = kLeafCap * 3 / 4;
-  // Replaces the Items with `items` (document order), keeping the arena
-  // their text is in, laid out as Build() does.
-  void Rebuild(const std::vector<Item>& items, const std::vector<uint32_t>& next_seq) {
-    BuildShape(items);
-    IndexLater(next_seq);
-  }
-  // Rebuild() from a source of Items (see BuildShapeFrom): a caller holding them in another
-  // structure lays the tree out without copying them into a vector first.
+  // Replaces the Items with those `source` gives (document order, see
+  // BuildShapeFrom), keeping the arena their text is in, laid out as
+  // Build() does. `next_seq[agent]` bounds each agent's seqs.
   template <class Source>
   void RebuildFrom(Source& source, const std::vector<uint32_t>& next_seq) {
     BuildShapeFrom(source);
